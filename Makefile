@@ -1,0 +1,79 @@
+# heapscope - see README. `make` builds build/heapscope.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+ARCH    := $(shell uname -m)
+
+PKGS    := libdw libelf cmocka libcjson
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Iarch
+LDLIBS  += -ldw -lelf -lcjson -lpthread
+
+B       := build
+LIB_SRC := $(wildcard lib/*.c) arch/$(ARCH).c
+CMD_SRC := cmd/heapscope.c
+FIX_SRC := $(filter-out fixtures/oracle.c,$(wildcard fixtures/*.c))
+UNIT_SRC:= $(wildcard tests/unit/test_*.c)
+
+# Every object twice: plain, and under ASan+UBSan for `make check`.
+LIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
+LIB_SAN  := $(patsubst %.c,$(B)/san/%.o,$(LIB_SRC))
+FIXTURES := $(patsubst fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
+UNITS    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all deps demo check bench install clean fixtures units
+all: $(B)/heapscope $(FIXTURES)
+
+$(B)/obj/%.o: %.c $(wildcard lib/*.h arch/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(B)/san/%.o: %.c $(wildcard lib/*.h arch/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(SANFLAGS) -c -o $@ $<
+
+$(B)/libheapscope.a: $(LIB_OBJ)
+	ar rcs $@ $^
+$(B)/libheapscope-san.a: $(LIB_SAN)
+	ar rcs $@ $^
+
+$(B)/heapscope: $(B)/obj/cmd/heapscope.o $(B)/libheapscope.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/heapscope-san: $(B)/san/cmd/heapscope.o $(B)/libheapscope-san.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+# Fixtures: small programs that build a known heap, print glibc's own view
+# of it and wait. Built without sanitizers: they must use glibc's malloc.
+$(B)/fixtures/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $< fixtures/oracle.c
+fixtures: $(FIXTURES)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libheapscope-san.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(SANFLAGS) -o $@ $< $(B)/libheapscope-san.a $(LDLIBS) -lcmocka
+units: $(UNITS)
+
+deps:
+	@./tests/deps.sh
+
+demo: deps
+	$(MAKE) all
+	@./tests/demo.sh
+
+# Units and end-to-end tests run once under ASan+UBSan (heapscope-san),
+# and the end-to-end tests once more with the optimised binary.
+check: deps
+	$(MAKE) all $(B)/heapscope-san units
+	@./tests/run.sh
+
+bench: deps
+	$(MAKE) all
+	@./tests/bench.sh
+
+install: $(B)/heapscope
+	install -D -m 0755 $(B)/heapscope $(DESTDIR)$(PREFIX)/bin/heapscope
+	install -D -m 0644 man/heapscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/heapscope.1
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,35 @@
+/* arch.h - what differs between CPUs: registers, the thread pointer and
+ * the TLS variant, word size and malloc alignment. One file per CPU
+ * (arch/x86_64.c) implements it; the Makefile picks it from `uname -m`. */
+#ifndef HS_ARCH_H
+#define HS_ARCH_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct hs_regs {
+	uint64_t pc, sp, tp; /* program counter, stack pointer, thread pointer */
+};
+
+struct hs_arch {
+	const char *name;      /* "x86_64", as JSON target.arch */
+	unsigned size_sz;      /* glibc's SIZE_SZ */
+	unsigned malloc_align; /* glibc's MALLOC_ALIGNMENT */
+	unsigned tpoff_reloc;  /* R_*_TPOFF64: the GOT slot that gives l_tls_offset */
+	uint64_t heap_max;     /* glibc's HEAP_MAX_SIZE default */
+};
+
+extern const struct hs_arch hs_arch;
+
+/* Reads a stopped tracee's registers. Returns 0 or -1 with errno. */
+int hs_arch_getregs(pid_t tid, struct hs_regs *r);
+
+/* Address of a libc TLS variable: its offset inside libc's TLS block
+ * (from DWARF), libc's l_tls_offset and the thread pointer. */
+uint64_t hs_arch_tls_addr(uint64_t tp, uint64_t l_tls_offset, uint64_t var_off);
+
+/* l_tls_offset from one TPOFF relocation: S + A and the value the dynamic
+ * linker wrote into the GOT slot. */
+uint64_t hs_arch_tls_offset_from_got(uint64_t sym_plus_addend, uint64_t got_value);
+
+#endif

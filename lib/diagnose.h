@@ -1,0 +1,25 @@
+/* diagnose.h - the verdict an on-call engineer acts on, from the census:
+ * is the memory held by the program, or holes glibc keeps; and findings,
+ * each with bytes and a remedy in the target glibc's own terms. */
+#ifndef HS_DIAGNOSE_H
+#define HS_DIAGNOSE_H
+
+#include "census.h"
+
+struct hs_finding {
+	const char *kind; /* "holes", "top-pinned", "tcache", "fastbins", "arena-sprawl", ... */
+	uint64_t bytes;
+	char message[256];
+	char remedy[256];
+};
+
+struct hs_diagnosis {
+	const char *verdict; /* "healthy", "fragmented", "leak-suspected", "arena-sprawl", "trimmable", "empty" */
+	char summary[256];   /* the one line the text report leads with */
+	struct hs_finding findings[16];
+	size_t nfindings;
+};
+
+void hs_diagnose(const struct hs_census *c, struct hs_diagnosis *d);
+
+#endif

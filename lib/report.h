@@ -1,0 +1,32 @@
+/* report.h - renderers of one census: human text, JSON (schema
+ * "heapscope/1", shared/JSON.md), and byte-for-byte copies of glibc's own
+ * malloc_stats() and malloc_info() output. Each is a pure function of the
+ * census and the diagnosis; none of them analyses anything. */
+#ifndef HS_REPORT_H
+#define HS_REPORT_H
+
+#include <stdio.h>
+
+#include "census.h"
+#include "diagnose.h"
+
+enum hs_format { HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_MALLOC_STATS, HS_FMT_MALLOC_INFO };
+
+struct hs_report_opts {
+	enum hs_format format;
+	bool pretty; /* JSON indented */
+	bool chunks; /* --chunks: every chunk */
+	bool bins;   /* --bins: every free list with its chunks */
+};
+
+int hs_report(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
+	      const struct hs_report_opts *o);
+
+void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
+		    const struct hs_report_opts *o);
+void hs_report_json(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
+		    const struct hs_report_opts *o);
+void hs_report_malloc_stats(FILE *out, const struct hs_census *c);
+void hs_report_malloc_info(FILE *out, const struct hs_census *c);
+
+#endif

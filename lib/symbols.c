@@ -1,0 +1,478 @@
+/* symbols.c - libdwfl on the target's own files: libc, its debug file,
+ * the allocator's globals, struct layouts and TLS offsets. */
+#define _GNU_SOURCE
+#include "symbols.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../arch/arch.h"
+
+/* dwfl keeps a pointer to the callbacks and to the path string. */
+struct dw_ctx {
+	Dwfl_Callbacks cb;
+	char *path;
+};
+
+static int open_target_file(pid_t pid, const struct hs_map *m, char *name, size_t size)
+{
+	if (m->path[0] == '/') {
+		snprintf(name, size, "/proc/%d/root%s", (int)pid, m->path);
+		char *del = strstr(name, " (deleted)");
+		if (!del) {
+			int fd = open(name, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0)
+				return fd;
+		}
+	}
+	/* A file replaced on disk (an upgraded libc) or in another mount
+	 * namespace: the kernel still holds the mapped one. */
+	snprintf(name, size, "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)m->start,
+		 (unsigned long long)m->end);
+	return open(name, O_RDONLY | O_CLOEXEC);
+}
+
+static bool is_libc_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	return strncmp(b, "libc.so", 7) == 0 || (strncmp(b, "libc-2.", 7) == 0);
+}
+
+/* Reports every file the target maps, each at the address of its first
+ * mapping (offset 0). Returns libc's module, or NULL. */
+static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *maps, char *libc,
+				   size_t libc_size)
+{
+	Dwfl_Module *libc_mod = NULL;
+	dwfl_report_begin(dwfl);
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct hs_map *m = &maps->v[i];
+		if (m->path[0] != '/' || m->offset != 0)
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = maps->v[j].offset == 0 && strcmp(maps->v[j].path, m->path) == 0;
+		if (seen)
+			continue;
+		char file[PATH_MAX + 64];
+		int fd = open_target_file(pid, m, file, sizeof file);
+		if (fd < 0)
+			continue;
+		Dwfl_Module *mod = dwfl_report_elf(dwfl, m->path, file, fd, m->start, false);
+		if (!mod) {
+			close(fd);
+			continue;
+		}
+		if (!libc_mod && is_libc_name(m->path)) {
+			libc_mod = mod;
+			snprintf(libc, libc_size, "%s", m->path);
+		}
+	}
+	dwfl_report_end(dwfl, NULL, NULL);
+	return libc_mod;
+}
+
+static int version_from_banner(Elf *elf, struct hs_symbols *s)
+{
+	size_t n = 0;
+	const char *raw = elf_rawfile(elf, &n);
+	static const char key[] = "release version ";
+	const char *p = raw ? memmem(raw, n, key, sizeof key - 1) : NULL;
+	if (!p)
+		return -1;
+	p += sizeof key - 1;
+	size_t i = 0;
+	while (i + 1 < sizeof s->version && p + i < raw + n && (p[i] == '.' || (p[i] >= '0' && p[i] <= '9')))
+		i++;
+	while (i > 0 && p[i - 1] == '.')
+		i--;
+	memcpy(s->version, p, i);
+	s->version[i] = 0;
+	if (sscanf(s->version, "%d.%d", &s->layout.vmajor, &s->layout.vminor) != 2)
+		return -1;
+	return 0;
+}
+
+/* l_tls_offset from a TPOFF relocation against libc's own TLS block: the
+ * dynamic linker stored S + A - l_tls_offset in the GOT slot. */
+static int tls_offset_from_got(Elf *elf, GElf_Addr bias, struct hs_source *src, struct hs_symbols *s)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || sh.sh_entsize == 0)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		Elf_Data *symd = NULL;
+		Elf_Scn *syms = elf_getscn(elf, sh.sh_link);
+		if (syms)
+			symd = elf_getdata(syms, NULL);
+		size_t n = d ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r;
+			if (!gelf_getrela(d, (int)i, &r) || GELF_R_TYPE(r.r_info) != hs_arch.tpoff_reloc)
+				continue;
+			uint64_t sym_value = 0;
+			size_t si = GELF_R_SYM(r.r_info);
+			if (si) {
+				GElf_Sym sym;
+				if (!symd || !gelf_getsym(symd, (int)si, &sym) || sym.st_shndx == SHN_UNDEF)
+					continue; /* another module's TLS */
+				sym_value = sym.st_value;
+			}
+			uint64_t got;
+			if (hs_read_u64(src, bias + r.r_offset, &got) < 0)
+				continue;
+			s->l_tls_offset = hs_arch_tls_offset_from_got(sym_value + (uint64_t)r.r_addend, got);
+			s->have_tls = true;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static uint64_t symbol_address(Dwfl_Module *mod, const char *want)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (name && strcmp(name, want) == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC && addr)
+			return addr;
+	}
+	return 0;
+}
+
+static Dwarf_Die *type_of(Dwarf_Die *die, Dwarf_Die *out)
+{
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(die, DW_AT_type, &a) || !dwarf_formref_die(&a, out))
+		return NULL;
+	if (dwarf_peel_type(out, out) != 0)
+		return NULL;
+	return out;
+}
+
+static int64_t type_size(Dwarf_Die *t)
+{
+	Dwarf_Word sz;
+	return dwarf_aggregate_size(t, &sz) == 0 ? (int64_t)sz : -1;
+}
+
+struct member_want {
+	const char *name;
+	int *off;
+	int *count;      /* for arrays: number of elements, if wanted */
+	int *elem_size;  /* for arrays: bytes per element, if wanted */
+};
+
+static void read_members(Dwarf_Die *st, struct member_want *w, size_t nw)
+{
+	Dwarf_Die m;
+	if (dwarf_child(st, &m) != 0)
+		return;
+	do {
+		if (dwarf_tag(&m) != DW_TAG_member)
+			continue;
+		const char *name = dwarf_diename(&m);
+		if (!name)
+			continue;
+		for (size_t i = 0; i < nw; i++) {
+			if (strcmp(name, w[i].name) != 0)
+				continue;
+			Dwarf_Attribute a;
+			Dwarf_Word off;
+			if (dwarf_attr(&m, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &off) == 0)
+				*w[i].off = (int)off;
+			Dwarf_Die t, e;
+			if ((w[i].count || w[i].elem_size) && type_of(&m, &t) &&
+			    dwarf_tag(&t) == DW_TAG_array_type && type_of(&t, &e)) {
+				int64_t all = type_size(&t), one = type_size(&e);
+				if (all > 0 && one > 0) {
+					if (w[i].count)
+						*w[i].count = (int)(all / one);
+					if (w[i].elem_size)
+						*w[i].elem_size = (int)one;
+				}
+			}
+		}
+	} while (dwarf_siblingof(&m, &m) == 0);
+}
+
+static void read_struct(Dwarf_Die *die, const char *name, struct hs_layout *l)
+{
+	int64_t size = type_size(die);
+	if (size <= 0)
+		return;
+	if (strcmp(name, "malloc_state") == 0) {
+		struct member_want w[] = {
+			{"mutex", &l->ms_mutex, NULL, NULL},
+			{"flags", &l->ms_flags, NULL, NULL},
+			{"have_fastchunks", &l->ms_have_fastchunks, NULL, NULL},
+			{"fastbinsY", &l->ms_fastbins, &l->nfastbins, NULL},
+			{"top", &l->ms_top, NULL, NULL},
+			{"last_remainder", &l->ms_last_remainder, NULL, NULL},
+			{"bins", &l->ms_bins, NULL, NULL},
+			{"binmap", &l->ms_binmap, NULL, NULL},
+			{"next", &l->ms_next, NULL, NULL},
+			{"next_free", &l->ms_next_free, NULL, NULL},
+			{"attached_threads", &l->ms_attached_threads, NULL, NULL},
+			{"system_mem", &l->ms_system_mem, NULL, NULL},
+			{"max_system_mem", &l->ms_max_system_mem, NULL, NULL},
+		};
+		int nbinptrs = -1;
+		struct member_want b = {"bins", &l->ms_bins, &nbinptrs, NULL};
+		read_members(die, w, HS_ARRAY_SIZE(w));
+		read_members(die, &b, 1);
+		if (nbinptrs > 0)
+			l->nbins = nbinptrs / 2 + 1;
+		l->ms_size = (int)size;
+	} else if (strcmp(name, "malloc_par") == 0) {
+		struct member_want w[] = {
+			{"trim_threshold", &l->mp_trim_threshold, NULL, NULL},
+			{"top_pad", &l->mp_top_pad, NULL, NULL},
+			{"mmap_threshold", &l->mp_mmap_threshold, NULL, NULL},
+			{"arena_test", &l->mp_arena_test, NULL, NULL},
+			{"arena_max", &l->mp_arena_max, NULL, NULL},
+			{"hp_pagesize", &l->mp_hp_pagesize, NULL, NULL},
+			{"n_mmaps", &l->mp_n_mmaps, NULL, NULL},
+			{"n_mmaps_max", &l->mp_n_mmaps_max, NULL, NULL},
+			{"max_n_mmaps", &l->mp_max_n_mmaps, NULL, NULL},
+			{"no_dyn_threshold", &l->mp_no_dyn_threshold, NULL, NULL},
+			{"mmapped_mem", &l->mp_mmapped_mem, NULL, NULL},
+			{"max_mmapped_mem", &l->mp_max_mmapped_mem, NULL, NULL},
+			{"sbrk_base", &l->mp_sbrk_base, NULL, NULL},
+			{"tcache_bins", &l->mp_tcache_bins, NULL, NULL},
+			{"tcache_small_bins", &l->mp_tcache_bins, NULL, NULL},
+			{"tcache_max_bytes", &l->mp_tcache_max_bytes, NULL, NULL},
+			{"tcache_count", &l->mp_tcache_count, NULL, NULL},
+			{"tcache_unsorted_limit", &l->mp_tcache_unsorted_limit, NULL, NULL},
+		};
+		read_members(die, w, HS_ARRAY_SIZE(w));
+		l->mp_size = (int)size;
+	} else if (strcmp(name, "_heap_info") == 0) {
+		struct member_want w[] = {
+			{"ar_ptr", &l->hi_ar_ptr, NULL, NULL},
+			{"prev", &l->hi_prev, NULL, NULL},
+			{"size", &l->hi_hsize, NULL, NULL},
+			{"mprotect_size", &l->hi_mprotect_size, NULL, NULL},
+		};
+		read_members(die, w, HS_ARRAY_SIZE(w));
+		l->hi_size = (int)size;
+	} else if (strcmp(name, "tcache_perthread_struct") == 0) {
+		struct member_want w[] = {
+			{"counts", &l->tc_counts, &l->tc_nbins, &l->tc_count_width},
+			{"num_slots", &l->tc_counts, &l->tc_nbins, &l->tc_count_width},
+			{"entries", &l->tc_entries, NULL, NULL},
+		};
+		read_members(die, w, HS_ARRAY_SIZE(w));
+		l->tc_size = (int)size;
+	}
+}
+
+/* DW_OP_addr N, or for TLS DW_OP_const*u N; DW_OP_form_tls_address (or
+ * the older DW_OP_GNU_push_tls_address). */
+static int var_location(Dwarf_Die *die, uint64_t *val, bool *tls)
+{
+	Dwarf_Attribute a;
+	Dwarf_Op *ops;
+	size_t n;
+	if (!dwarf_attr(die, DW_AT_location, &a) || dwarf_getlocation(&a, &ops, &n) != 0 || n == 0)
+		return -1;
+	if (n == 1 && ops[0].atom == DW_OP_addr) {
+		*val = ops[0].number;
+		*tls = false;
+		return 0;
+	}
+	if (n == 2 && (ops[1].atom == DW_OP_form_tls_address || ops[1].atom == DW_OP_GNU_push_tls_address)) {
+		*val = ops[0].number;
+		*tls = true;
+		return 0;
+	}
+	return -1;
+}
+
+static int read_dwarf(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err)
+{
+	uint64_t fn = symbol_address(mod, "__libc_malloc");
+	if (!fn)
+		fn = symbol_address(mod, "malloc");
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = fn ? dwfl_module_addrdie(mod, fn, &bias) : NULL;
+	if (!cu)
+		return hs_fail(err, HS_EUNSUPPORTED, "libc's debug file has no DWARF for malloc.c");
+	Dwarf_Die d;
+	if (dwarf_child(cu, &d) != 0)
+		return hs_fail(err, HS_EUNSUPPORTED, "libc's DWARF for malloc.c is empty");
+	struct hs_layout *l = &s->layout;
+	do {
+		int tag = dwarf_tag(&d);
+		const char *name = dwarf_diename(&d);
+		if (!name)
+			continue;
+		if (tag == DW_TAG_structure_type && !dwarf_hasattr(&d, DW_AT_declaration)) {
+			read_struct(&d, name, l);
+		} else if (tag == DW_TAG_variable) {
+			uint64_t v;
+			bool tls;
+			if (var_location(&d, &v, &tls) != 0)
+				continue;
+			if (!tls && strcmp(name, "main_arena") == 0)
+				s->main_arena = v + bias;
+			else if (!tls && strcmp(name, "mp_") == 0)
+				s->mp = v + bias;
+			else if (tls && strcmp(name, "tcache") == 0)
+				l->tls_tcache = (int64_t)v;
+			else if (tls && strcmp(name, "thread_arena") == 0)
+				l->tls_thread_arena = (int64_t)v;
+		}
+	} while (dwarf_siblingof(&d, &d) == 0);
+	if (!s->main_arena || !s->mp)
+		return hs_fail(err, HS_EUNSUPPORTED, "libc's DWARF does not locate %s",
+			       !s->main_arena ? "main_arena" : "mp_");
+	return 0;
+}
+
+int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
+		    struct hs_err *err)
+{
+	memset(s, 0, sizeof *s);
+	hs_layout_clear(&s->layout);
+	s->layout.size_sz = hs_arch.size_sz;
+	s->layout.align = hs_arch.malloc_align;
+	s->layout.heap_max = hs_arch.heap_max;
+
+	struct hs_maps maps;
+	if (hs_maps_read(src->pid, &maps, err))
+		return err->code;
+
+	struct dw_ctx *ctx = hs_xcalloc(1, sizeof *ctx);
+	const char *extra = getenv("HS_DEBUGINFO_PATH");
+	char path[PATH_MAX * 2 + 128];
+	snprintf(path, sizeof path, "%s%s:.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug",
+		 extra ? extra : "", extra ? ":" : "", (int)src->pid);
+	ctx->path = hs_xstrdup(path);
+	ctx->cb.find_elf = dwfl_build_id_find_elf;
+	ctx->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	ctx->cb.debuginfo_path = &ctx->path;
+	Dwfl *dwfl = dwfl_begin(&ctx->cb);
+	s->dwfl = dwfl;
+	s->ctx = ctx;
+	if (!dwfl) {
+		hs_maps_free(&maps);
+		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
+	}
+	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc);
+	hs_maps_free(&maps);
+	if (!mod)
+		return hs_fail(err, HS_EUNSUPPORTED,
+			       "pid %d has no glibc (no libc.so mapped): statically linked, or another C library",
+			       (int)src->pid);
+	s->libc_mod = mod;
+
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	if (!elf)
+		return hs_fail(err, HS_EUNSUPPORTED, "cannot read %s: %s", s->libc, dwfl_errmsg(-1));
+	const unsigned char *bits;
+	GElf_Addr idaddr;
+	int idlen = dwfl_module_build_id(mod, &bits, &idaddr);
+	for (int i = 0; i < idlen && i < 20; i++)
+		snprintf(s->build_id + 2 * i, 3, "%02x", bits[i]);
+	if (version_from_banner(elf, s) != 0)
+		return hs_fail(err, HS_EUNSUPPORTED, "%s has no glibc version banner: not glibc", s->libc);
+	s->layout.safe_linking = s->layout.vmajor > 2 || s->layout.vminor >= 32;
+	s->layout.tcache_counts_down = s->layout.vmajor > 2 || s->layout.vminor >= 42;
+	tls_offset_from_got(elf, bias, src, s);
+
+	if (o->no_debuginfo)
+		return hs_fail(err, HS_EUNSUPPORTED,
+			       "--no-debuginfo: the symbol-free path is not built yet for glibc %s; drop the option and install libc6-dbg",
+			       s->version);
+	Dwarf_Addr dwbias;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &dwbias);
+	if (!dw)
+		return hs_fail(err, HS_EUNSUPPORTED,
+			       "no debug symbols for %s (glibc %s, build-id %s): install libc6-dbg (or the target distribution's glibc debug package), or set DEBUGINFOD_URLS",
+			       s->libc, s->version, s->build_id);
+	const char *debugfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	snprintf(s->debuginfo, sizeof s->debuginfo, "%s", debugfile ? debugfile : "");
+	s->method = "dwarf";
+	if (read_dwarf(mod, s, err))
+		return err->code;
+	const char *miss = hs_layout_missing(&s->layout);
+	if (miss)
+		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s: libc's DWARF lacks %s", s->version, miss);
+	return 0;
+}
+
+const char *hs_symbols_name(const struct hs_symbols *s, uint64_t pc)
+{
+	if (!s->dwfl)
+		return NULL;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+	return mod ? dwfl_module_addrname(mod, pc) : NULL;
+}
+
+bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **fn)
+{
+	static const char *const names[] = {
+		"malloc", "free", "realloc", "calloc", "memalign", "posix_memalign", "aligned_alloc",
+		"valloc", "pvalloc", "malloc_trim", "malloc_stats", "malloc_info", "mallinfo",
+		"mallinfo2", "mallopt", "malloc_usable_size", "mtrim", "_int_malloc", "_int_free",
+		"_int_free_merge_chunk", "_int_free_create_chunk", "_int_free_maybe_consolidate",
+		"_int_realloc", "_int_memalign", "_mid_memalign", "malloc_consolidate", "sysmalloc",
+		"sysmalloc_mmap", "sysmalloc_mmap_fallback", "systrim", "heap_trim", "shrink_heap",
+		"grow_heap", "new_heap", "alloc_new_heap", "_int_new_arena", "arena_get2",
+		"arena_get_retry", "get_free_list", "reused_arena", "tcache_init",
+		"tcache_thread_shutdown", "tcache_get", "tcache_put", "tcache_get_n", "tcache_put_n",
+		"munmap_chunk", "mremap_chunk", "ptmalloc_init", "int_mallinfo", "unlink_chunk",
+		"__libc_malloc", "__libc_free", "__libc_realloc", "__libc_calloc", "__libc_memalign",
+		"__libc_valloc", "__libc_pvalloc", "__malloc_trim", "__libc_mallinfo2",
+		"__libc_mallinfo", "__malloc_stats", "__malloc_info", "__libc_mallopt",
+		"__posix_memalign", "__libc_malloc2", "__malloc_arena_thread_freeres",
+		"malloc_printerr", "__malloc_fork_lock_parent", "__malloc_fork_unlock_parent",
+		"__malloc_fork_unlock_child", "_int_free_chunk", "__libc_free_chunk",
+	};
+	if (!s->libc_mod)
+		return false;
+	Dwarf_Addr start, end;
+	dwfl_module_info(s->libc_mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+	if (pc < start || pc >= end)
+		return false;
+	const char *name = dwfl_module_addrname(s->libc_mod, pc);
+	if (!name)
+		return false;
+	size_t len = strcspn(name, "."); /* _int_free.isra.0, sysmalloc.constprop.0 */
+	for (size_t i = 0; i < HS_ARRAY_SIZE(names); i++) {
+		if (strlen(names[i]) == len && strncmp(name, names[i], len) == 0) {
+			if (fn)
+				*fn = names[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+void hs_symbols_free(struct hs_symbols *s)
+{
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	struct dw_ctx *ctx = s->ctx;
+	if (ctx) {
+		free(ctx->path);
+		free(ctx);
+	}
+	s->dwfl = s->ctx = NULL;
+}

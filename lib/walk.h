@@ -1,0 +1,104 @@
+/* walk.h - every chunk of every heap, in address order.
+ *
+ * The heaps are streamed through one reused window while the target is
+ * stopped; nothing of the heap's contents is kept except what the free
+ * lists need afterwards: for each chunk a list could hold (every chunk
+ * that looks free, and every small chunk that looks in use, as tcache and
+ * fastbin chunks do) its size and its next pointer, decoded. The lists are
+ * then walked from this index with no further read of the target, which
+ * is what makes a fastbin of 21 million nodes cheap.
+ *
+ * Granules: the heaps' bytes are numbered in units of MALLOC_ALIGNMENT, one
+ * segment after the other, so a chunk is a 32-bit granule number. */
+#ifndef HS_WALK_H
+#define HS_WALK_H
+
+#include "arenas.h"
+
+/* Special values of a stored next pointer. */
+#define HS_FD_NULL 0xffffffffu  /* NULL: the end of a tcache or fastbin list */
+#define HS_FD_OTHER 0xfffffffeu /* outside every heap (see hs_index_other) */
+#define HS_FD_BAD 0xfffffffdu   /* misaligned: cannot be a chunk */
+#define HS_GRANULE_MAX 0xfffffff0u
+
+/* Per recorded chunk, one byte of flags. */
+#define HS_CF_FREE 0x01     /* looks free: the next chunk's PREV_INUSE is clear */
+#define HS_CF_LISTMASK 0x0e /* which list holds it (enum hs_list << 1) */
+#define HS_CF_VISITED 0x10  /* reached by a list walk (cycle guard) */
+#define HS_CF_SIZEBITS 0xe0 /* the low 3 bits of the size field (<< 5) */
+
+enum hs_list { HS_LIST_NONE, HS_LIST_TCACHE, HS_LIST_FAST, HS_LIST_UNSORTED, HS_LIST_SMALL, HS_LIST_LARGE };
+
+enum hs_state { HS_ST_INUSE, HS_ST_TCACHE, HS_ST_FAST, HS_ST_BIN, HS_ST_TOP, HS_ST_MMAPPED, HS_ST_FREE_UNLISTED };
+
+struct hs_segment {
+	int arena;
+	size_t heap;          /* index in the arena's heaps */
+	uint64_t start, end;  /* chunks lie in [start, end) */
+	uint64_t g0;          /* granule number of start */
+	uint64_t ord0, ord1;  /* recorded chunks of this segment: [ord0, ord1) */
+};
+
+/* Apparent tallies straight from the walk (before the lists are known). */
+struct hs_walk_arena {
+	uint64_t used_chunks, used_bytes; /* PREV_INUSE of the next chunk set */
+	uint64_t free_chunks, free_bytes; /* PREV_INUSE of the next chunk clear */
+	uint64_t top_bytes;
+	uint64_t overhead_bytes;          /* headers, alignment, fenceposts */
+	uint64_t walked_bytes;            /* chunks + top + overhead: == system_mem */
+};
+
+/* One chunk, kept only with --chunks. */
+struct hs_chunk {
+	uint64_t addr, size;
+	int arena;
+	uint8_t apparent; /* HS_ST_INUSE, HS_ST_BIN (looks free), HS_ST_TOP, HS_ST_MMAPPED */
+};
+
+struct hs_index {
+	struct hs_segment *segs; /* sorted by start */
+	size_t nsegs;
+	uint64_t ngranules;
+	uint64_t *recorded;   /* bit per granule: a chunk starts here and is recorded */
+	uint32_t *rank;       /* recorded bits before each 64-bit word */
+	uint64_t nrec;
+	uint32_t *fd;         /* per recorded chunk: granule of next (decoded), or HS_FD_* */
+	uint8_t *sz;          /* per recorded chunk: size / align, 0 = in the big table */
+	uint8_t *flags;       /* per recorded chunk: HS_CF_* */
+	/* Small side tables: sizes too large for a byte; and the raw next
+	 * pointer of free chunks whose next lies outside the heaps (the bin
+	 * headers in malloc_state). Open addressing on the ordinal. */
+	struct hs_kv { uint64_t key, val; } *big, *other;
+	size_t nbig, capbig, nother, capother;
+	unsigned align_shift;
+	uint64_t rec_limit; /* apparently-in-use chunks up to this size are recorded */
+	struct hs_walk_arena *arenas;
+	size_t narenas;
+	struct hs_chunk *chunks; /* with keep_chunks */
+	size_t nchunks, capchunks;
+	uint64_t bytes_read;
+};
+
+struct hs_walk_opts {
+	bool keep_chunks; /* --chunks: keep every chunk */
+	size_t window;    /* bytes per read; 0 = default */
+};
+
+/* Walks every heap of every arena. Corruption (a size that overruns its
+ * heap, a top chunk that is not where the walk ends) is a warning naming
+ * the address, and the walk of that heap stops there. */
+int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk_opts *o,
+	    struct hs_index *ix, struct hs_warnings *w, struct hs_err *err);
+
+/* Ordinal of the recorded chunk at addr, or -1. */
+int64_t hs_index_find(const struct hs_index *ix, uint64_t addr);
+/* Address of granule g, and granule of an address (HS_FD_OTHER outside). */
+uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g);
+uint64_t hs_index_granule(const struct hs_index *ix, uint64_t addr);
+/* Size (flags masked) and raw low size bits of a recorded chunk. */
+uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord);
+/* Raw next pointer stored for a recorded free chunk with HS_FD_OTHER. */
+bool hs_index_other(const struct hs_index *ix, uint64_t ord, uint64_t *raw);
+void hs_index_free(struct hs_index *ix);
+
+#endif
