@@ -9,6 +9,7 @@
 
 struct hs_heapseg {
 	uint64_t info;         /* heap_info address; 0 for the main heap */
+	uint64_t base;         /* where its system memory starts: heap_info or sbrk_base */
 	uint64_t start;        /* first chunk */
 	uint64_t end;          /* end of the heap's usable part (heap_info.size) */
 	uint64_t size, mprotect_size; /* heap_info.size, .mprotect_size */

@@ -34,6 +34,7 @@ struct hs_thread_bins {
 struct hs_bins {
 	struct hs_arena_bins *arenas;   /* per arena */
 	struct hs_thread_bins *threads; /* per thread */
+	size_t narenas, nthreads;
 };
 
 /* keep_nodes (--bins): also keep every node's address, in list order. */

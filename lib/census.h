@@ -17,7 +17,6 @@ struct hs_counts {
 	uint64_t system_bytes, top_bytes, overhead_bytes;
 };
 
-#define HS_HIST_CLASSES 40 /* size classes: [32,63], [64,127], ... by powers of two */
 struct hs_hist_row {
 	uint64_t min, max;
 	struct hs_tally in_use, free;

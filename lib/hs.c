@@ -61,7 +61,7 @@ void *hs_xrealloc(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		oom();
-	void *q = realloc(p, n * size ? n * size : 1);
+	void *q = realloc(p, (n && size) ? n * size : 1);
 	if (!q)
 		oom();
 	return q;

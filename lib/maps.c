@@ -14,10 +14,12 @@ static int parse_line(const char *line, struct hs_map *out)
 	char perms[5];
 	unsigned devmaj, devmin;
 	int n = 0;
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n",
 		   &start, &end, perms, &off, &devmaj, &devmin, &inode, &n) < 7)
 		return -1;
 	const char *path = line + n;
+	while (*path == ' ' || *path == '\t')
+		path++;
 	size_t len = strcspn(path, "\n");
 	memset(out, 0, sizeof *out);
 	out->start = start;

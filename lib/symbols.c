@@ -1,6 +1,5 @@
 /* symbols.c - libdwfl on the target's own files: libc, its debug file,
  * the allocator's globals, struct layouts and TLS offsets. */
-#define _GNU_SOURCE
 #include "symbols.h"
 
 #include <dwarf.h>

@@ -1,5 +1,4 @@
 /* target.c - attach to a live process with ptrace, read it, detach. */
-#define _GNU_SOURCE
 #include "target.h"
 
 #include <dirent.h>

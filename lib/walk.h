@@ -39,8 +39,24 @@ struct hs_segment {
 	uint64_t ord0, ord1;  /* recorded chunks of this segment: [ord0, ord1) */
 };
 
+/* Size classes of the histogram: [32,63], [64,127], ... by powers of two
+ * (class 0 also takes anything smaller). */
+#define HS_HIST_CLASSES 40
+static inline int hs_size_class(uint64_t size)
+{
+	int c = 0;
+	for (size >>= 6; size && c < HS_HIST_CLASSES - 1; size >>= 1)
+		c++;
+	return c;
+}
+
+struct hs_walk_tally {
+	uint64_t chunks, bytes;
+};
+
 /* Apparent tallies straight from the walk (before the lists are known). */
 struct hs_walk_arena {
+	struct hs_walk_tally hist_used[HS_HIST_CLASSES], hist_free[HS_HIST_CLASSES];
 	uint64_t used_chunks, used_bytes; /* PREV_INUSE of the next chunk set */
 	uint64_t free_chunks, free_bytes; /* PREV_INUSE of the next chunk clear */
 	uint64_t top_bytes;
@@ -97,6 +113,8 @@ uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g);
 uint64_t hs_index_granule(const struct hs_index *ix, uint64_t addr);
 /* Size (flags masked) and raw low size bits of a recorded chunk. */
 uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord);
+/* Address of the recorded chunk with this ordinal (slow: for messages). */
+uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord);
 /* Raw next pointer stored for a recorded free chunk with HS_FD_OTHER. */
 bool hs_index_other(const struct hs_index *ix, uint64_t ord, uint64_t *raw);
 void hs_index_free(struct hs_index *ix);

@@ -1,0 +1,265 @@
+/* heapscope.c - the command line: parse, dispatch, map errors to exit
+ * codes. Every stage lives in lib/; this file only strings them together
+ * in the order DESIGN.md gives: target, symbols, arenas, walk, bins,
+ * census, diagnose, report. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arenas.h"
+#include "bins.h"
+#include "census.h"
+#include "diagnose.h"
+#include "report.h"
+#include "symbols.h"
+#include "target.h"
+#include "walk.h"
+
+#ifndef HS_VERSION
+#define HS_VERSION "0.1.0"
+#endif
+
+/* How often to let a target run on when a thread is inside malloc. */
+#define SNAPSHOT_RETRIES 20
+#define RETRY_PAUSE_US 2000
+
+struct options {
+	struct hs_report_opts report;
+	bool no_debuginfo;
+	bool compare;
+	int leaks; /* 0, 1 (sample), 2 (all) */
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: heapscope attach [options] PID\n"
+	      "       heapscope replay [options] TRACE\n"
+	      "       heapscope --version | --help\n"
+	      "\n"
+	      "  -j, --json            JSON (schema heapscope/1)\n"
+	      "  -p, --pretty          indented JSON (implies --json)\n"
+	      "      --format=FMT      text (default), json, malloc-stats, malloc-info\n"
+	      "      --chunks          also list every chunk\n"
+	      "      --bins            also list every free list with its chunks\n"
+	      "      --compare         set the live heap beside the reference allocator core\n"
+	      "      --leaks[=all]     find in-use chunks nothing points to\n"
+	      "      --no-debuginfo    ignore debug files: use the symbol-free path\n"
+	      "\n"
+	      "Exit codes: 0 report printed, 2 usage, 3 cannot attach, 4 target not supported,\n"
+	      "5 heap inconsistent or corrupt (report printed), 6 target exited while read.\n"
+	      "See heapscope(1).\n",
+	      out);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("heapscope: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see heapscope --help)\n", stderr);
+	return HS_EUSAGE;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static bool parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX || s[0] == '+' || s[0] == ' ')
+		return false;
+	*pid = (pid_t)v;
+	return true;
+}
+
+/* Stops the target with no thread inside the allocator, retrying a few
+ * times; reads everything the analysis needs, then lets it go. */
+static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const struct options *o,
+		    struct hs_heap *heap, struct hs_index *ix, struct hs_census *c, struct hs_warnings *w,
+		    struct hs_err *err)
+{
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks};
+	for (int attempt = 0;; attempt++) {
+		if (hs_target_stop(t, err))
+			return err->code;
+		bool busy = false;
+		for (size_t i = 0; i < t->ntasks && !busy; i++)
+			busy = hs_symbols_in_malloc(sym, t->tasks[i].regs.pc, NULL);
+		if (busy && attempt < SNAPSHOT_RETRIES) {
+			hs_target_resume(t);
+			t->ntasks = 0;
+			usleep(RETRY_PAUSE_US);
+			continue;
+		}
+		c->retries = attempt;
+		c->consistent = !busy;
+		if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0)
+			hs_walk(&t->src, heap, &wo, ix, w, err);
+		hs_target_resume(t);
+		if (t->gone && (!err->code || err->code == HS_ECORRUPT)) {
+			err->code = 0;
+			hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->pid);
+		}
+		return err->code;
+	}
+}
+
+static int cmd_attach(pid_t pid, const struct options *o)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct hs_err err = {0};
+	struct hs_warnings warn = {0};
+	struct hs_target t;
+	struct hs_symbols sym = {0};
+	struct hs_heap heap = {0};
+	struct hs_index ix = {0};
+	struct hs_bins bins = {0};
+	struct hs_census c = {0};
+	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
+	int rc = 0;
+
+	if (hs_target_open(&t, pid, &err) || hs_symbols_load(&t.src, &so, &sym, &err) ||
+	    snapshot(&t, &sym, o, &heap, &ix, &c, &warn, &err))
+		goto out;
+	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
+	hs_census_build(&heap, &ix, &bins, &c, &warn);
+	c.pid = pid;
+	c.exe = t.exe;
+	c.arch = hs_arch.name;
+	c.sym = &sym;
+	c.stopped_ms = hs_target_stopped_ms(&t);
+	c.total_ms = ms_since(&t0);
+	if (!heap.malloc_initialised)
+		hs_warn(&warn, "malloc has not been initialised in pid %d: it has never allocated", (int)pid);
+	struct hs_diagnosis d;
+	hs_diagnose(&c, &d);
+	hs_report(stdout, &c, &d, &o->report);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		hs_fail(&err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
+	else if (!c.consistent)
+		hs_fail(&err, HS_ECORRUPT, "pid %d: a thread stayed inside malloc; the snapshot may be inconsistent",
+			(int)pid);
+	else if (warn.n && heap.malloc_initialised)
+		hs_fail(&err, HS_ECORRUPT, "pid %d: the heap is inconsistent: %zu warning%s (see the report)",
+			(int)pid, warn.n + warn.dropped, warn.n + warn.dropped == 1 ? "" : "s");
+out:
+	hs_target_close(&t);
+	if (err.code) {
+		fprintf(stderr, "heapscope: %s\n", err.msg);
+		rc = err.code;
+	}
+	hs_census_free(&c);
+	hs_bins_free(&bins);
+	hs_index_free(&ix);
+	hs_heap_free(&heap);
+	hs_symbols_free(&sym);
+	hs_warnings_free(&warn);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_FORMAT = 256, OPT_CHUNKS, OPT_BINS, OPT_COMPARE, OPT_LEAKS, OPT_NODEBUG };
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"pretty", no_argument, NULL, 'p'},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"chunks", no_argument, NULL, OPT_CHUNKS},
+		{"bins", no_argument, NULL, OPT_BINS},
+		{"compare", no_argument, NULL, OPT_COMPARE},
+		{"leaks", optional_argument, NULL, OPT_LEAKS},
+		{"no-debuginfo", no_argument, NULL, OPT_NODEBUG},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct options o = {0};
+	const char *cmd = NULL;
+	int first = 1;
+	if (argc > 1 && argv[1][0] != '-') {
+		cmd = argv[1];
+		first = 2;
+	}
+	optind = first;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "jphV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			o.report.format = HS_FMT_JSON;
+			break;
+		case 'p':
+			o.report.format = HS_FMT_JSON;
+			o.report.pretty = true;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				o.report.format = HS_FMT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				o.report.format = HS_FMT_JSON;
+			else if (strcmp(optarg, "malloc-stats") == 0)
+				o.report.format = HS_FMT_MALLOC_STATS;
+			else if (strcmp(optarg, "malloc-info") == 0)
+				o.report.format = HS_FMT_MALLOC_INFO;
+			else
+				return usage_error("unknown format '%s': use text, json, malloc-stats or malloc-info",
+						   optarg);
+			break;
+		case OPT_CHUNKS:
+			o.report.chunks = true;
+			break;
+		case OPT_BINS:
+			o.report.bins = true;
+			break;
+		case OPT_COMPARE:
+			o.compare = true;
+			break;
+		case OPT_LEAKS:
+			if (optarg && strcmp(optarg, "all") != 0)
+				return usage_error("--leaks takes no value or '=all', not '%s'", optarg);
+			o.leaks = optarg ? 2 : 1;
+			break;
+		case OPT_NODEBUG:
+			o.no_debuginfo = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("heapscope %s\n", HS_VERSION);
+			return 0;
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!cmd)
+		return usage_error("%s", "no command given: use 'attach PID' or 'replay TRACE'");
+	if (strcmp(cmd, "attach") == 0) {
+		if (optind >= argc)
+			return usage_error("%s", "attach needs a PID");
+		if (optind + 1 < argc)
+			return usage_error("unexpected argument '%s' after the PID", argv[optind + 1]);
+		pid_t pid;
+		if (!parse_pid(argv[optind], &pid))
+			return usage_error("invalid PID '%s': give a positive process id", argv[optind]);
+		if (o.compare)
+			return usage_error("%s", "--compare is not implemented yet (the reference allocator core is pending)");
+		if (o.leaks)
+			return usage_error("%s", "--leaks is not implemented yet");
+		return cmd_attach(pid, &o);
+	}
+	if (strcmp(cmd, "replay") == 0)
+		return usage_error("%s", "replay is not implemented yet (the reference allocator core is pending)");
+	return usage_error("unknown command '%s': use attach or replay", cmd);
+}

@@ -1,0 +1,183 @@
+/* census.c - classify every byte once and compute glibc's own numbers. */
+#include "census.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void tally_add(struct hs_tally *t, uint64_t chunks, uint64_t bytes)
+{
+	t->chunks += chunks;
+	t->bytes += bytes;
+}
+
+static void counts_add(struct hs_counts *to, const struct hs_counts *c)
+{
+	tally_add(&to->in_use, c->in_use.chunks, c->in_use.bytes);
+	tally_add(&to->free, c->free.chunks, c->free.bytes);
+	tally_add(&to->tcache, c->tcache.chunks, c->tcache.bytes);
+	tally_add(&to->fast, c->fast.chunks, c->fast.bytes);
+	tally_add(&to->bin, c->bin.chunks, c->bin.bytes);
+	tally_add(&to->mmapped, c->mmapped.chunks, c->mmapped.bytes);
+	to->system_bytes += c->system_bytes;
+	to->top_bytes += c->top_bytes;
+	to->overhead_bytes += c->overhead_bytes;
+}
+
+/* int_mallinfo() for one arena, from the lists as glibc walks them. */
+static void arena_mallinfo(const struct hs_heap *h, const struct hs_arena *a, const struct hs_arena_bins *b,
+			   uint64_t top, struct hs_mallinfo2 *mi)
+{
+	uint64_t fastavail = 0, nfast = 0, avail = top, nblocks = 1;
+	for (int i = 0; i < HS_MAX_FASTBINS; i++) {
+		fastavail += b->fast[i].bytes;
+		nfast += b->fast[i].count;
+	}
+	avail += fastavail;
+	for (int i = 1; i < HS_NBINS; i++) {
+		nblocks += b->bin[i].count;
+		avail += b->bin[i].bytes;
+	}
+	memset(mi, 0, sizeof *mi);
+	mi->smblks = nfast;
+	mi->ordblks = nblocks;
+	mi->fordblks = avail;
+	mi->uordblks = a->system_mem - avail;
+	mi->arena = a->system_mem;
+	mi->fsmblks = fastavail;
+	if (a->main) {
+		mi->hblks = (uint64_t)(int64_t)h->mp.n_mmaps;
+		mi->hblkhd = h->mp.mmapped_mem;
+		mi->keepcost = top;
+	}
+}
+
+void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,
+		     struct hs_census *c, struct hs_warnings *w)
+{
+	c->heap = h;
+	c->index = ix;
+	c->narenas = h->narenas;
+	c->arenas = hs_xcalloc(h->narenas, sizeof *c->arenas);
+	c->nthreads = h->nthreads;
+	c->threads = hs_xcalloc(h->nthreads, sizeof *c->threads);
+
+	/* Start from the walk's view: tcache and fastbin chunks look in use. */
+	struct hs_walk_tally (*used)[HS_HIST_CLASSES] = hs_xcalloc(h->narenas, sizeof *used);
+	struct hs_walk_tally (*freed)[HS_HIST_CLASSES] = hs_xcalloc(h->narenas, sizeof *freed);
+	for (size_t i = 0; i < h->narenas; i++) {
+		const struct hs_walk_arena *wa = &ix->arenas[i];
+		struct hs_arena_census *ac = &c->arenas[i];
+		ac->arena = &h->arenas[i];
+		ac->bins = &b->arenas[i];
+		ac->c.system_bytes = h->arenas[i].system_mem;
+		ac->c.top_bytes = wa->top_bytes;
+		ac->c.overhead_bytes = wa->overhead_bytes;
+		ac->c.in_use = (struct hs_tally){wa->used_chunks, wa->used_bytes};
+		memcpy(used[i], wa->hist_used, sizeof used[i]);
+		memcpy(freed[i], wa->hist_free, sizeof freed[i]);
+	}
+	/* Then move each listed chunk to the list that holds it. */
+	for (size_t s = 0; s < ix->nsegs; s++) {
+		struct hs_arena_census *ac = &c->arenas[ix->segs[s].arena];
+		int ai = ix->segs[s].arena;
+		for (uint64_t o = ix->segs[s].ord0; o < ix->segs[s].ord1; o++) {
+			uint8_t f = ix->flags[o];
+			int kind = (f & HS_CF_LISTMASK) >> 1;
+			bool looks_free = f & HS_CF_FREE;
+			if (kind == HS_LIST_NONE && !looks_free)
+				continue;
+			uint64_t size = hs_index_size(ix, o);
+			int cl = hs_size_class(size);
+			struct hs_tally *to = kind == HS_LIST_TCACHE ? &ac->c.tcache
+					    : kind == HS_LIST_FAST ? &ac->c.fast
+					    : kind != HS_LIST_NONE ? &ac->c.bin : &ac->c.in_use;
+			tally_add(to, 1, size);
+			if (!looks_free) { /* tcache or fastbin: was counted in use */
+				ac->c.in_use.chunks--;
+				ac->c.in_use.bytes -= size;
+				used[ai][cl].chunks--;
+				used[ai][cl].bytes -= size;
+				freed[ai][cl].chunks++;
+				freed[ai][cl].bytes += size;
+			} else if (kind == HS_LIST_NONE) { /* free but in no bin: lost */
+				freed[ai][cl].chunks--;
+				freed[ai][cl].bytes -= size;
+				used[ai][cl].chunks++;
+				used[ai][cl].bytes += size;
+			}
+		}
+	}
+	for (size_t i = 0; i < h->narenas; i++) {
+		struct hs_arena_census *ac = &c->arenas[i];
+		ac->c.free.chunks = ac->c.tcache.chunks + ac->c.fast.chunks + ac->c.bin.chunks;
+		ac->c.free.bytes = ac->c.tcache.bytes + ac->c.fast.bytes + ac->c.bin.bytes;
+		arena_mallinfo(h, ac->arena, ac->bins, ac->c.top_bytes, &ac->mi);
+		uint64_t sum = ac->c.in_use.bytes + ac->c.free.bytes + ac->c.top_bytes + ac->c.overhead_bytes;
+		if (sum != ac->c.system_bytes)
+			hs_warn(w, "arena %zu at 0x%llx: chunks, top and headers add up to %llu bytes, system_mem is %llu",
+				i, (unsigned long long)ac->arena->addr, (unsigned long long)sum,
+				(unsigned long long)ac->c.system_bytes);
+		counts_add(&c->totals, &ac->c);
+		struct hs_mallinfo2 *m = &c->mallinfo2, *a = &ac->mi;
+		m->arena += a->arena;
+		m->ordblks += a->ordblks;
+		m->smblks += a->smblks;
+		m->fsmblks += a->fsmblks;
+		m->uordblks += a->uordblks;
+		m->fordblks += a->fordblks;
+		if (ac->arena->main) {
+			m->hblks = a->hblks;
+			m->hblkhd = a->hblkhd;
+			m->keepcost = a->keepcost;
+		}
+	}
+	for (size_t i = 0; i < h->nmmapped; i++)
+		tally_add(&c->totals.mmapped, 1, h->mmapped[i].map_len);
+
+	/* Histogram over all arenas, rows that hold anything. */
+	for (int cl = 0; cl < HS_HIST_CLASSES; cl++) {
+		struct hs_hist_row r = {.min = cl ? 32ull << cl : 0, .max = (64ull << cl) - 1};
+		for (size_t i = 0; i < h->narenas; i++) {
+			tally_add(&r.in_use, used[i][cl].chunks, used[i][cl].bytes);
+			tally_add(&r.free, freed[i][cl].chunks, freed[i][cl].bytes);
+		}
+		if (r.in_use.chunks || r.free.chunks)
+			c->hist[c->nhist++] = r;
+	}
+	free(used);
+	free(freed);
+
+	for (size_t t = 0; t < h->nthreads; t++) {
+		c->threads[t].thread = &h->threads[t];
+		c->threads[t].bins = &b->threads[t];
+		c->threads[t].tcache = (struct hs_tally){b->threads[t].chunks, b->threads[t].bytes};
+	}
+	c->warnings = w;
+}
+
+enum hs_state hs_census_chunk_state(const struct hs_census *c, const struct hs_chunk *ch)
+{
+	if (ch->apparent == HS_ST_TOP || ch->apparent == HS_ST_MMAPPED)
+		return (enum hs_state)ch->apparent;
+	int64_t o = hs_index_find(c->index, ch->addr);
+	if (o < 0)
+		return HS_ST_INUSE;
+	switch ((c->index->flags[o] & HS_CF_LISTMASK) >> 1) {
+	case HS_LIST_TCACHE:
+		return HS_ST_TCACHE;
+	case HS_LIST_FAST:
+		return HS_ST_FAST;
+	case HS_LIST_NONE:
+		return c->index->flags[o] & HS_CF_FREE ? HS_ST_FREE_UNLISTED : HS_ST_INUSE;
+	default:
+		return HS_ST_BIN;
+	}
+}
+
+void hs_census_free(struct hs_census *c)
+{
+	free(c->arenas);
+	free(c->threads);
+	c->arenas = NULL;
+	c->threads = NULL;
+}

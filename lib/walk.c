@@ -1,0 +1,425 @@
+/* walk.c - stream every heap through one window and walk its chunks. */
+#include "walk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_WINDOW (8u << 20)
+#define PREV_INUSE 1
+#define NON_MAIN_ARENA 4
+#define SIZE_BITS 7
+
+struct walker {
+	struct hs_index *ix;
+	const struct hs_heap *h;
+	const struct hs_layout *l;
+	struct hs_warnings *w;
+	const struct hs_segment *seg;
+	struct hs_walk_arena *wa;
+	uint64_t capord;
+	/* The chunk before the current one: its state is known only when the
+	 * next chunk's PREV_INUSE bit is read. */
+	bool pending;
+	uint64_t p_addr, p_size, p_rawfd;
+	unsigned p_bits;
+	unsigned minsize;
+	bool keep_chunks;
+};
+
+static void kv_put(struct hs_kv **tab, size_t *n, size_t *cap, uint64_t key, uint64_t val)
+{
+	if (2 * (*n + 1) > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct hs_kv *nt = hs_xcalloc(ncap, sizeof *nt);
+		for (size_t i = 0; i < *cap; i++) {
+			if (!(*tab)[i].key)
+				continue;
+			size_t j = (*tab)[i].key * 0x9e3779b97f4a7c15ull % ncap;
+			while (nt[j].key)
+				j = (j + 1) % ncap;
+			nt[j] = (*tab)[i];
+		}
+		free(*tab);
+		*tab = nt;
+		*cap = ncap;
+	}
+	key++; /* 0 marks an empty slot */
+	size_t j = key * 0x9e3779b97f4a7c15ull % *cap;
+	while ((*tab)[j].key && (*tab)[j].key != key)
+		j = (j + 1) % *cap;
+	if (!(*tab)[j].key)
+		(*n)++;
+	(*tab)[j] = (struct hs_kv){key, val};
+}
+
+static bool kv_get(const struct hs_kv *tab, size_t cap, uint64_t key, uint64_t *val)
+{
+	if (!cap)
+		return false;
+	key++;
+	for (size_t j = key * 0x9e3779b97f4a7c15ull % cap; tab[j].key; j = (j + 1) % cap) {
+		if (tab[j].key == key) {
+			*val = tab[j].val;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct hs_segment *seg_of(const struct hs_index *ix, uint64_t addr)
+{
+	size_t lo = 0, hi = ix->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < ix->segs[mid].start)
+			hi = mid;
+		else if (addr >= ix->segs[mid].end)
+			lo = mid + 1;
+		else
+			return &ix->segs[mid];
+	}
+	return NULL;
+}
+
+uint64_t hs_index_granule(const struct hs_index *ix, uint64_t addr)
+{
+	const struct hs_segment *s = seg_of(ix, addr);
+	if (!s)
+		return HS_FD_OTHER;
+	if ((addr - s->start) & ((1u << ix->align_shift) - 1))
+		return HS_FD_BAD;
+	return s->g0 + ((addr - s->start) >> ix->align_shift);
+}
+
+uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g)
+{
+	size_t lo = 0, hi = ix->nsegs;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g < ix->segs[mid].g0)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return ix->segs[lo].start + ((g - ix->segs[lo].g0) << ix->align_shift);
+}
+
+int64_t hs_index_find(const struct hs_index *ix, uint64_t addr)
+{
+	uint64_t g = hs_index_granule(ix, addr);
+	if (g >= ix->ngranules)
+		return -1;
+	uint64_t word = ix->recorded[g >> 6], bit = 1ull << (g & 63);
+	if (!(word & bit))
+		return -1;
+	return (int64_t)(ix->rank[g >> 6] + (uint64_t)__builtin_popcountll(word & (bit - 1)));
+}
+
+uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
+{
+	uint64_t v;
+	if (ix->sz[ord])
+		return (uint64_t)ix->sz[ord] << ix->align_shift;
+	return kv_get(ix->big, ix->capbig, ord, &v) ? v : 0;
+}
+
+uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord)
+{
+	for (uint64_t i = 0; i < (ix->ngranules + 63) / 64; i++) {
+		uint64_t word = ix->recorded[i];
+		if (ix->rank[i] + (uint64_t)__builtin_popcountll(word) <= ord)
+			continue;
+		for (uint64_t left = ord - ix->rank[i]; left; left--)
+			word &= word - 1;
+		return hs_index_addr(ix, i * 64 + (uint64_t)__builtin_ctzll(word));
+	}
+	return 0;
+}
+
+bool hs_index_other(const struct hs_index *ix, uint64_t ord, uint64_t *raw)
+{
+	return kv_get(ix->other, ix->capother, ord, raw);
+}
+
+/* Granule of a pointer for the index: HS_FD_NULL, _OTHER, _BAD or one. */
+static uint32_t encode_ptr(const struct walker *k, uint64_t v)
+{
+	if (v == 0)
+		return HS_FD_NULL;
+	if (v & (k->l->align - 1))
+		return HS_FD_BAD;
+	const struct hs_segment *s = k->seg;
+	if (v < s->start || v >= s->end)
+		s = seg_of(k->ix, v);
+	if (!s)
+		return HS_FD_OTHER;
+	return (uint32_t)(s->g0 + ((v - s->start) >> k->ix->align_shift));
+}
+
+static void record(struct walker *k, bool is_free)
+{
+	struct hs_index *ix = k->ix;
+	uint64_t ord = ix->nrec;
+	if (ord == k->capord) {
+		k->capord = k->capord ? k->capord * 2 : 1 << 16;
+		ix->fd = hs_xrealloc(ix->fd, k->capord, sizeof *ix->fd);
+		ix->sz = hs_xrealloc(ix->sz, k->capord, 1);
+		ix->flags = hs_xrealloc(ix->flags, k->capord, 1);
+	}
+	uint64_t g = k->seg->g0 + ((k->p_addr - k->seg->start) >> ix->align_shift);
+	ix->recorded[g >> 6] |= 1ull << (g & 63);
+	uint64_t units = k->p_size >> ix->align_shift;
+	if (units < 256) {
+		ix->sz[ord] = (uint8_t)units;
+	} else {
+		ix->sz[ord] = 0;
+		kv_put(&ix->big, &ix->nbig, &ix->capbig, ord, k->p_size);
+	}
+	uint32_t fd;
+	if (is_free) {
+		/* Regular bins link chunks with plain pointers. */
+		fd = encode_ptr(k, k->p_rawfd);
+		if (fd == HS_FD_OTHER)
+			kv_put(&ix->other, &ix->nother, &ix->capother, ord, k->p_rawfd);
+	} else {
+		/* A tcache or fastbin link, if this is one: safe-linking stores
+		 * (&link >> 12) ^ ptr, and &link is the chunk's user pointer. */
+		uint64_t v = k->p_rawfd;
+		if (k->l->safe_linking)
+			v ^= (k->p_addr + 2 * k->l->size_sz) >> 12;
+		fd = encode_ptr(k, v);
+	}
+	ix->fd[ord] = fd;
+	ix->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (k->p_bits << 5));
+	ix->nrec++;
+}
+
+static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t state)
+{
+	struct hs_index *ix = k->ix;
+	if (ix->nchunks == ix->capchunks) {
+		ix->capchunks = ix->capchunks ? ix->capchunks * 2 : 1024;
+		ix->chunks = hs_xrealloc(ix->chunks, ix->capchunks, sizeof *ix->chunks);
+	}
+	ix->chunks[ix->nchunks++] = (struct hs_chunk){addr, size, k->seg->arena, state};
+}
+
+/* The previous chunk's state is settled by the PREV_INUSE bit just read. */
+static void settle(struct walker *k, bool prev_inuse)
+{
+	if (!k->pending)
+		return;
+	k->pending = false;
+	bool is_free = !prev_inuse;
+	int c = hs_size_class(k->p_size);
+	if (is_free) {
+		k->wa->free_chunks++;
+		k->wa->free_bytes += k->p_size;
+		k->wa->hist_free[c].chunks++;
+		k->wa->hist_free[c].bytes += k->p_size;
+	} else {
+		/* glibc sets NON_MAIN_ARENA on chunks it hands out (free chunks
+		 * in bins drop it): it is how free() finds the arena. */
+		if (!!(k->p_bits & NON_MAIN_ARENA) == k->h->arenas[k->seg->arena].main)
+			hs_warn(k->w, "arena %d: in-use chunk 0x%llx has NON_MAIN_ARENA %s", k->seg->arena,
+				(unsigned long long)k->p_addr, k->h->arenas[k->seg->arena].main ? "set" : "clear");
+		k->wa->used_chunks++;
+		k->wa->used_bytes += k->p_size;
+		k->wa->hist_used[c].chunks++;
+		k->wa->hist_used[c].bytes += k->p_size;
+	}
+	if (is_free || k->p_size <= k->ix->rec_limit)
+		record(k, is_free);
+	if (k->keep_chunks)
+		keep_chunk(k, k->p_addr, k->p_size, is_free ? HS_ST_BIN : HS_ST_INUSE);
+}
+
+/* Walks one segment. Returns 0, or an exit code when the target could not
+ * be read at all. */
+static int walk_segment(struct walker *k, struct hs_source *src, const struct hs_arena *a,
+			unsigned char *win, size_t wsize, struct hs_err *err)
+{
+	const struct hs_segment *s = k->seg;
+	const unsigned sz = k->l->size_sz;
+	const uint64_t top = a->top;
+	const bool top_here = top >= s->start && top < s->end;
+	/* Nothing past the top chunk's header is needed: its body is not read
+	 * (reading never-touched pages would only map the zero page). */
+	const uint64_t read_end = top_here ? top + 2 * sz : s->end;
+	uint64_t p = s->start;
+	/* heap_info, the arena's malloc_state, alignment before the first chunk */
+	k->wa->overhead_bytes += s->start - a->heaps[s->heap].base;
+
+	while (p < read_end) {
+		size_t len = (size_t)(read_end - p < wsize ? read_end - p : wsize);
+		if (hs_read(src, p, win, len) < 0) {
+			if (errno == ESRCH)
+				return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)src->pid);
+			if (errno == EINTR)
+				return hs_fail(err, HS_EINTERNAL, "interrupted while reading the heap");
+			hs_warn(k->w, "arena %d: heap bytes at 0x%llx are not readable (%s); walk of this heap cut",
+				a->index, (unsigned long long)p, strerror(errno));
+			break;
+		}
+		k->ix->bytes_read += len;
+		const uint64_t wend = p + len;
+		while (p < wend) {
+			if (p == top) {
+				uint64_t raw;
+				memcpy(&raw, win + (p - (wend - len)) + sz, sz);
+				settle(k, raw & PREV_INUSE);
+				uint64_t tsize = raw & ~(uint64_t)SIZE_BITS;
+				k->wa->top_bytes += tsize;
+				if (k->keep_chunks)
+					keep_chunk(k, p, tsize, HS_ST_TOP);
+				if (p + tsize != s->end)
+					hs_warn(k->w, "arena %d: top chunk 0x%llx of size 0x%llx does not end at its heap's end 0x%llx",
+						a->index, (unsigned long long)p, (unsigned long long)tsize,
+						(unsigned long long)s->end);
+				return 0;
+			}
+			if (p + 3 * sz > wend) {
+				if (wend == read_end)
+					goto overrun;
+				break; /* the next window starts at p */
+			}
+			const unsigned char *c = win + (p - (wend - len));
+			uint64_t raw, fd;
+			memcpy(&raw, c + sz, sizeof raw);
+			memcpy(&fd, c + 2 * sz, sizeof fd);
+			uint64_t size = raw & ~(uint64_t)SIZE_BITS;
+			settle(k, raw & PREV_INUSE);
+			if (size < k->minsize) {
+				if (size == 2 * sz) { /* fencepost at the end of an old heap */
+					k->wa->overhead_bytes += size;
+					p += size;
+					continue;
+				}
+				if (size == 0 && !top_here) { /* the heap's end marker */
+					k->wa->overhead_bytes += s->end - p;
+					return 0;
+				}
+				goto overrun;
+			}
+			if ((size & (k->l->align - 1)) || p + size > (top_here ? top : s->end))
+				goto overrun;
+			k->pending = true;
+			k->p_addr = p;
+			k->p_size = size;
+			k->p_rawfd = fd;
+			k->p_bits = (unsigned)(raw & SIZE_BITS);
+			p += size;
+		}
+	}
+	if (p >= read_end && top_here)
+		goto overrun;
+	if (!top_here && p == s->end) {
+		settle(k, true);
+		return 0;
+	}
+	k->wa->overhead_bytes += s->end > p ? s->end - p : 0;
+	return 0;
+overrun:
+	settle(k, true);
+	{
+		uint64_t raw = 0;
+		hs_read(src, p + sz, &raw, sizeof raw);
+		hs_warn(k->w, "arena %d: chunk 0x%llx has size field 0x%llx, which overruns its heap [0x%llx, 0x%llx); walk of this heap cut",
+			a->index, (unsigned long long)p, (unsigned long long)raw, (unsigned long long)s->start,
+			(unsigned long long)(top_here ? top : s->end));
+	}
+	k->wa->overhead_bytes += (top_here ? top : s->end) - p;
+	if (top_here) {
+		uint64_t th[2] = {0, 0};
+		hs_read(src, top, th, sizeof th);
+		k->wa->top_bytes += th[1] & ~(uint64_t)SIZE_BITS;
+	}
+	return 0;
+}
+
+static int cmp_seg(const void *x, const void *y)
+{
+	const struct hs_segment *a = x, *b = y;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk_opts *o,
+	    struct hs_index *ix, struct hs_warnings *w, struct hs_err *err)
+{
+	const struct hs_layout *l = h->layout;
+	memset(ix, 0, sizeof *ix);
+	ix->align_shift = (unsigned)__builtin_ctz(l->align);
+	ix->narenas = h->narenas;
+	ix->arenas = hs_xcalloc(h->narenas, sizeof *ix->arenas);
+	/* Small chunks that look in use may sit in a tcache or a fastbin. */
+	uint64_t tc_max = h->mp.tcache_max_bytes + l->size_sz + l->align - 1;
+	tc_max &= ~(uint64_t)(l->align - 1);
+	uint64_t fast_max = (80 * l->size_sz / 4 + l->size_sz + l->align - 1) & ~(uint64_t)(l->align - 1);
+	ix->rec_limit = tc_max > fast_max ? tc_max : fast_max;
+
+	size_t n = 0;
+	for (size_t i = 0; i < h->narenas; i++)
+		n += h->arenas[i].nheaps;
+	ix->segs = hs_xcalloc(n, sizeof *ix->segs);
+	for (size_t i = 0; i < h->narenas; i++)
+		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
+			ix->segs[ix->nsegs++] = (struct hs_segment){
+				.arena = (int)i, .heap = k,
+				.start = h->arenas[i].heaps[k].start, .end = h->arenas[i].heaps[k].end};
+	qsort(ix->segs, ix->nsegs, sizeof *ix->segs, cmp_seg);
+	uint64_t g = 0;
+	for (size_t i = 0; i < ix->nsegs; i++) {
+		ix->segs[i].g0 = g;
+		g += (ix->segs[i].end - ix->segs[i].start) >> ix->align_shift;
+	}
+	if (g >= HS_GRANULE_MAX)
+		return hs_fail(err, HS_EUNSUPPORTED, "the arenas span %llu GiB; heapscope handles up to 64 GiB",
+			       (unsigned long long)(g << ix->align_shift >> 30));
+	ix->ngranules = g;
+	ix->recorded = hs_xcalloc((g + 63) / 64 + 1, sizeof *ix->recorded);
+	ix->rank = hs_xcalloc((g + 63) / 64 + 1, sizeof *ix->rank);
+
+	struct walker k = {.ix = ix, .h = h, .l = l, .w = w, .minsize = 4 * l->size_sz,
+			   .keep_chunks = o && o->keep_chunks};
+	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
+	unsigned char *win = hs_xcalloc(1, wsize);
+	int rc = 0;
+	for (size_t i = 0; i < ix->nsegs && !rc; i++) {
+		struct hs_segment *s = &ix->segs[i];
+		const struct hs_arena *a = &h->arenas[s->arena];
+		k.seg = s;
+		k.wa = &ix->arenas[s->arena];
+		k.pending = false;
+		s->ord0 = ix->nrec;
+		rc = walk_segment(&k, src, a, win, wsize, err);
+		s->ord1 = ix->nrec;
+	}
+	free(win);
+	/* Rank: recorded chunks before each word, for hs_index_find(). */
+	uint64_t acc = 0;
+	for (uint64_t i = 0; i < (g + 63) / 64 + 1; i++) {
+		ix->rank[i] = (uint32_t)acc;
+		acc += (uint64_t)__builtin_popcountll(ix->recorded[i]);
+	}
+	for (size_t i = 0; i < h->narenas; i++) {
+		struct hs_walk_arena *wa = &ix->arenas[i];
+		wa->walked_bytes = wa->used_bytes + wa->free_bytes + wa->top_bytes + wa->overhead_bytes;
+	}
+	return rc;
+}
+
+void hs_index_free(struct hs_index *ix)
+{
+	free(ix->segs);
+	free(ix->recorded);
+	free(ix->rank);
+	free(ix->fd);
+	free(ix->sz);
+	free(ix->flags);
+	free(ix->big);
+	free(ix->other);
+	free(ix->arenas);
+	free(ix->chunks);
+	memset(ix, 0, sizeof *ix);
+}
