@@ -1,6 +1,8 @@
 /* walk.c - stream every heap through one window and walk its chunks. */
 #include "walk.h"
 
+#include "stream.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,16 @@ struct walker {
 	unsigned minsize;
 	bool keep_chunks;
 };
+
+/* Bits set in a word. Spelled out so that it compiles to a handful of
+ * instructions on every x86_64, with or without the POPCNT instruction. */
+static inline unsigned popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
 
 static void kv_put(struct hs_kv **tab, size_t *n, size_t *cap, uint64_t key, uint64_t val)
 {
@@ -113,7 +125,7 @@ int64_t hs_index_find(const struct hs_index *ix, uint64_t addr)
 	uint64_t word = ix->recorded[g >> 6], bit = 1ull << (g & 63);
 	if (!(word & bit))
 		return -1;
-	return (int64_t)(ix->rank[g >> 6] + (uint64_t)__builtin_popcountll(word & (bit - 1)));
+	return (int64_t)(ix->rank[g >> 6] + (uint64_t)popcount64(word & (bit - 1)));
 }
 
 uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
@@ -128,7 +140,7 @@ uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord)
 {
 	for (uint64_t i = 0; i < (ix->ngranules + 63) / 64; i++) {
 		uint64_t word = ix->recorded[i];
-		if (ix->rank[i] + (uint64_t)__builtin_popcountll(word) <= ord)
+		if (ix->rank[i] + (uint64_t)popcount64(word) <= ord)
 			continue;
 		for (uint64_t left = ord - ix->rank[i]; left; left--)
 			word &= word - 1;
@@ -238,7 +250,7 @@ static void settle(struct walker *k, bool prev_inuse)
 /* Walks one segment. Returns 0, or an exit code when the target could not
  * be read at all. */
 static int walk_segment(struct walker *k, struct hs_source *src, const struct hs_arena *a,
-			unsigned char *win, size_t wsize, struct hs_err *err)
+			struct hs_stream *st, struct hs_err *err)
 {
 	const struct hs_segment *s = k->seg;
 	const unsigned sz = k->l->size_sz;
@@ -252,8 +264,10 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 	k->wa->overhead_bytes += s->start - a->heaps[s->heap].base;
 
 	while (p < read_end) {
-		size_t len = (size_t)(read_end - p < wsize ? read_end - p : wsize);
-		if (hs_read(src, p, win, len) < 0) {
+		const unsigned char *win;
+		uint64_t wstart;
+		size_t len;
+		if (hs_stream_get(st, p, read_end, 3 * sz, &win, &wstart, &len) < 0) {
 			if (errno == ESRCH)
 				return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)src->pid);
 			if (errno == EINTR)
@@ -262,12 +276,14 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 				a->index, (unsigned long long)p, strerror(errno));
 			break;
 		}
-		k->ix->bytes_read += len;
-		const uint64_t wend = p + len;
+		const uint64_t wend = wstart + len;
 		while (p < wend) {
+			const unsigned char *c = win + (p - wstart);
 			if (p == top) {
+				if (p + 2 * sz > wend)
+					break;
 				uint64_t raw;
-				memcpy(&raw, win + (p - (wend - len)) + sz, sz);
+				memcpy(&raw, c + sz, sizeof raw);
 				settle(k, raw & PREV_INUSE);
 				uint64_t tsize = raw & ~(uint64_t)SIZE_BITS;
 				k->wa->top_bytes += tsize;
@@ -282,9 +298,8 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 			if (p + 3 * sz > wend) {
 				if (wend == read_end)
 					goto overrun;
-				break; /* the next window starts at p */
+				break; /* the next window holds p */
 			}
-			const unsigned char *c = win + (p - (wend - len));
 			uint64_t raw, fd;
 			memcpy(&raw, c + sz, sizeof raw);
 			memcpy(&fd, c + 2 * sz, sizeof fd);
@@ -383,7 +398,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	struct walker k = {.ix = ix, .h = h, .l = l, .w = w, .minsize = 4 * l->size_sz,
 			   .keep_chunks = o && o->keep_chunks};
 	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
-	unsigned char *win = hs_xcalloc(1, wsize);
+	struct hs_stream *st = hs_stream_open(src, wsize);
 	int rc = 0;
 	for (size_t i = 0; i < ix->nsegs && !rc; i++) {
 		struct hs_segment *s = &ix->segs[i];
@@ -392,15 +407,16 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		k.wa = &ix->arenas[s->arena];
 		k.pending = false;
 		s->ord0 = ix->nrec;
-		rc = walk_segment(&k, src, a, win, wsize, err);
+		rc = walk_segment(&k, src, a, st, err);
 		s->ord1 = ix->nrec;
 	}
-	free(win);
+	ix->bytes_read = hs_stream_bytes_read(st);
+	hs_stream_close(st);
 	/* Rank: recorded chunks before each word, for hs_index_find(). */
 	uint64_t acc = 0;
 	for (uint64_t i = 0; i < (g + 63) / 64 + 1; i++) {
 		ix->rank[i] = (uint32_t)acc;
-		acc += (uint64_t)__builtin_popcountll(ix->recorded[i]);
+		acc += (uint64_t)popcount64(ix->recorded[i]);
 	}
 	for (size_t i = 0; i < h->narenas; i++) {
 		struct hs_walk_arena *wa = &ix->arenas[i];
