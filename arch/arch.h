@@ -32,4 +32,10 @@ uint64_t hs_arch_tls_addr(uint64_t tp, uint64_t l_tls_offset, uint64_t var_off);
  * linker wrote into the GOT slot. */
 uint64_t hs_arch_tls_offset_from_got(uint64_t sym_plus_addend, uint64_t got_value);
 
+struct hs_layout;
+/* The built-in structure layout of glibc vmajor.vminor on this CPU, for
+ * the path without debug symbols and for tests. Returns -1 for a version
+ * outside the tables (never a guess). TLS offsets are left unset. */
+int hs_arch_layout(int vmajor, int vminor, struct hs_layout *l);
+
 #endif

@@ -1,0 +1,265 @@
+/* test_walk.c - the arenas reader, heap walk, free lists and census on a
+ * heap laid out by hand in an in-memory image (glibc 2.36 layout): the
+ * numbers, and what happens when the heap is corrupt. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "arch.h"
+#include "arenas.h"
+#include "bins.h"
+#include "census.h"
+#include "image.h"
+#include "walk.h"
+
+#define HEAP 0x555555559000ull
+#define HEAP_LEN 0x21000ull
+#define LIBC 0x7ffff7e00000ull
+#define MAIN_ARENA (LIBC + 0x100)
+#define MP (LIBC + 0x1000)
+
+struct fake {
+	struct hs_image im;
+	struct hs_symbols sym;
+	unsigned char *heap, *libc;
+};
+
+static void put(unsigned char *base, uint64_t off, uint64_t v)
+{
+	memcpy(base + off, &v, sizeof v);
+}
+
+static uint64_t mangle(uint64_t pos, uint64_t ptr)
+{
+	return (pos >> 12) ^ ptr;
+}
+
+/* tcache struct, A in use, B and C in fastbin 5, D in the unsorted bin,
+ * E in use, top. */
+static void build(struct fake *f)
+{
+	memset(f, 0, sizeof *f);
+	hs_image_init(&f->im);
+	f->heap = hs_image_add(&f->im, HEAP, HEAP_LEN, "[heap]");
+	f->libc = hs_image_add(&f->im, LIBC, 0x2000, "");
+	assert_int_equal(hs_arch_layout(2, 36, &f->sym.layout), 0);
+	f->sym.main_arena = MAIN_ARENA;
+	f->sym.mp = MP;
+	const struct hs_layout *l = &f->sym.layout;
+	unsigned char *ms = f->libc + 0x100, *mp = f->libc + 0x1000;
+	for (int i = 1; i < 128; i++) {
+		uint64_t hdr = MAIN_ARENA + (uint64_t)l->ms_bins + (uint64_t)(i - 1) * 16 - 16;
+		put(ms, (uint64_t)l->ms_bins + (uint64_t)(i - 1) * 16, hdr);
+		put(ms, (uint64_t)l->ms_bins + (uint64_t)(i - 1) * 16 + 8, hdr);
+	}
+	put(ms, (uint64_t)l->ms_next, MAIN_ARENA);
+	put(ms, (uint64_t)l->ms_system_mem, HEAP_LEN);
+	put(ms, (uint64_t)l->ms_max_system_mem, HEAP_LEN);
+	put(ms, (uint64_t)l->ms_top, HEAP + 0x520);
+	put(mp, (uint64_t)l->mp_sbrk_base, HEAP);
+	put(mp, (uint64_t)l->mp_tcache_max_bytes, 0x408);
+	put(mp, (uint64_t)l->mp_tcache_count, 7);
+
+	unsigned char *h = f->heap;
+	put(h, 0x008, 0x290 | 1);             /* tcache_perthread_struct */
+	put(h, 0x298, 0x70 | 1);              /* A */
+	put(h, 0x308, 0x70 | 1);              /* B: fastbin, last */
+	put(h, 0x310, mangle(HEAP + 0x310, 0));
+	put(h, 0x378, 0x70 | 1);              /* C: fastbin head */
+	put(h, 0x380, mangle(HEAP + 0x380, HEAP + 0x300));
+	put(h, 0x3e8, 0x110 | 1);             /* D: unsorted */
+	uint64_t unsorted = MAIN_ARENA + (uint64_t)l->ms_bins - 16;
+	put(h, 0x3f0, unsorted);
+	put(h, 0x3f8, unsorted);
+	put(h, 0x4f0, 0x110);                 /* E: prev_size, PREV_INUSE clear */
+	put(h, 0x4f8, 0x30);
+	put(h, 0x528, (HEAP_LEN - 0x520) | 1); /* top */
+	put(ms, (uint64_t)l->ms_fastbins + 5 * 8, HEAP + 0x370);
+	put(ms, (uint64_t)l->ms_bins, HEAP + 0x3e0);
+	put(ms, (uint64_t)l->ms_bins + 8, HEAP + 0x3e0);
+}
+
+struct run {
+	struct hs_heap heap;
+	struct hs_index ix;
+	struct hs_bins bins;
+	struct hs_census c;
+	struct hs_warnings w;
+	struct hs_err err;
+};
+
+static void analyse(struct fake *f, struct run *r)
+{
+	memset(r, 0, sizeof *r);
+	assert_int_equal(hs_arenas_read(&f->im.src, &f->sym, NULL, 0, &r->heap, &r->w, &r->err), 0);
+	struct hs_walk_opts o = {.keep_chunks = true, .window = 256};
+	assert_int_equal(hs_walk(&f->im.src, &r->heap, &o, &r->ix, &r->w, &r->err), 0);
+	hs_bins_read(&r->heap, &r->ix, true, &r->bins, &r->w);
+	hs_census_build(&r->heap, &r->ix, &r->bins, &r->c, &r->w);
+}
+
+static void release(struct fake *f, struct run *r)
+{
+	hs_census_free(&r->c);
+	hs_bins_free(&r->bins);
+	hs_index_free(&r->ix);
+	hs_heap_free(&r->heap);
+	hs_warnings_free(&r->w);
+	hs_image_free(&f->im);
+}
+
+static bool warned(const struct run *r, const char *what)
+{
+	for (size_t i = 0; i < r->w.n; i++)
+		if (strstr(r->w.v[i], what))
+			return true;
+	return false;
+}
+
+static void test_clean_heap(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	analyse(&f, &r);
+	for (size_t i = 0; i < r.w.n; i++)
+		print_message("unexpected warning: %s\n", r.w.v[i]);
+	assert_int_equal(r.w.n, 0);
+	const struct hs_counts *c = &r.c.totals;
+	assert_int_equal(c->in_use.chunks, 3);
+	assert_int_equal(c->in_use.bytes, 0x290 + 0x70 + 0x30);
+	assert_int_equal(c->fast.chunks, 2);
+	assert_int_equal(c->fast.bytes, 0xe0);
+	assert_int_equal(c->bin.chunks, 1);
+	assert_int_equal(c->bin.bytes, 0x110);
+	assert_int_equal(c->top_bytes, HEAP_LEN - 0x520);
+	assert_int_equal(c->overhead_bytes, 0);
+	assert_int_equal(c->in_use.bytes + c->free.bytes + c->top_bytes + c->overhead_bytes, HEAP_LEN);
+	/* what glibc's int_mallinfo would say */
+	const struct hs_mallinfo2 *m = &r.c.mallinfo2;
+	assert_int_equal(m->arena, HEAP_LEN);
+	assert_int_equal(m->ordblks, 2);
+	assert_int_equal(m->smblks, 2);
+	assert_int_equal(m->fsmblks, 0xe0);
+	assert_int_equal(m->fordblks, HEAP_LEN - 0x520 + 0xe0 + 0x110);
+	assert_int_equal(m->uordblks, 0x290 + 0x70 + 0x30);
+	assert_int_equal(m->keepcost, HEAP_LEN - 0x520);
+	/* list order and raw sizes as malloc_info reads them */
+	const struct hs_binstat *fb = &r.bins.arenas[0].fast[5];
+	assert_int_equal(fb->count, 2);
+	assert_int_equal(fb->nodes[0], HEAP + 0x370);
+	assert_int_equal(fb->nodes[1], HEAP + 0x300);
+	assert_int_equal(r.bins.arenas[0].bin[1].raw_total, 0x111);
+	/* every chunk's final state */
+	assert_int_equal(r.ix.nchunks, 7);
+	enum hs_state want[] = {HS_ST_INUSE, HS_ST_INUSE, HS_ST_FAST, HS_ST_FAST, HS_ST_BIN, HS_ST_INUSE, HS_ST_TOP};
+	for (size_t i = 0; i < 7; i++)
+		assert_int_equal(hs_census_chunk_state(&r.c, &r.ix.chunks[i]), want[i]);
+	release(&f, &r);
+}
+
+static void test_fastbin_cycle(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	put(f.heap, 0x310, mangle(HEAP + 0x310, HEAP + 0x370)); /* B -> C -> B ... */
+	analyse(&f, &r);
+	assert_true(warned(&r, "reached twice"));
+	assert_int_equal(r.bins.arenas[0].fast[5].count, 2);
+	release(&f, &r);
+}
+
+static void test_fastbin_garbage(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	put(f.heap, 0x380, 0x4141414141414141ull); /* C's link decodes to garbage */
+	analyse(&f, &r);
+	assert_true(warned(&r, "fastbin 5"));
+	assert_int_equal(r.bins.arenas[0].fast[5].count, 1);
+	release(&f, &r);
+}
+
+static void test_size_overrun(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	put(f.heap, 0x3e8, 0x7fff0 | 1); /* D claims more than the heap holds */
+	analyse(&f, &r);
+	assert_true(warned(&r, "overruns its heap"));
+	assert_true(warned(&r, "0x5555555593e0"));
+	release(&f, &r);
+}
+
+static void test_unsorted_points_outside(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	put(f.heap, 0x3f0, 0xdeadbeef0ull); /* D.fd nowhere */
+	analyse(&f, &r);
+	assert_true(warned(&r, "unsorted bin 1"));
+	release(&f, &r);
+}
+
+static void test_ring_loop(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	/* main_arena.next -> a second arena whose next is itself */
+	unsigned char *a2 = hs_image_add(&f.im, 0x7fff00000000ull, 0x1000, "");
+	put(f.libc + 0x100, (uint64_t)f.sym.layout.ms_next, 0x7fff00000000ull);
+	put(a2, (uint64_t)f.sym.layout.ms_next, 0x7fff00000000ull);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(hs_arenas_read(&f.im.src, &f.sym, NULL, 0, &r.heap, &r.w, &r.err), 0);
+	assert_true(warned(&r, "loops back"));
+	assert_int_equal(r.heap.narenas, 2);
+	hs_heap_free(&r.heap);
+	hs_warnings_free(&r.w);
+	hs_image_free(&f.im);
+}
+
+static void test_maps_parse(void **state)
+{
+	(void)state;
+	struct hs_maps m;
+	hs_maps_parse("5555-6666 rw-p 00000000 00:00 0                          [heap]\n"
+		      "7000-8000 rw-p 00000000 00:00 0 \n"
+		      "8000-9000 r-xp 00001000 08:01 1234                       /usr/lib/libc.so.6 (deleted)\n",
+		      &m);
+	assert_int_equal(m.n, 3);
+	assert_string_equal(m.v[0].path, "[heap]");
+	assert_string_equal(m.v[1].path, "");
+	assert_string_equal(m.v[2].path, "/usr/lib/libc.so.6 (deleted)");
+	assert_int_equal(m.v[2].offset, 0x1000);
+	assert_non_null(hs_maps_find(&m, 0x7fff));
+	assert_null(hs_maps_find(&m, 0x6666));
+	assert_int_equal(hs_maps_readable_end(&m, 0x7000), 0x9000);
+	hs_maps_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_heap),
+		cmocka_unit_test(test_fastbin_cycle),
+		cmocka_unit_test(test_fastbin_garbage),
+		cmocka_unit_test(test_size_overrun),
+		cmocka_unit_test(test_unsorted_points_outside),
+		cmocka_unit_test(test_ring_loop),
+		cmocka_unit_test(test_maps_parse),
+	};
+	return cmocka_run_group_tests_name("walk", tests, NULL, NULL);
+}
