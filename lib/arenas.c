@@ -2,6 +2,8 @@
  * tcache and arena, and find the mmapped chunks in the maps. */
 #include "arenas.h"
 
+#include "locate.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +265,29 @@ static int read_ring(struct hs_source *src, const struct hs_symbols *sym, struct
 	return rc;
 }
 
+static void read_tcache(struct hs_source *src, const struct hs_layout *l, const struct hs_mp *mp,
+			uint64_t v, struct hs_thread *t, struct hs_warnings *w)
+{
+	unsigned char *b = hs_xcalloc(1, (size_t)l->tc_size);
+	if (hs_read(src, v, b, (size_t)l->tc_size) < 0) {
+		hs_warn(w, "thread %d: tcache at 0x%llx is not readable", (int)t->tid, (unsigned long long)v);
+		free(b);
+		return;
+	}
+	struct hs_tcache *tc = &t->tcache;
+	tc->addr = v;
+	tc->nbins = l->tc_nbins < HS_MAX_TCACHE_BINS ? l->tc_nbins : HS_MAX_TCACHE_BINS;
+	for (int k = 0; k < tc->nbins; k++) {
+		uint64_t c = l->tc_count_width == 1 ? b[l->tc_counts + k]
+						    : (uint64_t)(b[l->tc_counts + 2 * k] | b[l->tc_counts + 2 * k + 1] << 8);
+		if (l->tcache_counts_down) /* 2.42+: num_slots = free slots left */
+			c = c <= mp->tcache_count ? mp->tcache_count - c : 0;
+		tc->counts[k] = (uint16_t)c;
+		tc->entries[k] = get_word(b, l->tc_entries + k * (int)l->size_sz, l->size_sz);
+	}
+	free(b);
+}
+
 static void read_threads(struct hs_source *src, const struct hs_symbols *sym, const struct hs_task *tasks,
 			 size_t ntasks, struct hs_heap *h, struct hs_warnings *w)
 {
@@ -275,38 +300,30 @@ static void read_threads(struct hs_source *src, const struct hs_symbols *sym, co
 		t->regs = tasks[i].regs;
 		t->arena = -1;
 		t->in_malloc = hs_symbols_in_malloc(sym, t->regs.pc, &t->malloc_fn);
-		if (!sym->have_tls)
-			continue;
+	}
+	if (!sym->have_tls) {
+		if (h->malloc_initialised && ntasks)
+			hs_warn(w, "libc's TLS offset is unknown: per-thread tcaches are not read");
+		return;
+	}
+	h->tls_tcache = l->tls_tcache;
+	h->tls_thread_arena = l->tls_thread_arena;
+	if (h->tls_tcache < 0 || h->tls_thread_arena < 0)
+		hs_locate_tls(src, sym, h, &h->tls_tcache, &h->tls_thread_arena);
+	for (size_t i = 0; i < ntasks; i++) {
+		struct hs_thread *t = &h->threads[i];
 		uint64_t v;
-		if (l->tls_thread_arena >= 0 &&
-		    hs_read_u64(src, hs_arch_tls_addr(t->regs.tp, sym->l_tls_offset, (uint64_t)l->tls_thread_arena), &v) == 0) {
+		if (h->tls_thread_arena >= 0 &&
+		    hs_read_u64(src, hs_arch_tls_addr(t->regs.tp, sym->l_tls_offset, (uint64_t)h->tls_thread_arena), &v) == 0) {
 			t->arena_addr = v;
 			for (size_t k = 0; k < h->narenas; k++)
 				if (h->arenas[k].addr == v)
 					t->arena = (int)k;
 		}
-		if (l->tls_tcache < 0 || l->tc_size <= 0 ||
-		    hs_read_u64(src, hs_arch_tls_addr(t->regs.tp, sym->l_tls_offset, (uint64_t)l->tls_tcache), &v) < 0 ||
-		    v == 0)
-			continue;
-		unsigned char *b = hs_xcalloc(1, (size_t)l->tc_size);
-		if (hs_read(src, v, b, (size_t)l->tc_size) < 0) {
-			hs_warn(w, "thread %d: tcache at 0x%llx is not readable", (int)t->tid, (unsigned long long)v);
-			free(b);
-			continue;
-		}
-		struct hs_tcache *tc = &t->tcache;
-		tc->addr = v;
-		tc->nbins = l->tc_nbins < HS_MAX_TCACHE_BINS ? l->tc_nbins : HS_MAX_TCACHE_BINS;
-		for (int k = 0; k < tc->nbins; k++) {
-			uint64_t c = l->tc_count_width == 1 ? b[l->tc_counts + k]
-							    : (uint64_t)(b[l->tc_counts + 2 * k] | b[l->tc_counts + 2 * k + 1] << 8);
-			if (l->tcache_counts_down) /* 2.42+: num_slots = free slots left */
-				c = c <= h->mp.tcache_count ? h->mp.tcache_count - c : 0;
-			tc->counts[k] = (uint16_t)c;
-			tc->entries[k] = get_word(b, l->tc_entries + k * (int)l->size_sz, l->size_sz);
-		}
-		free(b);
+		if (h->tls_tcache >= 0 &&
+		    hs_read_u64(src, hs_arch_tls_addr(t->regs.tp, sym->l_tls_offset, (uint64_t)h->tls_tcache), &v) == 0 &&
+		    v != 0)
+			read_tcache(src, l, &h->mp, v, t, w);
 	}
 }
 

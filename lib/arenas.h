@@ -72,6 +72,9 @@ struct hs_heap {
 	struct hs_mmchunk *mmapped;
 	size_t nmmapped;
 	bool malloc_initialised;
+	/* Where tcache and thread_arena sit in libc's TLS block: from DWARF,
+	 * or found by hs_locate_tls(); -1 when unknown. */
+	int64_t tls_tcache, tls_thread_arena;
 };
 
 /* Reads everything but the chunks themselves. The target must be stopped.

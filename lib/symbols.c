@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../arch/arch.h"
+#include "locate.h"
 
 /* dwfl keeps a pointer to the callbacks and to the path string. */
 struct dw_ctx {
@@ -139,14 +140,14 @@ static int tls_offset_from_got(Elf *elf, GElf_Addr bias, struct hs_source *src, 
 	return -1;
 }
 
-static uint64_t symbol_address(Dwfl_Module *mod, const char *want)
+static uint64_t symbol_address(Dwfl_Module *mod, const char *want, int type)
 {
 	int n = dwfl_module_getsymtab(mod);
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
-		if (name && strcmp(name, want) == 0 && GELF_ST_TYPE(sym.st_info) == STT_FUNC && addr)
+		if (name && strcmp(name, want) == 0 && GELF_ST_TYPE(sym.st_info) == type && addr)
 			return addr;
 	}
 	return 0;
@@ -303,9 +304,9 @@ static int var_location(Dwarf_Die *die, uint64_t *val, bool *tls)
 
 static int read_dwarf(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err)
 {
-	uint64_t fn = symbol_address(mod, "__libc_malloc");
+	uint64_t fn = symbol_address(mod, "__libc_malloc", STT_FUNC);
 	if (!fn)
-		fn = symbol_address(mod, "malloc");
+		fn = symbol_address(mod, "malloc", STT_FUNC);
 	Dwarf_Addr bias;
 	Dwarf_Die *cu = fn ? dwfl_module_addrdie(mod, fn, &bias) : NULL;
 	if (!cu)
@@ -341,6 +342,11 @@ static int read_dwarf(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err
 			       !s->main_arena ? "main_arena" : "mp_");
 	return 0;
 }
+
+static void tls_block_size(Elf *elf, struct hs_symbols *s);
+static int dwarf_path(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err);
+static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct hs_symbols *s,
+			    struct hs_err *err);
 
 int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
 		    struct hs_err *err)
@@ -394,25 +400,71 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 	s->layout.tcache_counts_down = s->layout.vmajor > 2 || s->layout.vminor >= 42;
 	tls_offset_from_got(elf, bias, src, s);
 
-	if (o->no_debuginfo)
-		return hs_fail(err, HS_EUNSUPPORTED,
-			       "--no-debuginfo: the symbol-free path is not built yet for glibc %s; drop the option and install libc6-dbg",
-			       s->version);
+	tls_block_size(elf, s);
+
+	if (!o->no_debuginfo && dwarf_path(mod, s, err) == 0)
+		return 0;
+	if (err->code && err->code != HS_EUNSUPPORTED)
+		return err->code;
+	err->code = 0; /* DWARF missing or unusable: the symbol-free path */
+	return symbol_free_path(mod, elf, bias, s, err);
+}
+
+static void tls_block_size(Elf *elf, struct hs_symbols *s)
+{
+	size_t n = 0;
+	if (elf_getphdrnum(elf, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS)
+			s->tls_size = ph.p_memsz;
+	}
+}
+
+static int dwarf_path(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err)
+{
 	Dwarf_Addr dwbias;
-	Dwarf *dw = dwfl_module_getdwarf(mod, &dwbias);
-	if (!dw)
-		return hs_fail(err, HS_EUNSUPPORTED,
-			       "no debug symbols for %s (glibc %s, build-id %s): install libc6-dbg (or the target distribution's glibc debug package), or set DEBUGINFOD_URLS",
-			       s->libc, s->version, s->build_id);
+	if (!dwfl_module_getdwarf(mod, &dwbias))
+		return hs_fail(err, HS_EUNSUPPORTED, "no DWARF");
 	const char *debugfile = NULL;
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
 	snprintf(s->debuginfo, sizeof s->debuginfo, "%s", debugfile ? debugfile : "");
-	s->method = "dwarf";
 	if (read_dwarf(mod, s, err))
 		return err->code;
 	const char *miss = hs_layout_missing(&s->layout);
 	if (miss)
 		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s: libc's DWARF lacks %s", s->version, miss);
+	s->method = "dwarf";
+	return 0;
+}
+
+/* Without debug symbols: the built-in layout for this version, main_arena
+ * and mp_ from libc's own .symtab if it kept one, else by signature. */
+static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct hs_symbols *s,
+			    struct hs_err *err)
+{
+	s->debuginfo[0] = 0;
+	s->main_arena = s->mp = 0;
+	int vmajor = s->layout.vmajor, vminor = s->layout.vminor;
+	if (hs_arch_layout(vmajor, vminor, &s->layout) < 0)
+		return hs_fail(err, HS_EUNSUPPORTED,
+			       "glibc %s: no debug symbols for %s (build-id %s) and no built-in layout for this version; install its debug symbols (libc6-dbg) or set DEBUGINFOD_URLS",
+			       s->version, s->libc, s->build_id);
+	s->main_arena = symbol_address(mod, "main_arena", STT_OBJECT);
+	s->mp = symbol_address(mod, "mp_", STT_OBJECT);
+	if (s->main_arena && s->mp) {
+		s->method = "symtab";
+		return 0;
+	}
+	const char *why = NULL;
+	uint64_t ma = 0, mp = 0;
+	if (hs_locate_statics(elf, &s->layout, &ma, &mp, &why) != 0)
+		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s without debug symbols: %s; install libc6-dbg",
+			       s->version, why);
+	s->main_arena = ma + bias;
+	s->mp = mp + bias;
+	s->method = "scan";
 	return 0;
 }
 
