@@ -27,6 +27,7 @@ struct walker {
 	unsigned p_bits;
 	unsigned minsize;
 	bool keep_chunks;
+	bool main; /* the segment's arena is main_arena */
 };
 
 /* Bits set in a word. Spelled out so that it compiles to a handful of
@@ -169,42 +170,47 @@ static uint32_t encode_ptr(const struct walker *k, uint64_t v)
 	return (uint32_t)(s->g0 + ((v - s->start) >> k->ix->align_shift));
 }
 
-static void record(struct walker *k, bool is_free)
+static void grow(struct walker *k)
+{
+	struct hs_index *ix = k->ix;
+	k->capord = k->capord ? k->capord * 2 : 1 << 16;
+	ix->fd = hs_xrealloc(ix->fd, k->capord, sizeof *ix->fd);
+	ix->sz = hs_xrealloc(ix->sz, k->capord, 1);
+	ix->flags = hs_xrealloc(ix->flags, k->capord, 1);
+}
+
+/* Per chunk: hot. Byte stores alias everything in C, so work on locals. */
+static inline void record(struct walker *k, bool is_free, uint64_t addr, uint64_t size, uint64_t rawfd,
+			  unsigned bits)
 {
 	struct hs_index *ix = k->ix;
 	uint64_t ord = ix->nrec;
-	if (ord == k->capord) {
-		k->capord = k->capord ? k->capord * 2 : 1 << 16;
-		ix->fd = hs_xrealloc(ix->fd, k->capord, sizeof *ix->fd);
-		ix->sz = hs_xrealloc(ix->sz, k->capord, 1);
-		ix->flags = hs_xrealloc(ix->flags, k->capord, 1);
-	}
-	uint64_t g = k->seg->g0 + ((k->p_addr - k->seg->start) >> ix->align_shift);
-	ix->recorded[g >> 6] |= 1ull << (g & 63);
-	uint64_t units = k->p_size >> ix->align_shift;
-	if (units < 256) {
-		ix->sz[ord] = (uint8_t)units;
-	} else {
-		ix->sz[ord] = 0;
-		kv_put(&ix->big, &ix->nbig, &ix->capbig, ord, k->p_size);
-	}
+	if (ord == k->capord)
+		grow(k);
+	const unsigned shift = ix->align_shift;
+	const struct hs_segment *seg = k->seg;
+	uint64_t g = seg->g0 + ((addr - seg->start) >> shift);
+	uint64_t units = size >> shift;
 	uint32_t fd;
 	if (is_free) {
 		/* Regular bins link chunks with plain pointers. */
-		fd = encode_ptr(k, k->p_rawfd);
+		fd = encode_ptr(k, rawfd);
 		if (fd == HS_FD_OTHER)
-			kv_put(&ix->other, &ix->nother, &ix->capother, ord, k->p_rawfd);
+			kv_put(&ix->other, &ix->nother, &ix->capother, ord, rawfd);
 	} else {
 		/* A tcache or fastbin link, if this is one: safe-linking stores
 		 * (&link >> 12) ^ ptr, and &link is the chunk's user pointer. */
-		uint64_t v = k->p_rawfd;
 		if (k->l->safe_linking)
-			v ^= (k->p_addr + 2 * k->l->size_sz) >> 12;
-		fd = encode_ptr(k, v);
+			rawfd ^= (addr + 2 * k->l->size_sz) >> 12;
+		fd = encode_ptr(k, rawfd);
 	}
+	if (units >= 256)
+		kv_put(&ix->big, &ix->nbig, &ix->capbig, ord, size);
+	ix->recorded[g >> 6] |= 1ull << (g & 63);
 	ix->fd[ord] = fd;
-	ix->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (k->p_bits << 5));
-	ix->nrec++;
+	ix->sz[ord] = units < 256 ? (uint8_t)units : 0;
+	ix->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (bits << 5));
+	ix->nrec = ord + 1;
 }
 
 static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t state)
@@ -218,33 +224,35 @@ static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t s
 }
 
 /* The previous chunk's state is settled by the PREV_INUSE bit just read. */
-static void settle(struct walker *k, bool prev_inuse)
+static inline void settle(struct walker *k, bool prev_inuse)
 {
 	if (!k->pending)
 		return;
 	k->pending = false;
-	bool is_free = !prev_inuse;
-	int c = hs_size_class(k->p_size);
+	const bool is_free = !prev_inuse;
+	const uint64_t size = k->p_size, addr = k->p_addr;
+	const int c = hs_size_class(size);
+	struct hs_walk_arena *wa = k->wa;
 	if (is_free) {
-		k->wa->free_chunks++;
-		k->wa->free_bytes += k->p_size;
-		k->wa->hist_free[c].chunks++;
-		k->wa->hist_free[c].bytes += k->p_size;
+		wa->free_chunks++;
+		wa->free_bytes += size;
+		wa->hist_free[c].chunks++;
+		wa->hist_free[c].bytes += size;
 	} else {
 		/* glibc sets NON_MAIN_ARENA on chunks it hands out (free chunks
 		 * in bins drop it): it is how free() finds the arena. */
-		if (!!(k->p_bits & NON_MAIN_ARENA) == k->h->arenas[k->seg->arena].main)
+		if (!!(k->p_bits & NON_MAIN_ARENA) == k->main)
 			hs_warn(k->w, "arena %d: in-use chunk 0x%llx has NON_MAIN_ARENA %s", k->seg->arena,
-				(unsigned long long)k->p_addr, k->h->arenas[k->seg->arena].main ? "set" : "clear");
-		k->wa->used_chunks++;
-		k->wa->used_bytes += k->p_size;
-		k->wa->hist_used[c].chunks++;
-		k->wa->hist_used[c].bytes += k->p_size;
+				(unsigned long long)addr, k->main ? "set" : "clear");
+		wa->used_chunks++;
+		wa->used_bytes += size;
+		wa->hist_used[c].chunks++;
+		wa->hist_used[c].bytes += size;
 	}
-	if (is_free || k->p_size <= k->ix->rec_limit)
-		record(k, is_free);
+	if (is_free || size <= k->ix->rec_limit)
+		record(k, is_free, addr, size, k->p_rawfd, k->p_bits);
 	if (k->keep_chunks)
-		keep_chunk(k, k->p_addr, k->p_size, is_free ? HS_ST_BIN : HS_ST_INUSE);
+		keep_chunk(k, addr, size, is_free ? HS_ST_BIN : HS_ST_INUSE);
 }
 
 /* Walks one segment. Returns 0, or an exit code when the target could not
@@ -405,6 +413,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		const struct hs_arena *a = &h->arenas[s->arena];
 		k.seg = s;
 		k.wa = &ix->arenas[s->arena];
+		k.main = a->main;
 		k.pending = false;
 		s->ord0 = ix->nrec;
 		rc = walk_segment(&k, src, a, st, err);

@@ -44,10 +44,10 @@ struct hs_segment {
 #define HS_HIST_CLASSES 40
 static inline int hs_size_class(uint64_t size)
 {
-	int c = 0;
-	for (size >>= 6; size && c < HS_HIST_CLASSES - 1; size >>= 1)
-		c++;
-	return c;
+	if (size < 64)
+		return 0;
+	int c = 58 - __builtin_clzll(size); /* 64..127 -> 1 */
+	return c < HS_HIST_CLASSES - 1 ? c : HS_HIST_CLASSES - 1;
 }
 
 struct hs_walk_tally {
