@@ -16,6 +16,7 @@
 #include "census.h"
 #include "diagnose.h"
 #include "report.h"
+#include "resident.h"
 #include "symbols.h"
 #include "target.h"
 #include "walk.h"
@@ -103,8 +104,13 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		}
 		c->retries = attempt;
 		c->consistent = !busy;
-		if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0)
+		if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
+			/* Residency before the first heap byte is read (zero page). */
+			if (hs_resident_read(t->pid, heap) < 0)
+				hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
+					(int)t->pid);
 			hs_walk(&t->src, heap, &wo, ix, w, err);
+		}
 		hs_target_resume(t);
 		if (t->gone && (!err->code || err->code == HS_ECORRUPT)) {
 			err->code = 0;

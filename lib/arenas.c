@@ -412,8 +412,11 @@ int hs_arena_of(const struct hs_heap *h, uint64_t addr)
 
 void hs_heap_free(struct hs_heap *h)
 {
-	for (size_t i = 0; i < h->narenas; i++)
+	for (size_t i = 0; i < h->narenas; i++) {
+		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
+			free(h->arenas[i].heaps[k].present);
 		free(h->arenas[i].heaps);
+	}
 	free(h->arenas);
 	free(h->threads);
 	free(h->mmapped);

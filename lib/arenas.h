@@ -13,6 +13,8 @@ struct hs_heapseg {
 	uint64_t start;        /* first chunk */
 	uint64_t end;          /* end of the heap's usable part (heap_info.size) */
 	uint64_t size, mprotect_size; /* heap_info.size, .mprotect_size */
+	uint64_t *present;      /* resident pages from base on (resident.c) */
+	uint64_t present_first; /* page number of bit 0 */
 };
 
 struct hs_arena {
@@ -75,6 +77,7 @@ struct hs_heap {
 	/* Where tcache and thread_arena sit in libc's TLS block: from DWARF,
 	 * or found by hs_locate_tls(); -1 when unknown. */
 	int64_t tls_tcache, tls_thread_arena;
+	bool have_residency; /* heaps[].present were read */
 };
 
 /* Reads everything but the chunks themselves. The target must be stopped.

@@ -1,6 +1,8 @@
 /* census.c - classify every byte once and compute glibc's own numbers. */
 #include "census.h"
 
+#include "resident.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,98 @@ static void arena_mallinfo(const struct hs_heap *h, const struct hs_arena *a, co
 		mi->hblkhd = h->mp.mmapped_mem;
 		mi->keepcost = top;
 	}
+}
+
+/* malloc_trim(0) as glibc's mtrim() and systrim() do it, page for page.
+ * malloc_consolidate() first merges every fastbin chunk with its free
+ * neighbours (tcache chunks stay: they count as in use); each merged run,
+ * and each chunk already in a bin, then has its whole pages past the
+ * first sizeof(struct malloc_chunk) bytes given back with MADV_DONTNEED;
+ * a run that reaches top joins it; last, the main arena's top is cut
+ * back to a page boundary (systrim with pad 0). Thread arenas' tops stay. */
+struct trim {
+	const struct hs_heapseg *seg;
+	uint64_t rs, re; /* the run being grown */
+	bool fast;       /* it holds a fastbin chunk */
+	uint64_t top, top_merge, bytes;
+	unsigned chunk_hdr; /* sizeof (struct malloc_chunk) */
+};
+
+static void trim_flush(struct trim *t)
+{
+	uint64_t size = t->re - t->rs;
+	if (!size)
+		return;
+	if (t->re == t->top && t->fast) {
+		t->top_merge = size; /* malloc_consolidate() extends top down */
+	} else if (size > HS_PAGE - 1 + t->chunk_hdr) {
+		uint64_t pal = (t->rs + t->chunk_hdr + HS_PAGE - 1) & ~(HS_PAGE - 1);
+		uint64_t rem = size - (pal - t->rs);
+		if (rem > HS_PAGE - 1)
+			t->bytes += hs_resident_bytes(t->seg, pal, pal + (rem & ~(HS_PAGE - 1)));
+	}
+	t->rs = t->re = 0;
+	t->fast = false;
+}
+
+static void residency(const struct hs_heap *h, const struct hs_index *ix, struct hs_census *c)
+{
+	const struct hs_layout *l = h->layout;
+	for (size_t s = 0; s < ix->nsegs; s++) {
+		const struct hs_segment *sg = &ix->segs[s];
+		const struct hs_arena *a = &h->arenas[sg->arena];
+		const struct hs_heapseg *seg = &a->heaps[sg->heap];
+		struct hs_counts *cc = &c->arenas[sg->arena].c;
+		bool top_here = a->top >= sg->start && a->top < sg->end;
+		struct trim t = {.seg = seg, .top = top_here ? a->top : UINT64_MAX,
+				 .chunk_hdr = 6 * l->size_sz};
+		uint64_t o = sg->ord0, g0 = sg->g0, gend = g0 + ((sg->end - sg->start) >> ix->align_shift);
+		for (uint64_t w = g0 / 64; w * 64 < gend && o < sg->ord1; w++) {
+			uint64_t bits = ix->recorded[w];
+			if (w == g0 / 64)
+				bits &= ~0ull << (g0 % 64);
+			for (; bits; bits &= bits - 1, o++) {
+				uint64_t g = w * 64 + (uint64_t)__builtin_ctzll(bits);
+				if (g >= gend)
+					break;
+				int kind = (ix->flags[o] & HS_CF_LISTMASK) >> 1;
+				if (kind == HS_LIST_NONE || kind == HS_LIST_TCACHE) {
+					if (kind == HS_LIST_TCACHE) {
+						uint64_t addr = sg->start + ((g - g0) << ix->align_shift);
+						cc->resident_free_bytes += hs_resident_bytes(seg, addr, addr + hs_index_size(ix, o));
+					}
+					trim_flush(&t);
+					continue;
+				}
+				uint64_t addr = sg->start + ((g - g0) << ix->align_shift);
+				uint64_t size = hs_index_size(ix, o);
+				cc->resident_free_bytes += hs_resident_bytes(seg, addr, addr + size);
+				if (addr != t.re)
+					trim_flush(&t);
+				if (!t.re)
+					t.rs = addr;
+				t.re = addr + size;
+				t.fast |= kind == HS_LIST_FAST;
+			}
+		}
+		trim_flush(&t);
+		cc->trimmable_bytes += t.bytes;
+		if (top_here) {
+			uint64_t top_end = a->top + c->arenas[sg->arena].c.top_bytes;
+			cc->resident_free_bytes += hs_resident_bytes(seg, a->top, top_end);
+			uint64_t top_size = top_end - a->top + t.top_merge;
+			uint64_t minsize = 4 * l->size_sz;
+			if (a->main && top_size > minsize + 1) {
+				uint64_t extra = (top_size - minsize - 1) & ~(HS_PAGE - 1);
+				cc->trimmable_bytes += hs_resident_bytes(seg, top_end - extra, top_end);
+			}
+		}
+	}
+	for (size_t i = 0; i < c->narenas; i++) {
+		c->totals.resident_free_bytes += c->arenas[i].c.resident_free_bytes;
+		c->totals.trimmable_bytes += c->arenas[i].c.trimmable_bytes;
+	}
+	c->have_residency = true;
 }
 
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,
@@ -152,6 +246,8 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 		c->threads[t].bins = &b->threads[t];
 		c->threads[t].tcache = (struct hs_tally){b->threads[t].chunks, b->threads[t].bytes};
 	}
+	if (h->have_residency)
+		residency(h, ix, c);
 	c->warnings = w;
 }
 

@@ -15,6 +15,10 @@ struct hs_tally {
 struct hs_counts {
 	struct hs_tally in_use, free, tcache, fast, bin, mmapped;
 	uint64_t system_bytes, top_bytes, overhead_bytes;
+	/* From pagemap, valid when hs_census.have_residency: bytes of free
+	 * chunks and top on resident pages, and what malloc_trim(0) would
+	 * give back now (JSON totals.resident_free_bytes, trimmable_bytes). */
+	uint64_t resident_free_bytes, trimmable_bytes;
 };
 
 struct hs_hist_row {
@@ -51,6 +55,7 @@ struct hs_census {
 	double stopped_ms, total_ms;
 	int retries;
 	bool consistent;
+	bool have_residency; /* hs_counts.resident_free_bytes/trimmable_bytes are set */
 
 	struct hs_arena_census *arenas;
 	size_t narenas;
