@@ -29,4 +29,12 @@ void hs_report_json(FILE *out, const struct hs_census *c, const struct hs_diagno
 void hs_report_malloc_stats(FILE *out, const struct hs_census *c);
 void hs_report_malloc_info(FILE *out, const struct hs_census *c);
 
+/* A size for people: "112 B", "4.0 KiB", "1.9 GiB" (one decimal, binary
+ * units). Writes into buf and returns it. */
+#define HS_SIZE_BUF 24
+const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes);
+/* JSON and text name of a chunk state: "in_use", "tcache", "fastbin",
+ * "bin", "top", "mmapped", "free_unlisted". */
+const char *hs_state_name(enum hs_state s);
+
 #endif

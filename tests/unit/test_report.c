@@ -1,0 +1,560 @@
+/* test_report.c - the renderers on a census built by hand: malloc_stats and
+ * malloc_info text exactly as glibc's format strings give it for the same
+ * numbers (2.36, and 2.43 without fastbins), the unsigned-int wrap of
+ * malloc_stats above 4 GiB, the JSON object read back with cJSON, the
+ * text report's shape, the size formatter and the verdicts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "diagnose.h"
+#include "report.h"
+
+/* Everything a census points to, in one place. */
+struct fixture {
+	struct hs_symbols sym;
+	struct hs_heap heap;
+	struct hs_arena arenas[2];
+	struct hs_heapseg heaps0[1], heaps1[2];
+	struct hs_arena_bins abins[2];
+	struct hs_thread threads[2];
+	struct hs_thread_bins tbins[2];
+	struct hs_arena_census ac[2];
+	struct hs_thread_census tc[2];
+	struct hs_warnings warn;
+	struct hs_index index;
+	struct hs_chunk chunks[2];
+	uint64_t nodes_fast[3], nodes_tc[2];
+	struct hs_census c;
+};
+
+static void binstat(struct hs_binstat *s, uint64_t count, uint64_t raw_min, uint64_t raw_max, uint64_t raw_total)
+{
+	s->count = count;
+	s->raw_min = raw_min;
+	s->raw_max = raw_max;
+	s->raw_total = raw_total;
+	s->bytes = raw_total - count; /* every test chunk has PREV_INUSE set */
+	s->head = raw_min & ~7ull;
+}
+
+/* Two arenas on glibc 2.36 x86_64:
+ *   arena 0 (main): system 135168, top 100000; fastbin 1: 3 x 48;
+ *     unsorted 0x91 + 0x211; small bin 5: one 0x51; large bin 70: 0x1001 + 0x1401
+ *   arena 1: two heaps (135168 / 135168, 65536 / 69632), system 200704,
+ *     max 266240, top 4992; small bin 2: four 0x21
+ *   mp_: 2 mmapped chunks, 270336 bytes; max 3 regions, 400000 bytes. */
+static struct fixture *fixture_new(int vminor)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct hs_layout *l = &f->sym.layout;
+	l->size_sz = 8;
+	l->align = 16;
+	l->vmajor = 2;
+	l->vminor = vminor;
+	l->nfastbins = vminor >= 43 ? 0 : 10;
+	l->nbins = 128;
+	l->tc_nbins = 64;
+	f->sym.method = "dwarf";
+	snprintf(f->sym.version, sizeof f->sym.version, "2.%d", vminor);
+	f->sym.main_arena = 0x7f0000001000;
+	f->sym.mp = 0x7f0000000800;
+
+	f->heap.layout = l;
+	f->heap.mp = (struct hs_mp){.trim_threshold = 131072, .mmap_threshold = 131072, .n_mmaps = 2,
+				    .max_n_mmaps = 3, .mmapped_mem = 270336, .max_mmapped_mem = 400000,
+				    .sbrk_base = 0x555500000000};
+	f->heap.malloc_initialised = true;
+	f->heap.arenas = f->arenas;
+	f->heap.narenas = 2;
+	f->heap.threads = f->threads;
+	f->heap.nthreads = 2;
+
+	struct hs_arena *a0 = &f->arenas[0], *a1 = &f->arenas[1];
+	*a0 = (struct hs_arena){.index = 0, .main = true, .addr = 0x7f0000001000, .system_mem = 135168,
+				.max_system_mem = 135168, .heaps = f->heaps0, .nheaps = 1, .initialised = true};
+	f->heaps0[0] = (struct hs_heapseg){.base = 0x555500000000, .start = 0x555500000000, .end = 0x555500021000,
+					   .size = 135168, .mprotect_size = 135168};
+	*a1 = (struct hs_arena){.index = 1, .addr = 0x7e0000000030, .system_mem = 200704, .max_system_mem = 266240,
+				.heaps = f->heaps1, .nheaps = 2, .initialised = true};
+	f->heaps1[0] = (struct hs_heapseg){.info = 0x7e0000000000, .base = 0x7e0000000000, .start = 0x7e00000008e0,
+					   .end = 0x7e0000021000, .size = 135168, .mprotect_size = 135168};
+	f->heaps1[1] = (struct hs_heapseg){.info = 0x7e0004000000, .base = 0x7e0004000000, .start = 0x7e0004000030,
+					   .end = 0x7e0004010000, .size = 65536, .mprotect_size = 69632};
+
+	struct hs_arena_bins *b0 = &f->abins[0], *b1 = &f->abins[1];
+	b0->fast[1] = (struct hs_binstat){.count = 3, .bytes = 144, .raw_total = 147, .raw_min = 49, .raw_max = 49,
+					  .head = 48, .nodes = f->nodes_fast};
+	f->nodes_fast[0] = 0x555500000400;
+	f->nodes_fast[1] = 0x555500000430;
+	f->nodes_fast[2] = 0x555500000460;
+	binstat(&b0->bin[1], 2, 0x91, 0x211, 0x91 + 0x211);
+	binstat(&b0->bin[5], 1, 0x51, 0x51, 0x51);
+	binstat(&b0->bin[70], 2, 0x1001, 0x1401, 0x1001 + 0x1401);
+	binstat(&b1->bin[2], 4, 0x21, 0x21, 4 * 0x21);
+
+	f->threads[0] = (struct hs_thread){.tid = 100, .arena_addr = a0->addr, .arena = 0,
+					   .tcache = {.addr = 0x555500000010, .nbins = 64}};
+	f->threads[1] = (struct hs_thread){.tid = 101, .arena_addr = a1->addr, .arena = 1, .in_malloc = true,
+					   .malloc_fn = "_int_free", .tcache = {.addr = 0x7e00000008f0, .nbins = 64}};
+	f->tbins[0].tc[0] = (struct hs_binstat){.count = 2, .bytes = 64, .nodes = f->nodes_tc};
+	f->tbins[0].chunks = 2;
+	f->tbins[0].bytes = 64;
+	f->nodes_tc[0] = 0x555500000500;
+	f->nodes_tc[1] = 0x555500000520;
+
+	/* Classified bytes: arena 0 = 135168 = in use 24992 + free 10176 (tcache
+	 * 64, fast 144, bins 672 + 80 + 9216 = 9968) + top 100000; arena 1 =
+	 * 200704 = in use 193296 + free 128 + top 4992 + overhead 2288. */
+	struct hs_arena_census *c0 = &f->ac[0], *c1 = &f->ac[1];
+	c0->arena = a0;
+	c0->bins = b0;
+	c0->c = (struct hs_counts){.in_use = {300, 24992}, .free = {10, 10176}, .tcache = {2, 64}, .fast = {3, 144},
+				   .bin = {5, 9968}, .system_bytes = 135168, .top_bytes = 100000};
+	/* int_mallinfo: avail = top + fastbins + bins (tcache counts as in use) */
+	c0->mi = (struct hs_mallinfo2){.arena = 135168, .ordblks = 6, .smblks = 3, .hblks = 2, .hblkhd = 270336,
+				       .fsmblks = 144, .uordblks = 135168 - 110112, .fordblks = 110112,
+				       .keepcost = 100000};
+	c1->arena = a1;
+	c1->bins = b1;
+	c1->c = (struct hs_counts){.in_use = {500, 193296}, .free = {4, 128}, .bin = {4, 128}, .system_bytes = 200704,
+				   .top_bytes = 4992, .overhead_bytes = 2288};
+	c1->mi = (struct hs_mallinfo2){.arena = 200704, .ordblks = 5, .uordblks = 200704 - 5120, .fordblks = 5120};
+
+	f->tc[0] = (struct hs_thread_census){.thread = &f->threads[0], .bins = &f->tbins[0], .tcache = {2, 64}};
+	f->tc[1] = (struct hs_thread_census){.thread = &f->threads[1], .bins = &f->tbins[1]};
+
+	f->chunks[0] = (struct hs_chunk){.addr = 0x555500008d60, .size = 100000, .arena = 0, .apparent = HS_ST_TOP};
+	f->chunks[1] = (struct hs_chunk){.addr = 0x7d0000000000, .size = 135168, .arena = -1, .apparent = HS_ST_MMAPPED};
+	f->index.chunks = f->chunks;
+	f->index.nchunks = 2;
+
+	struct hs_census *c = &f->c;
+	c->pid = 4242;
+	c->exe = "/usr/bin/victim";
+	c->arch = "x86_64";
+	c->sym = &f->sym;
+	c->heap = &f->heap;
+	c->index = &f->index;
+	c->stopped_ms = 1.5;
+	c->total_ms = 20.25;
+	c->consistent = true;
+	c->arenas = f->ac;
+	c->narenas = 2;
+	c->threads = f->tc;
+	c->nthreads = 2;
+	c->totals = (struct hs_counts){.in_use = {800, 218288}, .free = {14, 10304}, .tcache = {2, 64},
+				       .fast = {3, 144}, .bin = {9, 10096}, .mmapped = {2, 270336},
+				       .system_bytes = 335872, .top_bytes = 104992, .overhead_bytes = 2288};
+	c->hist[0] = (struct hs_hist_row){.min = 0, .max = 63, .in_use = {10, 320}, .free = {6, 192}};
+	c->nhist = 1;
+	c->mallinfo2 = (struct hs_mallinfo2){.arena = 335872, .ordblks = 11, .smblks = 3, .hblks = 2,
+					     .hblkhd = 270336, .fsmblks = 144, .uordblks = 220640,
+					     .fordblks = 115232, .keepcost = 100000};
+	c->warnings = &f->warn;
+	return f;
+}
+
+/* Runs a renderer into a string. */
+#define RENDER(buf, call)                                                    \
+	do {                                                                 \
+		size_t len_;                                                 \
+		FILE *out = open_memstream(&(buf), &len_);                   \
+		assert_non_null(out);                                        \
+		call;                                                        \
+		fclose(out);                                                 \
+	} while (0)
+
+static void test_malloc_stats_236(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	char *s = NULL;
+	RENDER(s, hs_report_malloc_stats(out, &f->c));
+	assert_string_equal(s, "Arena 0:\n"
+			       "system bytes     =     135168\n"
+			       "in use bytes     =      25056\n"
+			       "Arena 1:\n"
+			       "system bytes     =     200704\n"
+			       "in use bytes     =     195584\n"
+			       "Total (incl. mmap):\n"
+			       "system bytes     =     606208\n"
+			       "in use bytes     =     490976\n"
+			       "max mmap regions =          3\n"
+			       "max mmap bytes   =     400000\n");
+	free(s);
+	free(f);
+}
+
+/* glibc's totals are unsigned int: above 4 GiB they wrap, and the report
+ * must wrap the same way. */
+static void test_malloc_stats_wraps(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	f->c.narenas = 1;
+	f->ac[0].mi.arena = 0x140000000ull;       /* 5 GiB */
+	f->ac[0].mi.uordblks = 0x100000010ull;    /* 4 GiB + 16 */
+	f->heap.mp.mmapped_mem = 0x80000000ull;   /* 2 GiB */
+	f->heap.mp.max_mmapped_mem = 0x180000000ull; /* %lu: not truncated */
+	char *s = NULL;
+	RENDER(s, hs_report_malloc_stats(out, &f->c));
+	assert_string_equal(s, "Arena 0:\n"
+			       "system bytes     = 1073741824\n"
+			       "in use bytes     =         16\n"
+			       "Total (incl. mmap):\n"
+			       "system bytes     = 3221225472\n"
+			       "in use bytes     = 2147483664\n"
+			       "max mmap regions =          3\n"
+			       "max mmap bytes   = 6442450944\n");
+	free(s);
+	free(f);
+}
+
+static const char minfo_236[] =
+	"<malloc version=\"1\">\n"
+	"<heap nr=\"0\">\n<sizes>\n"
+	"  <size from=\"33\" to=\"48\" total=\"144\" count=\"3\"/>\n"
+	"  <size from=\"81\" to=\"81\" total=\"81\" count=\"1\"/>\n"
+	"  <size from=\"4097\" to=\"5121\" total=\"9218\" count=\"2\"/>\n"
+	"  <unsorted from=\"145\" to=\"529\" total=\"674\" count=\"2\"/>\n"
+	"</sizes>\n"
+	"<total type=\"fast\" count=\"3\" size=\"144\"/>\n"
+	"<total type=\"rest\" count=\"6\" size=\"109973\"/>\n"
+	"<system type=\"current\" size=\"135168\"/>\n"
+	"<system type=\"max\" size=\"135168\"/>\n"
+	"<aspace type=\"total\" size=\"135168\"/>\n"
+	"<aspace type=\"mprotect\" size=\"135168\"/>\n"
+	"</heap>\n"
+	"<heap nr=\"1\">\n<sizes>\n"
+	"  <size from=\"33\" to=\"33\" total=\"132\" count=\"4\"/>\n"
+	"</sizes>\n"
+	"<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+	"<total type=\"rest\" count=\"5\" size=\"5124\"/>\n"
+	"<system type=\"current\" size=\"200704\"/>\n"
+	"<system type=\"max\" size=\"266240\"/>\n"
+	"<aspace type=\"total\" size=\"200704\"/>\n"
+	"<aspace type=\"mprotect\" size=\"204800\"/>\n"
+	"<aspace type=\"subheaps\" size=\"2\"/>\n"
+	"</heap>\n"
+	"<total type=\"fast\" count=\"3\" size=\"144\"/>\n"
+	"<total type=\"rest\" count=\"11\" size=\"115097\"/>\n"
+	"<total type=\"mmap\" count=\"2\" size=\"270336\"/>\n"
+	"<system type=\"current\" size=\"335872\"/>\n"
+	"<system type=\"max\" size=\"401408\"/>\n"
+	"<aspace type=\"total\" size=\"335872\"/>\n"
+	"<aspace type=\"mprotect\" size=\"339968\"/>\n"
+	"</malloc>\n";
+
+static void test_malloc_info_236(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	char *s = NULL;
+	RENDER(s, hs_report_malloc_info(out, &f->c));
+	assert_string_equal(s, minfo_236);
+	free(s);
+	free(f);
+}
+
+/* 2.31 prints the same text (only the fastbin links differ in memory). */
+static void test_malloc_info_231(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(31);
+	char *s = NULL;
+	RENDER(s, hs_report_malloc_info(out, &f->c));
+	assert_string_equal(s, minfo_236);
+	free(s);
+	free(f);
+}
+
+/* 2.43 has no fastbins: no "fast" totals, per heap or overall. */
+static void test_malloc_info_243(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(43);
+	char *s = NULL;
+	RENDER(s, hs_report_malloc_info(out, &f->c));
+	assert_null(strstr(s, "fast"));
+	assert_null(strstr(s, "from=\"33\" to=\"48\""));
+	assert_non_null(strstr(s, "<heap nr=\"0\">\n<sizes>\n"
+				  "  <size from=\"81\" to=\"81\" total=\"81\" count=\"1\"/>\n"));
+	assert_non_null(strstr(s, "  <unsorted from=\"145\" to=\"529\" total=\"674\" count=\"2\"/>\n"
+				  "</sizes>\n<total type=\"rest\" count=\"6\" size=\"109973\"/>\n"));
+	assert_non_null(strstr(s, "</heap>\n<total type=\"rest\" count=\"11\" size=\"115097\"/>\n"
+				  "<total type=\"mmap\" count=\"2\" size=\"270336\"/>\n"));
+	free(s);
+	free(f);
+}
+
+static cJSON *get(const cJSON *o, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	if (!v)
+		fail_msg("missing JSON field \"%s\"", k);
+	return v;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	cJSON *v = get(o, k);
+	assert_true(cJSON_IsNumber(v));
+	return v->valuedouble;
+}
+
+static cJSON *render_json(struct fixture *f, const struct hs_report_opts *o, char **text)
+{
+	struct hs_diagnosis d;
+	hs_diagnose(&f->c, &d);
+	RENDER(*text, hs_report_json(out, &f->c, &d, o));
+	cJSON *root = cJSON_Parse(*text);
+	assert_non_null(root);
+	return root;
+}
+
+static void test_json_fields(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	struct hs_report_opts o = {.format = HS_FMT_JSON};
+	char *text = NULL;
+	cJSON *root = render_json(f, &o, &text);
+	assert_null(strchr(text, '\t')); /* not pretty */
+	assert_string_equal(get(root, "schema")->valuestring, "heapscope/1");
+
+	static const char *const top[] = {"target", "symbols", "snapshot", "totals", "arenas", "threads",
+					  "histogram", "mallinfo2", "diagnosis", "pins", "types", "warnings"};
+	for (size_t i = 0; i < HS_ARRAY_SIZE(top); i++)
+		get(root, top[i]);
+	assert_null(cJSON_GetObjectItem(root, "leaks"));  /* only with --leaks */
+	assert_null(cJSON_GetObjectItem(root, "chunks")); /* only with --chunks */
+
+	cJSON *t = get(root, "target");
+	assert_int_equal(num(t, "pid"), 4242);
+	assert_string_equal(get(t, "glibc")->valuestring, "2.36");
+	assert_int_equal(num(t, "threads"), 2);
+	cJSON *s = get(root, "symbols");
+	assert_string_equal(get(s, "source")->valuestring, "dwarf");
+	assert_true(cJSON_IsNull(get(s, "debuginfo")));
+	assert_string_equal(get(s, "main_arena")->valuestring, "0x7f0000001000");
+	assert_true(cJSON_IsBool(get(get(root, "snapshot"), "consistent")));
+
+	/* Totals: every field, the sums of the arenas, free = tcache + fast + bin. */
+	static const char *const tf[] = {"system_bytes", "in_use_bytes", "in_use_chunks", "free_bytes",
+					 "free_chunks", "tcache_bytes", "tcache_chunks", "fastbin_bytes",
+					 "fastbin_chunks", "bin_bytes", "bin_chunks", "top_bytes",
+					 "overhead_bytes", "mmapped_bytes", "mmapped_chunks"};
+	cJSON *tot = get(root, "totals");
+	cJSON *arenas = get(root, "arenas");
+	assert_int_equal(cJSON_GetArraySize(arenas), 2);
+	for (size_t i = 0; i < HS_ARRAY_SIZE(tf); i++) {
+		double sum = 0;
+		cJSON *a;
+		if (strncmp(tf[i], "mmapped", 7)) {
+			cJSON_ArrayForEach(a, arenas) sum += num(a, tf[i]);
+			assert_true(sum == num(tot, tf[i]));
+		} else {
+			num(tot, tf[i]);
+		}
+	}
+	assert_true(num(tot, "free_bytes") ==
+		    num(tot, "tcache_bytes") + num(tot, "fastbin_bytes") + num(tot, "bin_bytes"));
+	assert_null(cJSON_GetObjectItem(tot, "trimmable_bytes")); /* no residency read */
+	cJSON *a;
+	cJSON_ArrayForEach(a, arenas) {
+		assert_true(num(a, "in_use_bytes") + num(a, "free_bytes") + num(a, "top_bytes") +
+				    num(a, "overhead_bytes") ==
+			    num(a, "system_bytes"));
+		assert_true(cJSON_IsString(get(a, "address")));
+		assert_true(cJSON_IsBool(get(a, "main")));
+		cJSON *bins = get(a, "bins");
+		static const char *const bf[] = {"tcache", "fast", "small", "large"};
+		for (size_t i = 0; i < HS_ARRAY_SIZE(bf); i++)
+			assert_true(cJSON_IsArray(get(bins, bf[i])));
+		assert_true(cJSON_IsObject(get(bins, "unsorted")));
+	}
+	cJSON *a0 = cJSON_GetArrayItem(arenas, 0), *a1 = cJSON_GetArrayItem(arenas, 1);
+	assert_int_equal(cJSON_GetArraySize(get(a1, "heaps")), 2);
+	assert_int_equal(num(cJSON_GetArrayItem(get(a1, "heaps"), 1), "size"), 65536);
+	cJSON *fast = cJSON_GetArrayItem(get(get(a0, "bins"), "fast"), 0);
+	assert_int_equal(num(fast, "size"), 48);
+	assert_int_equal(num(fast, "count"), 3);
+	cJSON *large = cJSON_GetArrayItem(get(get(a0, "bins"), "large"), 0);
+	assert_int_equal(num(large, "size"), 0x1000);
+	assert_int_equal(num(large, "size_max"), 0x1400);
+	/* bins.tcache: the tcache of thread 100, attached to arena 0 */
+	cJSON *tc = cJSON_GetArrayItem(get(get(a0, "bins"), "tcache"), 0);
+	assert_int_equal(num(tc, "size"), 32);
+	assert_int_equal(num(tc, "count"), 2);
+	assert_int_equal(cJSON_GetArraySize(get(get(a1, "bins"), "tcache")), 0);
+
+	cJSON *th = cJSON_GetArrayItem(get(root, "threads"), 1);
+	assert_int_equal(num(th, "tid"), 101);
+	assert_int_equal(num(th, "arena"), 1);
+	assert_string_equal(get(th, "tcache")->valuestring, "0x7e00000008f0");
+	assert_true(cJSON_IsTrue(get(th, "in_malloc")));
+
+	cJSON *mi = get(root, "mallinfo2");
+	assert_int_equal(num(mi, "uordblks"), 220640);
+	assert_int_equal(num(mi, "hblkhd"), 270336);
+	cJSON *d = get(root, "diagnosis");
+	assert_true(cJSON_IsString(get(d, "verdict")));
+	assert_true(cJSON_IsArray(get(d, "findings")));
+
+	cJSON_Delete(root);
+	free(text);
+	free(f);
+}
+
+static void test_json_chunks_bins_pretty(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	f->sym.debuginfo[0] = '/';
+	f->c.have_residency = true;
+	f->c.totals.trimmable_bytes = 8192;
+	f->c.totals.mmapped.bytes = 12345678901234567ull; /* beyond a double's 15 digits */
+	hs_warn(&f->warn, "bad chunk at 0x%x", 0x1234);
+	f->warn.dropped = 4;
+	struct hs_report_opts o = {.format = HS_FMT_JSON, .pretty = true, .chunks = true, .bins = true};
+	char *text = NULL;
+	cJSON *root = render_json(f, &o, &text);
+	assert_non_null(strchr(text, '\t'));
+	assert_non_null(strstr(text, "12345678901234567")); /* written exactly */
+	assert_string_equal(get(get(root, "symbols"), "debuginfo")->valuestring, "/");
+	assert_int_equal(num(get(root, "totals"), "trimmable_bytes"), 8192);
+	num(get(root, "totals"), "resident_free_bytes");
+
+	cJSON *ch = get(root, "chunks");
+	assert_int_equal(cJSON_GetArraySize(ch), 2);
+	assert_string_equal(get(cJSON_GetArrayItem(ch, 0), "state")->valuestring, "top");
+	assert_string_equal(get(cJSON_GetArrayItem(ch, 1), "state")->valuestring, "mmapped");
+	assert_true(cJSON_IsNull(get(cJSON_GetArrayItem(ch, 1), "arena")));
+
+	cJSON *bins = get(cJSON_GetArrayItem(get(root, "arenas"), 0), "bins");
+	cJSON *nodes = get(cJSON_GetArrayItem(get(bins, "fast"), 0), "chunks");
+	assert_int_equal(cJSON_GetArraySize(nodes), 3);
+	assert_string_equal(cJSON_GetArrayItem(nodes, 2)->valuestring, "0x555500000460");
+	nodes = get(cJSON_GetArrayItem(get(bins, "tcache"), 0), "chunks");
+	assert_string_equal(cJSON_GetArrayItem(nodes, 1)->valuestring, "0x555500000520");
+
+	cJSON *w = get(root, "warnings");
+	assert_int_equal(cJSON_GetArraySize(w), 2);
+	assert_string_equal(cJSON_GetArrayItem(w, 0)->valuestring, "bad chunk at 0x1234");
+	assert_string_equal(cJSON_GetArrayItem(w, 1)->valuestring, "4 more warnings");
+	cJSON_Delete(root);
+	free(text);
+	hs_warnings_free(&f->warn);
+	free(f);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_text(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	struct hs_diagnosis d;
+	hs_diagnose(&f->c, &d);
+	struct hs_report_opts o = {.format = HS_FMT_TEXT};
+	char *s = NULL;
+	RENDER(s, hs_report(out, &f->c, &d, &o));
+	/* the verdict leads */
+	assert_int_equal(strncmp(s, d.verdict, strlen(d.verdict)), 0);
+	assert_non_null(strstr(s, "pid 4242 (/usr/bin/victim)"));
+	assert_non_null(strstr(s, "glibc 2.36 via dwarf"));
+	assert_non_null(strstr(s, "stopped 1.5 ms"));
+	assert_non_null(strstr(s, "inside _int_free"));
+	assert_true(count_lines(s) < 40);
+	free(s);
+
+	o.chunks = o.bins = true;
+	RENDER(s, hs_report(out, &f->c, &d, &o));
+	assert_non_null(strstr(s, "0x555500008d60"));
+	assert_non_null(strstr(s, " top "));
+	assert_non_null(strstr(s, "arena 0 fastbin 1 (size 48): 3 chunks, 144 B\n"
+				  "    0x555500000400 0x555500000430 0x555500000460\n"));
+	free(s);
+	free(f);
+}
+
+static void test_fmt_size(void **state)
+{
+	(void)state;
+	char b[HS_SIZE_BUF];
+	assert_string_equal(hs_fmt_size(b, 0), "0 B");
+	assert_string_equal(hs_fmt_size(b, 112), "112 B");
+	assert_string_equal(hs_fmt_size(b, 1023), "1023 B");
+	assert_string_equal(hs_fmt_size(b, 1024), "1.0 KiB");
+	assert_string_equal(hs_fmt_size(b, 1536), "1.5 KiB");
+	assert_string_equal(hs_fmt_size(b, 1048575), "1.0 MiB");
+	assert_string_equal(hs_fmt_size(b, 2040109465), "1.9 GiB");
+	assert_string_equal(hs_fmt_size(b, UINT64_MAX), "16.0 EiB");
+}
+
+static void test_diagnose(void **state)
+{
+	(void)state;
+	struct hs_diagnosis d;
+	struct fixture *f = fixture_new(36);
+	hs_diagnose(&f->c, &d);
+	assert_string_equal(d.verdict, "healthy");
+
+	/* 1.9 GiB of holes in the main arena's bins, 112 B in use. */
+	struct hs_counts k = {.in_use = {1, 112}, .free = {1000, 2000000000ull}, .bin = {1000, 2000000000ull},
+			      .system_bytes = 2040000000ull, .top_bytes = 39999888ull};
+	f->c.narenas = 1;
+	f->ac[0].c = k;
+	f->c.totals = k;
+	f->c.totals.mmapped = (struct hs_tally){0, 0};
+	hs_diagnose(&f->c, &d);
+	assert_string_equal(d.verdict, "fragmented");
+	assert_string_equal(d.summary, "1.9 GiB from the system, 112 B in use: 100.0% is holes glibc keeps (not a leak)");
+	assert_true(d.nfindings >= 1);
+	assert_string_equal(d.findings[0].kind, "holes");
+	assert_non_null(strstr(d.findings[0].remedy, "malloc_trim(0)"));
+
+	/* Most of it in the main arena's top chunk: trimmable. */
+	k.free = k.bin = (struct hs_tally){10, 1000};
+	k.top_bytes = k.system_bytes - 1112;
+	f->ac[0].c = k;
+	f->c.totals = k;
+	hs_diagnose(&f->c, &d);
+	assert_string_equal(d.verdict, "trimmable");
+
+	f->heap.malloc_initialised = false;
+	hs_diagnose(&f->c, &d);
+	assert_string_equal(d.verdict, "empty");
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_malloc_stats_236),
+		cmocka_unit_test(test_malloc_stats_wraps),
+		cmocka_unit_test(test_malloc_info_236),
+		cmocka_unit_test(test_malloc_info_231),
+		cmocka_unit_test(test_malloc_info_243),
+		cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_json_chunks_bins_pretty),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_fmt_size),
+		cmocka_unit_test(test_diagnose),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
