@@ -17,6 +17,7 @@
 #include "diagnose.h"
 #include "report.h"
 #include "resident.h"
+#include "stacks.h"
 #include "symbols.h"
 #include "target.h"
 #include "walk.h"
@@ -25,9 +26,8 @@
 #define HS_VERSION "0.1.0"
 #endif
 
-/* How often to let a target run on when a thread is inside malloc. */
-#define SNAPSHOT_RETRIES 20
-#define RETRY_PAUSE_US 2000
+/* How many times, in all, a thread caught inside malloc is let run on. */
+#define SNAPSHOT_NUDGES 1000
 
 struct options {
 	struct hs_report_opts report;
@@ -83,41 +83,57 @@ static bool parse_pid(const char *s, pid_t *pid)
 	return true;
 }
 
-/* Stops the target with no thread inside the allocator, retrying a few
- * times; reads everything the analysis needs, then lets it go. */
+/* Stops the target with no thread inside the allocator: a thread caught
+ * inside malloc is let run for an instant and stopped again, alone, while
+ * the others stay stopped (so it cannot wait on them), a bounded number
+ * of times. Then everything the analysis needs is read, and the target
+ * let go. */
 static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const struct options *o,
 		    struct hs_heap *heap, struct hs_index *ix, struct hs_census *c, struct hs_warnings *w,
 		    struct hs_err *err)
 {
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks};
-	for (int attempt = 0;; attempt++) {
-		if (hs_target_stop(t, err))
-			return err->code;
-		bool busy = false;
-		for (size_t i = 0; i < t->ntasks && !busy; i++)
-			busy = hs_symbols_in_malloc(sym, t->tasks[i].regs.pc, NULL);
-		if (busy && attempt < SNAPSHOT_RETRIES) {
-			hs_target_resume(t);
-			t->ntasks = 0;
-			usleep(RETRY_PAUSE_US);
-			continue;
-		}
-		c->retries = attempt;
-		c->consistent = !busy;
-		if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
-			/* Residency before the first heap byte is read (zero page). */
-			if (hs_resident_read(t->pid, heap) < 0)
-				hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
-					(int)t->pid);
-			hs_walk(&t->src, heap, &wo, ix, w, err);
-		}
-		hs_target_resume(t);
-		if (t->gone && (!err->code || err->code == HS_ECORRUPT)) {
-			err->code = 0;
-			hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->pid);
-		}
+	struct hs_stacks *stacks = hs_stacks_open();
+	if (hs_target_stop(t, err)) {
+		hs_stacks_close(stacks);
 		return err->code;
 	}
+	int nudges = 0;
+	bool busy = true;
+	while (busy) {
+		busy = false;
+		for (size_t i = 0; i < t->ntasks; i++) {
+			struct hs_task *k = &t->tasks[i];
+			if (!k->attached)
+				continue;
+			k->in_malloc = hs_stacks_in_malloc(stacks, sym, k->tid, &k->malloc_fn);
+			if (!k->in_malloc || k->group_stopped)
+				continue;
+			busy = true;
+			if (nudges < SNAPSHOT_NUDGES) {
+				nudges++;
+				hs_target_nudge(t, k);
+			}
+		}
+		if (nudges >= SNAPSHOT_NUDGES)
+			break;
+	}
+	c->retries = nudges;
+	c->consistent = !busy;
+	if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
+		/* Residency before the first heap byte is read (zero page). */
+		if (hs_resident_read(t->pid, heap) < 0)
+			hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
+				(int)t->pid);
+		hs_walk(&t->src, heap, &wo, ix, w, err);
+	}
+	hs_target_resume(t);
+	hs_stacks_close(stacks);
+	if (t->gone && (!err->code || err->code == HS_ECORRUPT)) {
+		err->code = 0;
+		hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->pid);
+	}
+	return err->code;
 }
 
 static int cmd_attach(pid_t pid, const struct options *o)

@@ -299,7 +299,8 @@ static void read_threads(struct hs_source *src, const struct hs_symbols *sym, co
 		t->tid = tasks[i].tid;
 		t->regs = tasks[i].regs;
 		t->arena = -1;
-		t->in_malloc = hs_symbols_in_malloc(sym, t->regs.pc, &t->malloc_fn);
+		t->in_malloc = tasks[i].in_malloc;
+		t->malloc_fn = tasks[i].malloc_fn;
 	}
 	if (!sym->have_tls) {
 		if (h->malloc_initialised && ntasks)

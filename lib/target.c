@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define NUDGE_US 200
+
 static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 static bool signal_pending(const struct hs_target *t)
@@ -298,6 +300,27 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 		return err->code;
 	}
 	return 0;
+}
+
+int hs_target_nudge(struct hs_target *t, struct hs_task *k)
+{
+	(void)t;
+	if (!k->attached || k->group_stopped)
+		return 0;
+	int sig = k->pending_sig;
+	k->pending_sig = 0;
+	if (ptrace(PTRACE_CONT, k->tid, NULL, (void *)(long)sig) < 0)
+		goto gone;
+	/* Long enough to be scheduled and move on; short against a request. */
+	usleep(NUDGE_US);
+	if (ptrace(PTRACE_INTERRUPT, k->tid, NULL, NULL) < 0 || !wait_stopped(k) ||
+	    hs_arch_getregs(k->tid, &k->regs) < 0) {
+		goto gone;
+	}
+	return 0;
+gone:
+	k->attached = false;
+	return -1;
 }
 
 void hs_target_resume(struct hs_target *t)

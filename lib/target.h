@@ -19,6 +19,8 @@ struct hs_task {
 	bool group_stopped; /* was in a job-control stop: stays stopped after */
 	int pending_sig;    /* a signal caught while stopping: re-delivered */
 	struct hs_regs regs;
+	bool in_malloc;        /* a frame of its stack is in the allocator */
+	const char *malloc_fn; /* the innermost such function */
 };
 
 struct hs_target {
@@ -40,6 +42,10 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
 /* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT, repeated until no
  * new thread appears), reads their registers and the maps. */
 int hs_target_stop(struct hs_target *t, struct hs_err *err);
+/* Lets one stopped thread run for an instant and stops it again (to get
+ * it out of malloc while the others stay stopped). A thread in a
+ * job-control stop is never resumed. Returns 0, or -1 if it is gone. */
+int hs_target_nudge(struct hs_target *t, struct hs_task *k);
 /* Detaches every thread, re-delivering any signal caught meanwhile, and
  * lets held-back signals to heapscope through. Safe to call twice. */
 void hs_target_resume(struct hs_target *t);
