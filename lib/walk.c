@@ -421,6 +421,14 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	}
 	ix->bytes_read = hs_stream_bytes_read(st);
 	hs_stream_close(st);
+	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++) {
+		struct hs_chunk mc = {h->mmapped[i].addr, h->mmapped[i].size, -1, HS_ST_MMAPPED};
+		if (ix->nchunks == ix->capchunks) {
+			ix->capchunks = ix->capchunks ? ix->capchunks * 2 : 1024;
+			ix->chunks = hs_xrealloc(ix->chunks, ix->capchunks, sizeof *ix->chunks);
+		}
+		ix->chunks[ix->nchunks++] = mc;
+	}
 	/* Rank: recorded chunks before each word, for hs_index_find(). */
 	uint64_t acc = 0;
 	for (uint64_t i = 0; i < (g + 63) / 64 + 1; i++) {

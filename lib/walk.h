@@ -64,7 +64,7 @@ struct hs_walk_arena {
 	uint64_t walked_bytes;            /* chunks + top + overhead: == system_mem */
 };
 
-/* One chunk, kept only with --chunks. */
+/* One chunk, kept only with --chunks; mmapped chunks come last, arena -1. */
 struct hs_chunk {
 	uint64_t addr, size;
 	int arena;
