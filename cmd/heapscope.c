@@ -14,6 +14,7 @@
 #include "arenas.h"
 #include "bins.h"
 #include "census.h"
+#include "confine.h"
 #include "diagnose.h"
 #include "report.h"
 #include "resident.h"
@@ -151,7 +152,13 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
 	int rc = 0;
 
-	if (hs_target_open(&t, pid, &err) || hs_symbols_load(&t.src, &so, &sym, &err) ||
+	memset(&t, 0, sizeof t);
+	t.memfd = -1;
+	/* Read-only by construction, before anything of the target is read;
+	 * then, once debuginfod had its chance to write its cache, no file
+	 * may be opened for writing either. */
+	if (hs_confine(HS_CONFINE_NO_WRITES, &err) || hs_target_open(&t, pid, &err) ||
+	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err) ||
 	    snapshot(&t, &sym, o, &heap, &ix, &c, &warn, &err))
 		goto out;
 	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
