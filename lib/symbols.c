@@ -50,9 +50,13 @@ static bool is_libc_name(const char *path)
 /* Reports every file the target maps, each at the address of its first
  * mapping (offset 0). Returns libc's module, or NULL. */
 static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *maps, char *libc,
-				   size_t libc_size)
+				   size_t libc_size, Dwfl_Module **exe_mod)
 {
 	Dwfl_Module *libc_mod = NULL;
+	char exe[PATH_MAX] = "", link[64];
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(link, exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = 0;
 	dwfl_report_begin(dwfl);
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct hs_map *m = &maps->v[i];
@@ -76,6 +80,8 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *
 			libc_mod = mod;
 			snprintf(libc, libc_size, "%s", m->path);
 		}
+		if (!*exe_mod && strcmp(m->path, exe) == 0)
+			*exe_mod = mod;
 	}
 	dwfl_report_end(dwfl, NULL, NULL);
 	return libc_mod;
@@ -100,6 +106,29 @@ static int version_from_banner(Elf *elf, struct hs_symbols *s)
 	if (sscanf(s->version, "%d.%d", &s->layout.vmajor, &s->layout.vminor) != 2)
 		return -1;
 	return 0;
+}
+
+/* A static executable has no banner; since 2.34 its .symtab still names
+ * __nptl_version, the version string. */
+static int version_from_symbol(Dwfl_Module *mod, struct hs_source *src, struct hs_symbols *s)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!name || strcmp(name, "__nptl_version") != 0)
+			continue;
+		char v[16] = "";
+		if (hs_read(src, addr, v, sizeof v - 1) < 0)
+			return -1;
+		v[sizeof v - 1] = 0;
+		if (sscanf(v, "%d.%d", &s->layout.vmajor, &s->layout.vminor) != 2)
+			return -1;
+		snprintf(s->version, sizeof s->version, "%d.%d", s->layout.vmajor, s->layout.vminor);
+		return 0;
+	}
+	return -1;
 }
 
 /* l_tls_offset from a TPOFF relocation against libc's own TLS block: the
@@ -377,16 +406,26 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		hs_maps_free(&maps);
 		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
 	}
-	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc);
+	Dwfl_Module *exe_mod = NULL;
+	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc, &exe_mod);
 	hs_maps_free(&maps);
+	GElf_Addr bias;
+	Elf *elf = NULL;
+	if (!mod && exe_mod) {
+		/* No libc.so: a static executable carries its malloc itself. */
+		elf = dwfl_module_getelf(exe_mod, &bias);
+		if (elf && (version_from_banner(elf, s) == 0 || version_from_symbol(exe_mod, src, s) == 0)) {
+			mod = exe_mod;
+			s->is_static = true;
+			snprintf(s->libc, sizeof s->libc, "%s", dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+		}
+	}
 	if (!mod)
 		return hs_fail(err, HS_EUNSUPPORTED,
-			       "pid %d has no glibc (no libc.so mapped): statically linked, or another C library",
+			       "pid %d has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",
 			       (int)src->pid);
 	s->libc_mod = mod;
-
-	GElf_Addr bias;
-	Elf *elf = dwfl_module_getelf(mod, &bias);
+	elf = dwfl_module_getelf(mod, &bias);
 	if (!elf)
 		return hs_fail(err, HS_EUNSUPPORTED, "cannot read %s: %s", s->libc, dwfl_errmsg(-1));
 	const unsigned char *bits;
@@ -394,13 +433,17 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 	int idlen = dwfl_module_build_id(mod, &bits, &idaddr);
 	for (int i = 0; i < idlen && i < 20; i++)
 		snprintf(s->build_id + 2 * i, 3, "%02x", bits[i]);
-	if (version_from_banner(elf, s) != 0)
+	if (!s->is_static && version_from_banner(elf, s) != 0)
 		return hs_fail(err, HS_EUNSUPPORTED, "%s has no glibc version banner: not glibc", s->libc);
 	s->layout.safe_linking = s->layout.vmajor > 2 || s->layout.vminor >= 32;
 	s->layout.tcache_counts_down = s->layout.vmajor > 2 || s->layout.vminor >= 42;
-	tls_offset_from_got(elf, bias, src, s);
-
 	tls_block_size(elf, s);
+	if (tls_offset_from_got(elf, bias, src, s) != 0 && s->is_static && s->tls_size) {
+		/* Static TLS of the executable, module 1: variant II places its
+		 * block right below the thread pointer, rounded to its alignment. */
+		s->l_tls_offset = (s->tls_size + s->tls_align - 1) & ~(s->tls_align - 1);
+		s->have_tls = true;
+	}
 
 	if (!o->no_debuginfo && dwarf_path(mod, s, err) == 0)
 		return 0;
@@ -417,8 +460,10 @@ static void tls_block_size(Elf *elf, struct hs_symbols *s)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS)
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS) {
 			s->tls_size = ph.p_memsz;
+			s->tls_align = ph.p_align ? ph.p_align : 1;
+		}
 	}
 }
 

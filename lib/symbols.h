@@ -22,6 +22,8 @@ struct hs_symbols {
 	uint64_t main_arena, mp;
 	uint64_t l_tls_offset; /* libc's static TLS offset from the thread pointer */
 	uint64_t tls_size;     /* libc's PT_TLS block: where the locate scan looks */
+	uint64_t tls_align;
+	bool is_static;        /* glibc linked into the executable */
 	bool have_tls;
 	struct hs_layout layout;
 	void *dwfl; /* kept to name code addresses (hs_symbols_name) */
