@@ -169,6 +169,13 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	c.sym = &sym;
 	c.stopped_ms = hs_target_stopped_ms(&t);
 	c.total_ms = ms_since(&t0);
+	if (sym.other_allocator[0]) {
+		/* glibc's arenas are not where this program's memory is. */
+		char held[HS_SIZE_BUF];
+		hs_fail(&err, HS_EUNSUPPORTED, "pid %d: malloc is %s, not glibc's; glibc's arenas hold %s", (int)pid,
+			sym.other_allocator, hs_fmt_size(held, c.totals.system_bytes + c.totals.mmapped.bytes));
+		goto out;
+	}
 	if (!heap.malloc_initialised)
 		hs_warn(&warn, "malloc has not been initialised in pid %d: it has never allocated", (int)pid);
 	struct hs_diagnosis d;

@@ -40,6 +40,48 @@ static int open_target_file(pid_t pid, const struct hs_map *m, char *name, size_
 	return open(name, O_RDONLY | O_CLOEXEC);
 }
 
+static uint64_t symbol_address(Dwfl_Module *mod, const char *want, int type);
+
+/* Allocators that replace glibc's malloc when preloaded or linked. */
+static const struct {
+	const char *file, *name, *version_key;
+} other_allocators[] = {
+	{"libjemalloc", "jemalloc", NULL},
+	{"libtcmalloc", "tcmalloc", "gperftools "},
+	{"libmimalloc", "mimalloc", NULL},
+	{"libsnmalloc", "snmalloc", NULL},
+	{"librpmalloc", "rpmalloc", NULL},
+	{"libhoard", "Hoard", NULL},
+	{"libasan", "AddressSanitizer's allocator", NULL},
+};
+
+/* jemalloc keeps "5.3.0-0-g<sha>" in its rodata; gperftools "gperftools 2.10". */
+static void allocator_version(Elf *elf, const char *key, char *out, size_t size)
+{
+	size_t n = 0;
+	const char *raw = elf ? elf_rawfile(elf, &n) : NULL;
+	if (!raw)
+		return;
+	if (key) {
+		const char *p = memmem(raw, n, key, strlen(key));
+		if (p)
+			snprintf(out, size, " %.*s", (int)strcspn(p + strlen(key), "\n\0 "), p + strlen(key));
+		return;
+	}
+	for (const char *p = raw; p + 48 < raw + n; p++) {
+		p = memmem(p, (size_t)(raw + n - p), "-0-g", 4);
+		if (!p)
+			return;
+		const char *v = p;
+		while (v > raw && ((v[-1] >= '0' && v[-1] <= '9') || v[-1] == '.'))
+			v--;
+		if (v < p && strspn(p + 4, "0123456789abcdef") == 40) {
+			snprintf(out, size, " %.*s", (int)(p - v), v);
+			return;
+		}
+	}
+}
+
 static bool is_libc_name(const char *path)
 {
 	const char *b = strrchr(path, '/');
@@ -50,7 +92,7 @@ static bool is_libc_name(const char *path)
 /* Reports every file the target maps, each at the address of its first
  * mapping (offset 0). Returns libc's module, or NULL. */
 static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *maps, char *libc,
-				   size_t libc_size, Dwfl_Module **exe_mod)
+				   size_t libc_size, Dwfl_Module **exe_mod, char *other, size_t other_size)
 {
 	Dwfl_Module *libc_mod = NULL;
 	char exe[PATH_MAX] = "", link[64];
@@ -82,6 +124,15 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *
 		}
 		if (!*exe_mod && strcmp(m->path, exe) == 0)
 			*exe_mod = mod;
+		const char *base = strrchr(m->path, '/') + 1;
+		for (size_t k = 0; k < HS_ARRAY_SIZE(other_allocators) && !other[0]; k++) {
+			if (strncmp(base, other_allocators[k].file, strlen(other_allocators[k].file)) != 0)
+				continue;
+			GElf_Addr b;
+			char ver[64] = "";
+			allocator_version(dwfl_module_getelf(mod, &b), other_allocators[k].version_key, ver, sizeof ver);
+			snprintf(other, other_size, "%s%s (%s)", other_allocators[k].name, ver, base);
+		}
 	}
 	dwfl_report_end(dwfl, NULL, NULL);
 	return libc_mod;
@@ -407,8 +458,13 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
 	}
 	Dwfl_Module *exe_mod = NULL;
-	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc, &exe_mod);
+	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc, &exe_mod,
+					  s->other_allocator, sizeof s->other_allocator);
 	hs_maps_free(&maps);
+	if (!s->other_allocator[0] && mod && exe_mod && exe_mod != mod &&
+	    symbol_address(exe_mod, "malloc", STT_FUNC))
+		snprintf(s->other_allocator, sizeof s->other_allocator,
+			 "the executable's own (it defines malloc)");
 	GElf_Addr bias;
 	Elf *elf = NULL;
 	if (!mod && exe_mod) {

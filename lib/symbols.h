@@ -24,6 +24,9 @@ struct hs_symbols {
 	uint64_t tls_size;     /* libc's PT_TLS block: where the locate scan looks */
 	uint64_t tls_align;
 	bool is_static;        /* glibc linked into the executable */
+	/* Another malloc in the process ("jemalloc 5.3.0 (libjemalloc.so.2)"),
+	 * which serves the program instead of glibc's; "" if none. */
+	char other_allocator[160];
 	bool have_tls;
 	struct hs_layout layout;
 	void *dwfl; /* kept to name code addresses (hs_symbols_name) */
