@@ -77,3 +77,21 @@ install: $(B)/heapscope
 
 clean:
 	rm -rf $(B)
+
+# Fuzzing (clang's libFuzzer): the snapshot-reading code on mutated heap
+# images. FUZZ_SECONDS bounds the run (600 for the goal, 60 by default).
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(filter-out arch/%,$(LIB_SRC)) arch/$(ARCH).c
+$(B)/fuzz/fuzz_heap: tests/fuzz/fuzz_heap.c tests/fuzz/fuzz_image.h $(FUZZ_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -Itests/fuzz -fsanitize=fuzzer,address,undefined \
+		-o $@ tests/fuzz/fuzz_heap.c $(FUZZ_SRC) $(LDLIBS)
+$(B)/fuzz/mkseed: tests/fuzz/mkseed.c tests/fuzz/fuzz_image.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -Itests/fuzz -o $@ tests/fuzz/mkseed.c
+.PHONY: fuzz
+fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/mkseed $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_heap -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+		-max_len=70000 $(B)/fuzz/corpus tests/fuzz/corpus

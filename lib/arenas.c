@@ -182,7 +182,8 @@ static int read_thread_heaps(struct hs_source *src, const struct hs_heap *h, str
 		add_heap(a, &s);
 		hi = prev;
 	}
-	qsort(a->heaps, a->nheaps, sizeof *a->heaps, cmp_heap);
+	if (a->nheaps > 1)
+		qsort(a->heaps, a->nheaps, sizeof *a->heaps, cmp_heap);
 	return 0;
 }
 
@@ -195,7 +196,14 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 	uint64_t hdr[2];
 	if (read_or_fail(src, a->top, hdr, sizeof hdr, "main arena's top chunk", err))
 		return err->code;
-	uint64_t top_end = a->top + (hdr[1] & ~(uint64_t)SIZE_BITS);
+	uint64_t top_size = hdr[1] & ~(uint64_t)SIZE_BITS;
+	if ((a->top & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
+	    top_size > h->layout->heap_max * 1024 * 1024) {
+		hs_warn(w, "main arena: top chunk 0x%llx with size field 0x%llx is not a chunk of the main heap",
+			(unsigned long long)a->top, (unsigned long long)hdr[1]);
+		return 0;
+	}
+	uint64_t top_end = a->top + top_size;
 	struct hs_heapseg s = {0};
 	s.base = h->mp.sbrk_base;
 	s.start = align_up(h->mp.sbrk_base + 2 * l->size_sz, l->align) - 2 * l->size_sz;

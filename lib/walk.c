@@ -325,7 +325,8 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 				}
 				goto overrun;
 			}
-			if ((size & (k->l->align - 1)) || p + size > (top_here ? top : s->end))
+			/* Written so that a huge size cannot wrap the address around. */
+			if ((size & (k->l->align - 1)) || size > (top_here ? top : s->end) - p)
 				goto overrun;
 			k->pending = true;
 			k->p_addr = p;
