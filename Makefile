@@ -95,3 +95,11 @@ fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed
 	$(B)/fuzz/mkseed $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_heap -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 		-max_len=70000 $(B)/fuzz/corpus tests/fuzz/corpus
+
+# The glibc test matrix (2.31, 2.41, 2.43 with their debug symbols) from
+# Debian's archive, cached outside the tree (HEAPSCOPE_MATRIX); `make check`
+# runs every end-to-end suite on each version found there.
+.PHONY: matrix
+matrix: deps
+	tests/matrix/fetch.sh
+	tests/matrix/selftest.sh

@@ -42,6 +42,23 @@ static int open_target_file(pid_t pid, const struct hs_map *m, char *name, size_
 
 static uint64_t symbol_address(Dwfl_Module *mod, const char *want, int type);
 
+/* A program proper (not ld.so run as a command, which in 2.31 and older
+ * exports a malloc of its own that nothing uses after start-up). */
+static bool has_interp(Dwfl_Module *mod)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t n = 0;
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+			return true;
+	}
+	return false;
+}
+
 /* Allocators that replace glibc's malloc when preloaded or linked. */
 static const struct {
 	const char *file, *name, *version_key;
@@ -87,6 +104,16 @@ static bool is_libc_name(const char *path)
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
 	return strncmp(b, "libc.so", 7) == 0 || (strncmp(b, "libc-2.", 7) == 0);
+}
+
+/* --no-debuginfo: libdwfl must not even use a debug file's .symtab. */
+static int find_no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			     const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			     char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
 }
 
 /* Reports every file the target maps, each at the address of its first
@@ -448,7 +475,7 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		 extra ? extra : "", extra ? ":" : "", (int)src->pid);
 	ctx->path = hs_xstrdup(path);
 	ctx->cb.find_elf = dwfl_build_id_find_elf;
-	ctx->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	ctx->cb.find_debuginfo = o->no_debuginfo ? find_no_debuginfo : dwfl_standard_find_debuginfo;
 	ctx->cb.debuginfo_path = &ctx->path;
 	Dwfl *dwfl = dwfl_begin(&ctx->cb);
 	s->dwfl = dwfl;
@@ -461,7 +488,7 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc, &exe_mod,
 					  s->other_allocator, sizeof s->other_allocator);
 	hs_maps_free(&maps);
-	if (!s->other_allocator[0] && mod && exe_mod && exe_mod != mod &&
+	if (!s->other_allocator[0] && mod && exe_mod && exe_mod != mod && has_interp(exe_mod) &&
 	    symbol_address(exe_mod, "malloc", STT_FUNC))
 		snprintf(s->other_allocator, sizeof s->other_allocator,
 			 "the executable's own (it defines malloc)");

@@ -197,8 +197,13 @@ static inline void record(struct walker *k, bool is_free, uint64_t addr, uint64_
 	if (is_free) {
 		/* Regular bins link chunks with plain pointers. */
 		fd = encode_ptr(k, rawfd);
-		if (fd == HS_FD_OTHER)
+		/* The last node points at its bin's header inside malloc_state,
+		 * which need not be 16-aligned (2.43's bins start at +0x18):
+		 * keep any pointer that is not a chunk as it is. */
+		if (fd == HS_FD_OTHER || fd == HS_FD_BAD) {
+			fd = HS_FD_OTHER;
 			kv_put(&ix->other, &ix->nother, &ix->capother, ord, rawfd);
+		}
 	} else {
 		/* A tcache or fastbin link, if this is one: safe-linking stores
 		 * (&link >> 12) ^ ptr, and &link is the chunk's user pointer. */
