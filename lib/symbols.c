@@ -106,6 +106,25 @@ static bool is_libc_name(const char *path)
 	return strncmp(b, "libc.so", 7) == 0 || (strncmp(b, "libc-2.", 7) == 0);
 }
 
+/* A libc under another file name (some images rename or relink it): any
+ * shared object that carries glibc's banner. */
+static int find_renamed_libc(Dwfl_Module *m, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)userdata, (void)name, (void)start;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(m, &bias);
+	size_t n = 0;
+	const char *raw = elf ? elf_rawfile(elf, &n) : NULL;
+	static const char banner[] = "GNU C Library";
+	GElf_Ehdr eh;
+	if (raw && gelf_getehdr(elf, &eh) && eh.e_type == ET_DYN && memmem(raw, n, banner, sizeof banner - 1) &&
+	    memmem(raw, n, "release version ", 16)) {
+		*(Dwfl_Module **)arg = m;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
 /* --no-debuginfo: libdwfl must not even use a debug file's .symtab. */
 static int find_no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			     const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
@@ -494,6 +513,12 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 			 "the executable's own (it defines malloc)");
 	GElf_Addr bias;
 	Elf *elf = NULL;
+	if (!mod) {
+		dwfl_getmodules(dwfl, find_renamed_libc, &mod, 0);
+		if (mod)
+			snprintf(s->libc, sizeof s->libc, "%s",
+				 dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+	}
 	if (!mod && exe_mod) {
 		/* No libc.so: a static executable carries its malloc itself. */
 		elf = dwfl_module_getelf(exe_mod, &bias);
@@ -550,6 +575,22 @@ static void tls_block_size(Elf *elf, struct hs_symbols *s)
 	}
 }
 
+/* libdwfl names no file for what debuginfod fetched: it is in the
+ * client's cache, under the build-id. */
+static void debuginfod_cached(struct hs_symbols *s)
+{
+	const char *cache = getenv("DEBUGINFOD_CACHE_PATH");
+	const char *home = getenv("HOME");
+	char path[PATH_MAX];
+	if (cache)
+		snprintf(path, sizeof path, "%s/%s/debuginfo", cache, s->build_id);
+	else
+		snprintf(path, sizeof path, "%s/.cache/debuginfod_client/%s/debuginfo", home ? home : "",
+			 s->build_id);
+	if (getenv("DEBUGINFOD_URLS") && access(path, R_OK) == 0)
+		snprintf(s->debuginfo, sizeof s->debuginfo, "%s", path);
+}
+
 static int dwarf_path(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err)
 {
 	Dwarf_Addr dwbias;
@@ -558,6 +599,8 @@ static int dwarf_path(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err
 	const char *debugfile = NULL;
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
 	snprintf(s->debuginfo, sizeof s->debuginfo, "%s", debugfile ? debugfile : "");
+	if (!debugfile)
+		debuginfod_cached(s);
 	if (read_dwarf(mod, s, err))
 		return err->code;
 	const char *miss = hs_layout_missing(&s->layout);
