@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make bench: the classic case at 2 GiB (N = 21474836 x malloc(100)).
+# heapscope: stop time (snapshot.stopped_ms), wall time, peak RSS, each the
+# median of 3 runs; the classic way (gdb calling malloc_stats in the target)
+# wall time, median of 3; goals beside the numbers with PASS/FAIL.
+#   usage: tests/bench.sh [N]      (env RUNS, default 3)
+set -uo pipefail
+SUITE=bench
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+HEAPSCOPE=$ROOT/build/heapscope
+need_file "$HEAPSCOPE"
+N=${1:-21474836}
+RUNS=${RUNS:-3}
+GOAL_STOP_MS=700
+GOAL_WALL_S=1.5
+GOAL_RSS_MIB=256
+
+median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
+now_ns() { date +%s%N; }
+
+echo "bench: building the classic heap, N=$N x malloc(100) ..."
+t0=$(now_ns)
+READY_TIMEOUT=300 start_fixture classic "$N" || { summary; exit 1; }
+pid=$FIX_PID
+t1=$(now_ns)
+heap_kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+awk -v p="$pid" -v a="$t0" -v b="$t1" -v k="$heap_kib" \
+	'BEGIN {printf "bench: fixture pid %s ready in %.1f s, RSS %.2f GiB\n", p, (b - a) / 1e9, k / 1048576}'
+
+W=$(new_tmpdir)
+stops=() walls=() rsss=()
+for ((r = 1; r <= RUNS; r++)); do
+	a=$(now_ns)
+	rc=0
+	/usr/bin/time -f %M -o "$W/rss" "$HEAPSCOPE" attach --json "$pid" >"$W/out.json" 2>"$W/err" || rc=$?
+	b=$(now_ns)
+	if [[ $rc -ne 0 ]]; then
+		echo "bench: run $r: heapscope exit $rc: $(head -n 3 "$W/err")"
+	fi
+	stop=$(jq -r '.snapshot.stopped_ms // empty' "$W/out.json" 2>/dev/null)
+	wall=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+	rss=$(awk '{printf "%.1f", $1 / 1024}' "$W/rss" | tail -n 1)
+	printf 'bench: heapscope run %d: stopped %s ms, wall %s s, peak RSS %s MiB\n' "$r" "${stop:-?}" "$wall" "$rss"
+	stops+=("${stop:-999999}") walls+=("$wall") rsss+=("$rss")
+	check_alive "$pid" || fail "heapscope run $r: target alive, running, untraced" "$ALIVE_REASON"
+done
+
+# correctness on the bench heap
+hs "$W/mstats" "$W/mstats.err" attach --format=malloc-stats "$pid"
+if [[ $HS_RC -eq 0 ]] && cmp -s "$FIX_DIR/malloc_stats.txt" "$W/mstats"; then
+	pass "malloc-stats of the bench heap equals glibc's malloc_stats"
+else
+	fail "malloc-stats of the bench heap equals glibc's malloc_stats" "exit $HS_RC" "$W/mstats.err" \
+		"$(diff "$FIX_DIR/malloc_stats.txt" "$W/mstats" | head -n 12)"
+fi
+
+gdbs=()
+for ((r = 1; r <= RUNS; r++)); do
+	a=$(now_ns)
+	timeout -k 5 300 gdb -nx -batch -p "$pid" -ex 'call (void)malloc_stats()' >/dev/null 2>&1
+	b=$(now_ns)
+	g=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+	printf 'bench: gdb run %d: wall %s s\n' "$r" "$g"
+	gdbs+=("$g")
+done
+check_alive "$pid" || fail "target alive after gdb" "$ALIVE_REASON"
+stop_fixture "$pid"
+
+m_stop=$(printf '%s\n' "${stops[@]}" | median)
+m_wall=$(printf '%s\n' "${walls[@]}" | median)
+m_rss=$(printf '%s\n' "${rsss[@]}" | median)
+m_gdb=$(printf '%s\n' "${gdbs[@]}" | median)
+verdict() { if awk -v v="$1" -v g="$2" 'BEGIN {exit !(v <= g)}'; then echo PASS; else echo FAIL; fi; }
+v_stop=$(verdict "$m_stop" "$GOAL_STOP_MS")
+v_wall=$(verdict "$m_wall" "$GOAL_WALL_S")
+v_rss=$(verdict "$m_rss" "$GOAL_RSS_MIB")
+ratio=$(awk -v g="$m_gdb" -v h="$m_wall" 'BEGIN {if (h > 0) printf "%.1f", g / h; else print "?"}')
+
+echo
+echo "bench: classic N=$N (2 GiB), median of $RUNS"
+printf '  %-22s %12s   goal %-10s %s\n' "heapscope stopped" "$m_stop ms" "<= $GOAL_STOP_MS ms" "$v_stop"
+printf '  %-22s %12s   goal %-10s %s\n' "heapscope wall" "$m_wall s" "<= $GOAL_WALL_S s" "$v_wall"
+printf '  %-22s %12s   goal %-10s %s\n' "heapscope peak RSS" "$m_rss MiB" "<= $GOAL_RSS_MIB MiB" "$v_rss"
+printf '  %-22s %12s   gdb/heapscope = %sx\n' "gdb malloc_stats wall" "$m_gdb s" "$ratio"
+for v in "$v_stop" "$v_wall" "$v_rss"; do
+	if [[ $v == PASS ]]; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+done
+summary

@@ -1,0 +1,207 @@
+# shellcheck shell=bash disable=SC2034
+# Shared helpers for the end-to-end suites (sourced, never run).
+#   HEAPSCOPE   the binary under test (default build/heapscope)
+#   HS_RESULTS  if set, "PASSED FAILED" is appended to it by summary()
+# Every fixture started here is killed (by pid) and every temp dir removed on
+# exit, whatever happens.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+FIXDIR=$ROOT/build/fixtures
+HEAPSCOPE=${HEAPSCOPE:-$ROOT/build/heapscope}
+case $HEAPSCOPE in /*) ;; *) HEAPSCOPE=$PWD/$HEAPSCOPE ;; esac
+# Sanitizer runs: an ASan/UBSan report must fail the run, loudly, on stderr.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+
+PASSED=0
+FAILED=0
+FIX_PIDS=()
+TMP_DIRS=()
+SUITE=${SUITE:-$(basename "$0" .sh)}
+
+pass() {
+	PASSED=$((PASSED + 1))
+	echo "  ok    $1"
+}
+
+# fail NAME REASON [DETAIL-FILE-OR-TEXT...]: one FAIL line, then indented detail.
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "  FAIL  $1: $2"
+	shift 2
+	local d
+	for d in "$@"; do
+		if [[ -f $d ]]; then
+			head -n 40 -- "$d" | sed 's/^/        | /'
+		elif [[ -n $d ]]; then
+			printf '%s\n' "$d" | head -n 40 | sed 's/^/        | /'
+		fi
+	done
+}
+
+# check NAME CONDITION-EXIT-STATUS REASON: pass or fail from a status.
+check() {
+	if [[ $2 -eq 0 ]]; then pass "$1"; else fail "$1" "$3"; fi
+}
+
+new_tmpdir() {
+	local d
+	d=$(mktemp -d /tmp/heapscope-e2e.XXXXXX)
+	TMP_DIRS+=("$d")
+	printf '%s\n' "$d"
+}
+
+# ours PID: PID is still a child of this shell (not a recycled pid).
+ours() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	s=${s#* }
+	[[ ${s%% *} == "$$" ]]
+}
+
+# bg_track PID: a background child we will kill: disowned (so bash neither
+# reports "Killed" nor needs a wait; it still reaps it) and remembered.
+bg_track() {
+	FIX_PIDS+=("$1")
+	disown "$1" 2>/dev/null || true
+}
+
+# kill_ours SIG PID: signal PID only while it is still our child; wait (5 s)
+# for it to be gone.
+kill_ours() {
+	local sig=$1 pid=$2 i
+	ours "$pid" || return 0
+	kill "-$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < 250; i++)); do
+		ours "$pid" || return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+cleanup() {
+	local p
+	for p in "${FIX_PIDS[@]}"; do
+		kill_ours KILL "$p"
+	done
+	for p in "${TMP_DIRS[@]}"; do
+		[[ -n $p && $p == /tmp/heapscope-e2e.* ]] && rm -rf -- "$p"
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_fixture NAME [ARGS...]: starts build/fixtures/NAME in a fresh temp dir
+# and waits (20 s, or $READY_TIMEOUT) for DIR/ready. Sets FIX_PID, FIX_DIR. Returns 1 on failure
+# (after recording a FAIL). The fixture's stdout/stderr go to DIR/stdout and
+# DIR/stderr, which must stay empty.
+start_fixture() {
+	local name=$1
+	shift
+	FIX_DIR=$(new_tmpdir)
+	mkdir -p "$FIX_DIR/a" "$FIX_DIR/b"
+	"$FIXDIR/$name" "$FIX_DIR" "$@" >"$FIX_DIR/stdout" 2>"$FIX_DIR/stderr" &
+	FIX_PID=$!
+	bg_track "$FIX_PID"
+	if ! wait_ready "$FIX_DIR" "$FIX_PID" "${READY_TIMEOUT:-20}"; then
+		fail "start $name $*" "$WAIT_REASON" "$FIX_DIR/stderr"
+		return 1
+	fi
+	return 0
+}
+
+# wait_ready DIR PID SECONDS
+wait_ready() {
+	local dir=$1 pid=$2 secs=$3 i got
+	WAIT_REASON=
+	for ((i = 0; i < secs * 50; i++)); do
+		if [[ -s $dir/ready ]]; then
+			got=$(<"$dir/ready")
+			if [[ $got != "$pid" ]]; then
+				WAIT_REASON="ready holds pid $got, expected $pid"
+				return 1
+			fi
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			WAIT_REASON="fixture exited before ready"
+			return 1
+		fi
+		sleep 0.02
+	done
+	WAIT_REASON="no $dir/ready after ${secs}s"
+	return 1
+}
+
+# stop_fixture PID: SIGTERM (its default action ends a fixture), SIGKILL if
+# that did not work within 5 s.
+stop_fixture() {
+	kill_ours TERM "$1" || kill_ours KILL "$1"
+}
+
+# proc_state PID: the state letter of /proc/PID/stat (after the last ')').
+proc_state() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	printf '%s\n' "${s%% *}"
+}
+
+# check_alive PID: exists, no thread stopped (T/t) or dead, no tracer.
+# Polls up to 1 s for the state to settle. Sets ALIVE_REASON on failure.
+check_alive() {
+	local pid=$1 i t st tp bad
+	for ((i = 0; i < 50; i++)); do
+		bad=
+		if [[ ! -d /proc/$pid ]]; then
+			ALIVE_REASON="process $pid does not exist"
+			return 1
+		fi
+		for t in /proc/"$pid"/task/*; do
+			st=$(proc_state "$pid/task/${t##*/}") || continue
+			tp=$(awk '/^TracerPid:/ {print $2}' "$t/status" 2>/dev/null)
+			case $st in
+			T | t) bad="thread ${t##*/} state $st (stopped)" ;;
+			Z | X) bad="thread ${t##*/} state $st (dead)" ;;
+			esac
+			if [[ -n $tp && $tp != 0 ]]; then
+				bad="thread ${t##*/} traced by $tp"
+			fi
+			[[ -n $bad ]] && break
+		done
+		[[ -z $bad ]] && return 0
+		sleep 0.02
+	done
+	ALIVE_REASON=$bad
+	return 1
+}
+
+# alive NAME PID: records pass/fail for check_alive.
+alive() {
+	if check_alive "$2"; then pass "$1"; else fail "$1" "$ALIVE_REASON"; fi
+}
+
+# hs OUT ERR ARGS...: runs heapscope with a 120 s bound; sets HS_RC.
+hs() {
+	local out=$1 err=$2
+	shift 2
+	HS_RC=0
+	timeout -k 5 120 "$HEAPSCOPE" "$@" >"$out" 2>"$err" || HS_RC=$?
+}
+
+summary() {
+	echo "$SUITE: $PASSED passed, $FAILED failed"
+	if [[ -n ${HS_RESULTS:-} ]]; then
+		echo "$PASSED $FAILED" >>"$HS_RESULTS"
+	fi
+	[[ $FAILED -eq 0 ]]
+}
+
+need_file() {
+	if [[ ! -x $1 ]]; then
+		echo "missing $1 (run make)" >&2
+		exit 2
+	fi
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# make check: the cmocka unit tests, the fixture self-checks, then the
+# end-to-end suites twice (ASan+UBSan build, then the optimised build).
+# Ends with "N passed, N failed"; exits non-zero if anything failed.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+RESULTS=$(mktemp /tmp/heapscope-results.XXXXXX)
+trap 'rm -f "$RESULTS"' EXIT
+export HS_RESULTS=$RESULTS
+BOUND=${HS_SUITE_TIMEOUT:-600}
+
+# suite NAME CMD...: runs a suite bounded in time; a suite that dies or
+# times out without reporting counts as one failure.
+suite() {
+	local name=$1 before after rc=0
+	shift
+	before=$(wc -l <"$RESULTS")
+	timeout -k 10 "$BOUND" "$@" || rc=$?
+	after=$(wc -l <"$RESULTS")
+	if [[ $after -eq $before ]]; then
+		echo "$name: no result (exit $rc$([[ $rc -eq 124 ]] && echo ", timed out after ${BOUND}s"))"
+		echo "0 1" >>"$RESULTS"
+	fi
+}
+
+echo "=== unit tests"
+shopt -s nullglob
+units=(build/tests/test_*)
+if [[ ${#units[@]} -eq 0 ]]; then
+	echo "no unit tests built (build/tests/test_* is empty)"
+fi
+for t in "${units[@]}"; do
+	[[ -x $t ]] || continue
+	rc=0
+	timeout -k 10 300 "$t" >"$RESULTS.unit" 2>&1 || rc=$?
+	if [[ $rc -eq 0 ]]; then
+		echo "  ok    $t"
+		echo "1 0" >>"$RESULTS"
+	else
+		echo "  FAIL  $t: exit $rc"
+		sed 's/^/        | /' "$RESULTS.unit" | tail -n 40
+		echo "0 1" >>"$RESULTS"
+	fi
+done
+rm -f "$RESULTS.unit"
+
+echo "=== fixtures"
+suite fixtures tests/e2e/fixtures.sh
+
+for bin in build/heapscope-san build/heapscope; do
+	if [[ ! -x $bin ]]; then
+		echo "=== $bin: missing"
+		echo "0 1" >>"$RESULTS"
+		continue
+	fi
+	for s in exact bad_input signals; do
+		echo "=== $s with HEAPSCOPE=$bin"
+		HEAPSCOPE=$bin suite "$s ($bin)" "tests/e2e/$s.sh"
+	done
+done
+
+read -r passed failed < <(awk '{p += $1; f += $2} END {print p + 0, f + 0}' "$RESULTS")
+echo
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
