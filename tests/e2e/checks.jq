@@ -70,7 +70,7 @@ def num: if type == "number" then . else -1 end;
   chk("one main arena, indexes 0..n-1";
       ([$A[] | select(.main)] | length) == 1 and ([$A[].index] == [range(0; $A | length)]);
       "main flags \([$A[].main]), indexes \([$A[].index])"),
-  ($facts[] | split(" ") | select(length >= 3) as $w
+  ($facts[] | split(" ") | select(length >= 2) as $w
    | if $w[0] == "thread" then
        ($w[1] | tonumber) as $tid
        | ([$j.threads[] | select(.tid == $tid)] | first) as $t
@@ -83,6 +83,8 @@ def num: if type == "number" then . else -1 end;
        | ($w | pairs(2)[]) as $p
        | chk("fact: arena of thread \($tid) \($p.key)"; $a != null and $a[$p.key] == $p.value;
              "heapscope \(if $a == null then "has no arena listing thread \($tid)" else $a[$p.key] end), fixture built \($p.value)")
+     elif $w[0] == "arenas" then
+       chk("fact: arenas"; ($A | length) == ($w[1] | tonumber); "heapscope \($A | length), fixture built \($w[1])")
      elif ($T | has($w[0])) then
        ($w | pairs(0)[]) as $p
        | chk("fact: totals.\($p.key)"; $T[$p.key] == $p.value;
