@@ -310,15 +310,22 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 						(unsigned long long)s->end);
 				return 0;
 			}
-			if (p + 3 * sz > wend) {
+			if (p + 2 * sz > wend) {
 				if (wend == read_end)
 					goto overrun;
 				break; /* the next window holds p */
 			}
-			uint64_t raw, fd;
+			uint64_t raw, fd = 0;
 			memcpy(&raw, c + sz, sizeof raw);
-			memcpy(&fd, c + 2 * sz, sizeof fd);
 			uint64_t size = raw & ~(uint64_t)SIZE_BITS;
+			if (size >= k->minsize) {
+				if (p + 3 * sz > wend) {
+					if (wend == read_end)
+						goto overrun;
+					break;
+				}
+				memcpy(&fd, c + 2 * sz, sizeof fd);
+			}
 			settle(k, raw & PREV_INUSE);
 			if (size < k->minsize) {
 				if (size == 2 * sz) { /* fencepost at the end of an old heap */
