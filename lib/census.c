@@ -155,7 +155,8 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 	c->nthreads = h->nthreads;
 	c->threads = hs_xcalloc(h->nthreads, sizeof *c->threads);
 
-	/* Start from the walk's view: tcache and fastbin chunks look in use. */
+	/* The walk tallied the large in-use chunks; every other chunk is in
+	 * the index, marked with the list that holds it. */
 	struct hs_walk_tally (*used)[HS_HIST_CLASSES] = hs_xcalloc(h->narenas, sizeof *used);
 	struct hs_walk_tally (*freed)[HS_HIST_CLASSES] = hs_xcalloc(h->narenas, sizeof *freed);
 	for (size_t i = 0; i < h->narenas; i++) {
@@ -166,39 +167,27 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 		ac->c.system_bytes = h->arenas[i].system_mem;
 		ac->c.top_bytes = wa->top_bytes;
 		ac->c.overhead_bytes = wa->overhead_bytes;
-		ac->c.in_use = (struct hs_tally){wa->used_chunks, wa->used_bytes};
-		memcpy(used[i], wa->hist_used, sizeof used[i]);
-		memcpy(freed[i], wa->hist_free, sizeof freed[i]);
+		ac->c.in_use = (struct hs_tally){wa->big_chunks, wa->big_bytes};
+		memcpy(used[i], wa->hist_big, sizeof used[i]);
 	}
-	/* Then move each listed chunk to the list that holds it. */
 	for (size_t s = 0; s < ix->nsegs; s++) {
-		struct hs_arena_census *ac = &c->arenas[ix->segs[s].arena];
-		int ai = ix->segs[s].arena;
+		const int ai = ix->segs[s].arena;
+		struct hs_counts *cc = &c->arenas[ai].c;
 		for (uint64_t o = ix->segs[s].ord0; o < ix->segs[s].ord1; o++) {
-			uint8_t f = ix->flags[o];
-			int kind = (f & HS_CF_LISTMASK) >> 1;
-			bool looks_free = f & HS_CF_FREE;
-			if (kind == HS_LIST_NONE && !looks_free)
-				continue;
-			uint64_t size = hs_index_size(ix, o);
-			int cl = hs_size_class(size);
-			struct hs_tally *to = kind == HS_LIST_TCACHE ? &ac->c.tcache
-					    : kind == HS_LIST_FAST ? &ac->c.fast
-					    : kind != HS_LIST_NONE ? &ac->c.bin : &ac->c.in_use;
-			tally_add(to, 1, size);
-			if (!looks_free) { /* tcache or fastbin: was counted in use */
-				ac->c.in_use.chunks--;
-				ac->c.in_use.bytes -= size;
-				used[ai][cl].chunks--;
-				used[ai][cl].bytes -= size;
-				freed[ai][cl].chunks++;
-				freed[ai][cl].bytes += size;
-			} else if (kind == HS_LIST_NONE) { /* free but in no bin: lost */
-				freed[ai][cl].chunks--;
-				freed[ai][cl].bytes -= size;
-				used[ai][cl].chunks++;
-				used[ai][cl].bytes += size;
-			}
+			const uint8_t f = ix->flags[o];
+			const int kind = (f & HS_CF_LISTMASK) >> 1;
+			const uint64_t size = ix->sz[o] ? (uint64_t)ix->sz[o] << ix->align_shift : hs_index_size(ix, o);
+			const int cl = hs_size_class(size);
+			/* A chunk that looks free but no bin holds is lost to
+			 * glibc as much as one in use: count it with those. */
+			struct hs_tally *to = kind == HS_LIST_TCACHE ? &cc->tcache
+					    : kind == HS_LIST_FAST ? &cc->fast
+					    : kind != HS_LIST_NONE ? &cc->bin : &cc->in_use;
+			struct hs_walk_tally *hist = kind == HS_LIST_NONE ? &used[ai][cl] : &freed[ai][cl];
+			to->chunks++;
+			to->bytes += size;
+			hist->chunks++;
+			hist->bytes += size;
 		}
 	}
 	for (size_t i = 0; i < h->narenas; i++) {

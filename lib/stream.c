@@ -1,4 +1,4 @@
-/* stream.c - double-buffered read-ahead over a memory source. */
+/* stream.c - a ring of windows filled ahead by a reader thread. */
 #include "stream.h"
 
 #include <errno.h>
@@ -6,49 +6,68 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NBUF 4     /* windows in the ring: the reader runs up to 3 ahead */
 #define OVERLAP 64 /* a chunk header that straddles two windows is whole in the second */
-
-enum { IDLE, QUEUED, DONE };
 
 struct buf {
 	unsigned char *data;
 	uint64_t start;
 	size_t len;
-	int state, rc, err;
+	int rc, err;
+	bool ready;
 };
 
 struct hs_stream {
 	struct hs_source *src;
 	size_t window;
-	struct buf b[2];
-	int cur; /* the buffer the caller holds */
+	struct buf b[NBUF];
+	/* Windows are numbered in read order; window n lives in b[n % NBUF].
+	 * The reader fills `filled` < n <= `taken` + NBUF - 1; the caller
+	 * holds window `taken` (-1 before the first). All under mu. */
+	uint64_t filled, taken;
+	uint64_t next, end; /* where the reader's next window starts; its limit */
+	uint64_t gen;       /* bumped when the caller jumps: the reader restarts */
 	uint64_t bytes;
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool quit, threaded;
+	bool quit, threaded, running;
+	bool filling; /* the reader is writing a window now */
 };
+
+static void fill(struct hs_stream *s, struct buf *b, uint64_t start, uint64_t end)
+{
+	b->start = start;
+	b->len = (size_t)(end - start < s->window ? end - start : s->window);
+	b->rc = hs_read(s->src, b->start, b->data, b->len);
+	b->err = errno;
+}
 
 static void *reader(void *arg)
 {
 	struct hs_stream *s = arg;
 	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		int i = s->b[0].state == QUEUED ? 0 : s->b[1].state == QUEUED ? 1 : -1;
-		if (s->quit)
-			break;
-		if (i < 0) {
+	while (!s->quit) {
+		/* Room for one more, and something left to read? */
+		if (!s->running || s->filled + 1 >= s->taken + NBUF || s->next >= s->end) {
 			pthread_cond_wait(&s->cv, &s->mu);
 			continue;
 		}
-		struct buf *b = &s->b[i];
+		uint64_t n = s->filled + 1, gen = s->gen, start = s->next, end = s->end;
+		struct buf *b = &s->b[n % NBUF];
+		s->filling = true;
 		pthread_mutex_unlock(&s->mu);
-		int rc = hs_read(s->src, b->start, b->data, b->len);
-		int err = errno;
+		fill(s, b, start, end);
 		pthread_mutex_lock(&s->mu);
-		b->rc = rc;
-		b->err = err;
-		b->state = DONE;
+		s->filling = false;
+		pthread_cond_broadcast(&s->cv);
+		if (gen != s->gen)
+			continue; /* the caller jumped meanwhile: this window is stale */
+		b->ready = true;
+		s->filled = n;
+		s->next = b->start + b->len >= s->end ? s->end : b->start + b->len - OVERLAP;
+		if (b->rc < 0)
+			s->next = s->end; /* stop there: the caller will see the error */
 		pthread_cond_broadcast(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -59,9 +78,10 @@ struct hs_stream *hs_stream_open(struct hs_source *src, size_t window)
 {
 	struct hs_stream *s = hs_xcalloc(1, sizeof *s);
 	s->src = src;
-	s->window = window;
-	for (int i = 0; i < 2; i++)
-		s->b[i].data = hs_xcalloc(1, window);
+	s->window = window < 4 * OVERLAP ? 4 * OVERLAP : window;
+	for (int i = 0; i < NBUF; i++)
+		s->b[i].data = hs_xcalloc(1, s->window);
+	s->taken = s->filled = 0; /* window 0 is never used: numbering starts at 1 */
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	/* Without a thread it still works, reading on demand. */
@@ -72,51 +92,73 @@ struct hs_stream *hs_stream_open(struct hs_source *src, size_t window)
 static bool holds(const struct buf *b, uint64_t addr, uint64_t end, size_t need)
 {
 	uint64_t want = end - addr < need ? end - addr : need;
-	return b->state == DONE && b->rc == 0 && addr >= b->start && addr + want <= b->start + b->len;
+	return b->ready && addr >= b->start && addr + want <= b->start + b->len;
 }
 
 int hs_stream_get(struct hs_stream *s, uint64_t addr, uint64_t end, size_t need,
 		  const unsigned char **data, uint64_t *wstart, size_t *wlen)
 {
-	int other = !s->cur;
-	struct buf *o = &s->b[other];
 	pthread_mutex_lock(&s->mu);
-	while (o->state == QUEUED)
-		pthread_cond_wait(&s->cv, &s->mu);
-	pthread_mutex_unlock(&s->mu);
-	if (!holds(o, addr, end, need)) {
-		/* Not what was read ahead (a jump over a big chunk): read here. */
-		o->start = addr;
-		o->len = (size_t)(end - addr < s->window ? end - addr : s->window);
-		o->rc = hs_read(s->src, o->start, o->data, o->len);
-		o->err = errno;
-		o->state = DONE;
-		if (o->rc < 0) {
-			o->state = IDLE;
+	for (;;) {
+		uint64_t n = s->taken + 1;
+		struct buf *b = &s->b[n % NBUF];
+		bool in_order = s->running && s->end == end && n <= s->filled;
+		if (in_order && holds(b, addr, end, need)) {
+			s->taken = n;
+			pthread_cond_broadcast(&s->cv); /* a window is free again */
+			pthread_mutex_unlock(&s->mu);
+			if (b->rc < 0) {
+				errno = b->err;
+				return -1;
+			}
+			s->bytes += b->len;
+			*data = b->data;
+			*wstart = b->start;
+			*wlen = b->len;
+			return 0;
+		}
+		if (in_order && b->ready && b->rc == 0 && addr >= b->start + b->len - OVERLAP) {
+			s->taken = n; /* a window the caller stepped over: drop it */
+			pthread_cond_broadcast(&s->cv);
+			continue;
+		}
+		bool coming = s->running && s->end == end && s->threaded && n > s->filled &&
+			      addr >= s->next && addr < s->next + s->window && s->next < s->end;
+		if (coming) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		/* Elsewhere (a jump over a big chunk, a new heap): read it here and
+		 * let the reader go on from its end. */
+		s->gen++;
+		s->running = false;
+		while (s->filling) /* it may be writing into any buffer */
+			pthread_cond_wait(&s->cv, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+		struct buf tmp = s->b[0];
+		/* b[0] is free: the reader's stale window cannot be handed out. */
+		fill(s, &tmp, addr, end);
+		pthread_mutex_lock(&s->mu);
+		s->b[0] = tmp;
+		s->b[0].ready = true;
+		for (int i = 1; i < NBUF; i++)
+			s->b[i].ready = false;
+		s->taken = s->filled = NBUF; /* window NBUF lives in b[0] */
+		s->end = end;
+		s->next = tmp.start + tmp.len >= end ? end : tmp.start + tmp.len - OVERLAP;
+		s->running = tmp.rc == 0;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (tmp.rc < 0) {
+			errno = tmp.err;
 			return -1;
 		}
+		s->bytes += tmp.len;
+		*data = s->b[0].data;
+		*wstart = tmp.start;
+		*wlen = tmp.len;
+		return 0;
 	}
-	s->bytes += o->len;
-	s->cur = other;
-	*data = o->data;
-	*wstart = o->start;
-	*wlen = o->len;
-	/* Read ahead what comes next into the buffer the caller let go. */
-	struct buf *n = &s->b[!other];
-	uint64_t next = o->start + o->len;
-	n->state = IDLE;
-	if (next < end && o->len > OVERLAP) {
-		next -= OVERLAP;
-		n->start = next;
-		n->len = (size_t)(end - next < s->window ? end - next : s->window);
-		if (s->threaded) {
-			pthread_mutex_lock(&s->mu);
-			n->state = QUEUED;
-			pthread_cond_broadcast(&s->cv);
-			pthread_mutex_unlock(&s->mu);
-		}
-	}
-	return 0;
 }
 
 uint64_t hs_stream_bytes_read(const struct hs_stream *s)
@@ -137,7 +179,7 @@ void hs_stream_close(struct hs_stream *s)
 	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
-	free(s->b[0].data);
-	free(s->b[1].data);
+	for (int i = 0; i < NBUF; i++)
+		free(s->b[i].data);
 	free(s);
 }

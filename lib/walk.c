@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* 1 MiB: two windows stay in cache between the copy and the walk, and
  * process_vm_readv is already at full speed (GLIBC-FACTS.md 8). */
@@ -21,13 +23,14 @@ struct walker {
 	struct hs_warnings *w;
 	const struct hs_segment *seg;
 	struct hs_walk_arena *wa;
-	uint64_t capord;
-	/* The chunk before the current one: its state is known only when the
-	 * next chunk's PREV_INUSE bit is read. */
-	bool pending;
-	uint64_t p_addr, p_size, p_rawfd;
-	unsigned p_bits;
-	unsigned minsize;
+	/* Copies of the index's arrays and count: the hot path works on these
+	 * (k is restrict, so byte stores cannot make the compiler reload). */
+	uint64_t *recorded;
+	uint32_t *fd;
+	uint8_t *sz, *flags;
+	uint64_t nrec, rec_limit;
+	unsigned shift, minsize, hdr;
+	bool safe_linking;
 	bool keep_chunks;
 	bool main; /* the segment's arena is main_arena */
 };
@@ -158,7 +161,7 @@ bool hs_index_other(const struct hs_index *ix, uint64_t ord, uint64_t *raw)
 }
 
 /* Granule of a pointer for the index: HS_FD_NULL, _OTHER, _BAD or one. */
-static uint32_t encode_ptr(const struct walker *k, uint64_t v)
+static inline uint32_t encode_ptr(const struct walker *k, uint64_t v)
 {
 	if (v == 0)
 		return HS_FD_NULL;
@@ -172,52 +175,38 @@ static uint32_t encode_ptr(const struct walker *k, uint64_t v)
 	return (uint32_t)(s->g0 + ((v - s->start) >> k->ix->align_shift));
 }
 
-static void grow(struct walker *k)
+/* Per chunk: hot. */
+static inline void record(struct walker *restrict k, bool is_free, uint64_t addr, uint64_t size,
+			  uint64_t rawfd, unsigned bits)
 {
-	struct hs_index *ix = k->ix;
-	k->capord = k->capord ? k->capord * 2 : 1 << 16;
-	ix->fd = hs_xrealloc(ix->fd, k->capord, sizeof *ix->fd);
-	ix->sz = hs_xrealloc(ix->sz, k->capord, 1);
-	ix->flags = hs_xrealloc(ix->flags, k->capord, 1);
-}
-
-/* Per chunk: hot. Byte stores alias everything in C, so work on locals. */
-static inline void record(struct walker *k, bool is_free, uint64_t addr, uint64_t size, uint64_t rawfd,
-			  unsigned bits)
-{
-	struct hs_index *ix = k->ix;
-	uint64_t ord = ix->nrec;
-	if (ord == k->capord)
-		grow(k);
-	const unsigned shift = ix->align_shift;
+	const uint64_t ord = k->nrec++;
 	const struct hs_segment *seg = k->seg;
-	uint64_t g = seg->g0 + ((addr - seg->start) >> shift);
-	uint64_t units = size >> shift;
+	const uint64_t g = seg->g0 + ((addr - seg->start) >> k->shift);
+	const uint64_t units = size >> k->shift;
 	uint32_t fd;
 	if (is_free) {
-		/* Regular bins link chunks with plain pointers. */
+		/* Regular bins link chunks with plain pointers. The last node
+		 * points at its bin's header inside malloc_state, which need not
+		 * be 16-aligned (2.43's bins start at +0x18): keep any pointer
+		 * that is not a chunk as it is. */
 		fd = encode_ptr(k, rawfd);
-		/* The last node points at its bin's header inside malloc_state,
-		 * which need not be 16-aligned (2.43's bins start at +0x18):
-		 * keep any pointer that is not a chunk as it is. */
 		if (fd == HS_FD_OTHER || fd == HS_FD_BAD) {
 			fd = HS_FD_OTHER;
-			kv_put(&ix->other, &ix->nother, &ix->capother, ord, rawfd);
+			kv_put(&k->ix->other, &k->ix->nother, &k->ix->capother, ord, rawfd);
 		}
 	} else {
 		/* A tcache or fastbin link, if this is one: safe-linking stores
 		 * (&link >> 12) ^ ptr, and &link is the chunk's user pointer. */
-		if (k->l->safe_linking)
-			rawfd ^= (addr + 2 * k->l->size_sz) >> 12;
+		if (k->safe_linking)
+			rawfd ^= (addr + k->hdr) >> 12;
 		fd = encode_ptr(k, rawfd);
 	}
 	if (units >= 256)
-		kv_put(&ix->big, &ix->nbig, &ix->capbig, ord, size);
-	ix->recorded[g >> 6] |= 1ull << (g & 63);
-	ix->fd[ord] = fd;
-	ix->sz[ord] = units < 256 ? (uint8_t)units : 0;
-	ix->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (bits << 5));
-	ix->nrec = ord + 1;
+		kv_put(&k->ix->big, &k->ix->nbig, &k->ix->capbig, ord, size);
+	k->recorded[g >> 6] |= 1ull << (g & 63);
+	k->fd[ord] = fd;
+	k->sz[ord] = units < 256 ? (uint8_t)units : 0;
+	k->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (bits << 5));
 }
 
 static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t state)
@@ -230,43 +219,51 @@ static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t s
 	ix->chunks[ix->nchunks++] = (struct hs_chunk){addr, size, k->seg->arena, state};
 }
 
-/* The previous chunk's state is settled by the PREV_INUSE bit just read. */
-static inline void settle(struct walker *k, bool prev_inuse)
+/* glibc sets NON_MAIN_ARENA on chunks it hands out (free chunks in bins
+ * drop it): it is how free() finds the arena. */
+static __attribute__((noinline, cold)) void warn_arena_bit(struct walker *k, uint64_t addr)
 {
-	if (!k->pending)
-		return;
-	k->pending = false;
+	hs_warn(k->w, "arena %d: in-use chunk 0x%llx has NON_MAIN_ARENA %s", k->seg->arena,
+		(unsigned long long)addr, k->main ? "set" : "clear");
+}
+
+/* A chunk's state is settled by the next chunk's PREV_INUSE bit. Chunks
+ * a list may hold are recorded; the rest (large, in use) only tallied. */
+static inline __attribute__((always_inline)) void settle(struct walker *restrict k, uint64_t addr, uint64_t size, uint64_t rawfd,
+			  unsigned bits, bool prev_inuse)
+{
 	const bool is_free = !prev_inuse;
-	const uint64_t size = k->p_size, addr = k->p_addr;
-	const int c = hs_size_class(size);
-	struct hs_walk_arena *wa = k->wa;
-	if (is_free) {
-		wa->free_chunks++;
-		wa->free_bytes += size;
-		wa->hist_free[c].chunks++;
-		wa->hist_free[c].bytes += size;
+	if (__builtin_expect(!is_free && !!(bits & NON_MAIN_ARENA) == k->main, 0))
+		warn_arena_bit(k, addr);
+	if (is_free || size <= k->rec_limit) {
+		record(k, is_free, addr, size, rawfd, bits);
 	} else {
-		/* glibc sets NON_MAIN_ARENA on chunks it hands out (free chunks
-		 * in bins drop it): it is how free() finds the arena. */
-		if (!!(k->p_bits & NON_MAIN_ARENA) == k->main)
-			hs_warn(k->w, "arena %d: in-use chunk 0x%llx has NON_MAIN_ARENA %s", k->seg->arena,
-				(unsigned long long)addr, k->main ? "set" : "clear");
-		wa->used_chunks++;
-		wa->used_bytes += size;
-		wa->hist_used[c].chunks++;
-		wa->hist_used[c].bytes += size;
+		struct hs_walk_arena *wa = k->wa;
+		int c = hs_size_class(size);
+		wa->big_chunks++;
+		wa->big_bytes += size;
+		wa->hist_big[c].chunks++;
+		wa->hist_big[c].bytes += size;
 	}
-	if (is_free || size <= k->ix->rec_limit)
-		record(k, is_free, addr, size, k->p_rawfd, k->p_bits);
 	if (k->keep_chunks)
 		keep_chunk(k, addr, size, is_free ? HS_ST_BIN : HS_ST_INUSE);
 }
 
 /* Walks one segment. Returns 0, or an exit code when the target could not
  * be read at all. */
-static int walk_segment(struct walker *k, struct hs_source *src, const struct hs_arena *a,
+static int walk_segment(struct walker *restrict k, struct hs_source *src, const struct hs_arena *a,
 			struct hs_stream *st, struct hs_err *err)
 {
+	/* The chunk before the current one, until its state is known. */
+	bool pend = false;
+	uint64_t pa = 0, ps = 0, pfd = 0;
+	unsigned pbits = 0;
+#define SETTLE(inuse)                                          \
+	do {                                                   \
+		if (pend)                                      \
+			settle(k, pa, ps, pfd, pbits, (inuse)); \
+		pend = false;                                  \
+	} while (0)
 	const struct hs_segment *s = k->seg;
 	const unsigned sz = k->l->size_sz;
 	const uint64_t top = a->top;
@@ -299,7 +296,7 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 					break;
 				uint64_t raw;
 				memcpy(&raw, c + sz, sizeof raw);
-				settle(k, raw & PREV_INUSE);
+				SETTLE(raw & PREV_INUSE);
 				uint64_t tsize = raw & ~(uint64_t)SIZE_BITS;
 				k->wa->top_bytes += tsize;
 				if (k->keep_chunks)
@@ -326,7 +323,7 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 				}
 				memcpy(&fd, c + 2 * sz, sizeof fd);
 			}
-			settle(k, raw & PREV_INUSE);
+			SETTLE(raw & PREV_INUSE);
 			if (size < k->minsize) {
 				if (size == 2 * sz) { /* fencepost at the end of an old heap */
 					k->wa->overhead_bytes += size;
@@ -342,24 +339,24 @@ static int walk_segment(struct walker *k, struct hs_source *src, const struct hs
 			/* Written so that a huge size cannot wrap the address around. */
 			if ((size & (k->l->align - 1)) || size > (top_here ? top : s->end) - p)
 				goto overrun;
-			k->pending = true;
-			k->p_addr = p;
-			k->p_size = size;
-			k->p_rawfd = fd;
-			k->p_bits = (unsigned)(raw & SIZE_BITS);
+			pend = true;
+			pa = p;
+			ps = size;
+			pfd = fd;
+			pbits = (unsigned)(raw & SIZE_BITS);
 			p += size;
 		}
 	}
 	if (p >= read_end && top_here)
 		goto overrun;
 	if (!top_here && p == s->end) {
-		settle(k, true);
+		SETTLE(true);
 		return 0;
 	}
 	k->wa->overhead_bytes += s->end > p ? s->end - p : 0;
 	return 0;
 overrun:
-	settle(k, true);
+	SETTLE(true);
 	{
 		uint64_t raw = 0;
 		hs_read(src, p + sz, &raw, sizeof raw);
@@ -374,6 +371,27 @@ overrun:
 		k->wa->top_bytes += th[1] & ~(uint64_t)SIZE_BITS;
 	}
 	return 0;
+#undef SETTLE
+}
+
+static void *reserve(size_t bytes)
+{
+	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED) {
+		fputs("heapscope: out of memory\n", stderr);
+		exit(HS_EINTERNAL);
+	}
+	/* Filled while the target is stopped: 2 MiB pages fault 512 times
+	 * less often than 4 KiB ones. */
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+static void release(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes ? bytes : 1);
 }
 
 static int cmp_seg(const void *x, const void *y)
@@ -415,11 +433,21 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		return hs_fail(err, HS_EUNSUPPORTED, "the arenas span %llu GiB; heapscope handles up to 64 GiB",
 			       (unsigned long long)(g << ix->align_shift >> 30));
 	ix->ngranules = g;
-	ix->recorded = hs_xcalloc((g + 63) / 64 + 1, sizeof *ix->recorded);
+	ix->recorded = reserve(((g + 63) / 64 + 1) * sizeof *ix->recorded);
 	ix->rank = hs_xcalloc((g + 63) / 64 + 1, sizeof *ix->rank);
 
+	/* Room for as many chunks as the heaps could hold, reserved as address
+	 * space only: pages count once touched, so the walk never stops to
+	 * grow (and copy) an array while the target waits. */
+	ix->caprec = (size_t)(g / ((4 * l->size_sz) >> ix->align_shift ? (4 * l->size_sz) >> ix->align_shift : 1)) + ix->nsegs + 1;
+	ix->fd = reserve(ix->caprec * sizeof *ix->fd);
+	ix->sz = reserve(ix->caprec);
+	ix->flags = reserve(ix->caprec);
+
 	struct walker k = {.ix = ix, .h = h, .l = l, .w = w, .minsize = 4 * l->size_sz,
-			   .keep_chunks = o && o->keep_chunks};
+			   .hdr = 2 * l->size_sz, .shift = ix->align_shift, .rec_limit = ix->rec_limit,
+			   .safe_linking = l->safe_linking, .recorded = ix->recorded, .fd = ix->fd,
+			   .sz = ix->sz, .flags = ix->flags, .keep_chunks = o && o->keep_chunks};
 	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
 	struct hs_stream *st = hs_stream_open(src, wsize);
 	int rc = 0;
@@ -429,11 +457,11 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		k.seg = s;
 		k.wa = &ix->arenas[s->arena];
 		k.main = a->main;
-		k.pending = false;
-		s->ord0 = ix->nrec;
+		s->ord0 = k.nrec;
 		rc = walk_segment(&k, src, a, st, err);
-		s->ord1 = ix->nrec;
+		s->ord1 = k.nrec;
 	}
+	ix->nrec = k.nrec;
 	ix->bytes_read = hs_stream_bytes_read(st);
 	hs_stream_close(st);
 	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++) {
@@ -450,21 +478,17 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		ix->rank[i] = (uint32_t)acc;
 		acc += (uint64_t)popcount64(ix->recorded[i]);
 	}
-	for (size_t i = 0; i < h->narenas; i++) {
-		struct hs_walk_arena *wa = &ix->arenas[i];
-		wa->walked_bytes = wa->used_bytes + wa->free_bytes + wa->top_bytes + wa->overhead_bytes;
-	}
 	return rc;
 }
 
 void hs_index_free(struct hs_index *ix)
 {
 	free(ix->segs);
-	free(ix->recorded);
+	release(ix->recorded, ((ix->ngranules + 63) / 64 + 1) * sizeof *ix->recorded);
 	free(ix->rank);
-	free(ix->fd);
-	free(ix->sz);
-	free(ix->flags);
+	release(ix->fd, ix->caprec * sizeof *ix->fd);
+	release(ix->sz, ix->caprec);
+	release(ix->flags, ix->caprec);
 	free(ix->big);
 	free(ix->other);
 	free(ix->arenas);

@@ -54,14 +54,14 @@ struct hs_walk_tally {
 	uint64_t chunks, bytes;
 };
 
-/* Apparent tallies straight from the walk (before the lists are known). */
+/* What the walk tallies itself: only the chunks it does not record (in
+ * use and too large for any tcache or fastbin); the census adds the
+ * recorded ones from the index, after the target runs again. */
 struct hs_walk_arena {
-	struct hs_walk_tally hist_used[HS_HIST_CLASSES], hist_free[HS_HIST_CLASSES];
-	uint64_t used_chunks, used_bytes; /* PREV_INUSE of the next chunk set */
-	uint64_t free_chunks, free_bytes; /* PREV_INUSE of the next chunk clear */
+	struct hs_walk_tally hist_big[HS_HIST_CLASSES];
+	uint64_t big_chunks, big_bytes;
 	uint64_t top_bytes;
-	uint64_t overhead_bytes;          /* headers, alignment, fenceposts */
-	uint64_t walked_bytes;            /* chunks + top + overhead: == system_mem */
+	uint64_t overhead_bytes; /* headers, alignment, fenceposts */
 };
 
 /* One chunk, kept only with --chunks; mmapped chunks come last, arena -1. */
@@ -81,6 +81,7 @@ struct hs_index {
 	uint32_t *fd;         /* per recorded chunk: granule of next (decoded), or HS_FD_* */
 	uint8_t *sz;          /* per recorded chunk: size / align, 0 = in the big table */
 	uint8_t *flags;       /* per recorded chunk: HS_CF_* */
+	size_t caprec;        /* entries reserved (address space only until used) */
 	/* Small side tables: sizes too large for a byte; and the raw next
 	 * pointer of free chunks whose next lies outside the heaps (the bin
 	 * headers in malloc_state). Open addressing on the ordinal. */
