@@ -103,3 +103,12 @@ fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed
 matrix: deps
 	tests/matrix/fetch.sh
 	tests/matrix/selftest.sh
+
+# The same fixtures built once against glibc 2.31's sysroot, so that one
+# binary runs on every version of the matrix through that version's ld.so.
+MATRIX_FIXTURES := $(patsubst fixtures/%.c,$(B)/fixtures-matrix/%,$(FIX_SRC))
+$(B)/fixtures-matrix/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
+	@mkdir -p $(dir $@)
+	tests/matrix/cc.sh -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< fixtures/oracle.c
+fixtures-matrix: $(MATRIX_FIXTURES)
+.PHONY: fixtures-matrix

@@ -52,6 +52,7 @@ int hs_arch_layout(int vmajor, int vminor, struct hs_layout *l)
 	l->vminor = vminor;
 	l->safe_linking = vminor >= 32;
 	l->tcache_counts_down = vminor >= 42;
+	l->mmap_tail = vminor >= 43 ? 16 : 0;
 	l->heap_max = hs_arch.heap_max;
 	l->nbins = 128;
 

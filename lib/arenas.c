@@ -331,7 +331,7 @@ static void read_threads(struct hs_source *src, const struct hs_symbols *sym, co
 		}
 		if (h->tls_tcache >= 0 &&
 		    hs_read_u64(src, hs_arch_tls_addr(t->regs.tp, sym->l_tls_offset, (uint64_t)h->tls_tcache), &v) == 0 &&
-		    v != 0)
+		    v != 0 && !hs_tcache_placeholder(h, v))
 			read_tcache(src, l, &h->mp, v, t, w);
 	}
 }
@@ -370,17 +370,20 @@ static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_war
 			uint64_t hdr[2];
 			if (hs_read(src, a, hdr, sizeof hdr) < 0)
 				break;
+			/* munmap_chunk() unmaps prev_size + size (+ a tail in 2.43)
+			 * from the chunk back: at a mapping's start prev_size is 0. */
 			uint64_t size = hdr[1] & ~(uint64_t)SIZE_BITS;
-			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || hdr[0] != 0 || size < 4096 ||
-			    (size & 4095) || a + size > m->end)
+			uint64_t total = size + l->mmap_tail;
+			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != 0 || size < 4096 - l->mmap_tail ||
+			    (total & 4095) || total > m->end - a)
 				break;
 			if (h->nmmapped == cap) {
 				cap = cap ? cap * 2 : 16;
 				h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
 			}
-			h->mmapped[h->nmmapped++] = (struct hs_mmchunk){a, size, a, size};
-			bytes += size;
-			a += size;
+			h->mmapped[h->nmmapped++] = (struct hs_mmchunk){a, size, a, total};
+			bytes += total;
+			a += total;
 		}
 	}
 	if (h->nmmapped != (size_t)h->mp.n_mmaps || bytes != h->mp.mmapped_mem)
@@ -408,6 +411,11 @@ int hs_arenas_read(struct hs_source *src, const struct hs_symbols *sym, const st
 	read_threads(src, sym, tasks, ntasks, h, w);
 	find_mmapped(src, h, w);
 	return 0;
+}
+
+bool hs_tcache_placeholder(const struct hs_heap *h, uint64_t v)
+{
+	return h->layout->tcache_counts_down && hs_arena_of(h, v) < 0;
 }
 
 int hs_arena_of(const struct hs_heap *h, uint64_t addr)

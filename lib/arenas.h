@@ -87,6 +87,9 @@ struct hs_heap {
 int hs_arenas_read(struct hs_source *src, const struct hs_symbols *sym,
 		   const struct hs_task *tasks, size_t ntasks, struct hs_heap *h,
 		   struct hs_warnings *w, struct hs_err *err);
+/* 2.42+ points a thread's tcache at a static, empty placeholder in libc
+ * until the thread first frees: a tcache outside every heap is that. */
+bool hs_tcache_placeholder(const struct hs_heap *h, uint64_t v);
 /* The arena owning a heap address, -1 if none. */
 int hs_arena_of(const struct hs_heap *h, uint64_t addr);
 void hs_heap_free(struct hs_heap *h);

@@ -20,6 +20,8 @@ struct hs_layout {
 	bool safe_linking;     /* >= 2.32: tcache and fastbin links mangled */
 	bool tcache_counts_down; /* >= 2.42: num_slots counts free slots */
 	uint64_t heap_max;     /* HEAP_MAX_SIZE when hp_pagesize is 0 */
+	unsigned mmap_tail;    /* bytes of an mmapped chunk's mapping past its size
+				  (2.43: CHUNK_HDR_SZ; munmap_chunk adds it back) */
 
 	/* struct malloc_state */
 	int ms_size, ms_mutex, ms_flags, ms_have_fastchunks, ms_fastbins, ms_top,

@@ -123,13 +123,14 @@ void hs_locate_tls(struct hs_source *src, const struct hs_symbols *sym, const st
 			}
 			if (v == 0)
 				continue;
-			if (arena_ok && is_arena(h, v))
+			bool arena = is_arena(h, v);
+			if (arena_ok && arena)
 				any_arena = true;
 			else
 				arena_ok = false;
 			if (tc_ok && is_tcache(src, l, v))
 				any_tc = true;
-			else
+			else if (arena || !hs_tcache_placeholder(h, v))
 				tc_ok = false;
 		}
 		if (arena_ok && any_arena && *tls_thread_arena < 0)

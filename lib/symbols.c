@@ -545,6 +545,7 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		return hs_fail(err, HS_EUNSUPPORTED, "%s has no glibc version banner: not glibc", s->libc);
 	s->layout.safe_linking = s->layout.vmajor > 2 || s->layout.vminor >= 32;
 	s->layout.tcache_counts_down = s->layout.vmajor > 2 || s->layout.vminor >= 42;
+	s->layout.mmap_tail = s->layout.vmajor > 2 || s->layout.vminor >= 43 ? 2 * s->layout.size_sz : 0;
 	tls_block_size(elf, s);
 	if (tls_offset_from_got(elf, bias, src, s) != 0 && s->is_static && s->tls_size) {
 		/* Static TLS of the executable, module 1: variant II places its

@@ -7,6 +7,18 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FIXDIR=$ROOT/build/fixtures
+# The glibc matrix: HS_GLIBC=2.31|2.41|2.43 runs every fixture under that
+# version's own ld.so (fixtures built once against the 2.31 sysroot) with
+# its debug files; HS_ATTACH_ARGS (e.g. --no-debuginfo) go to every attach.
+HS_GLIBC=${HS_GLIBC:-}
+HS_ATTACH_ARGS=${HS_ATTACH_ARGS:-}
+FIXRUN=()
+if [[ -n $HS_GLIBC && $HS_GLIBC != host && $HS_GLIBC != 2.36 ]]; then
+	FIXDIR=$ROOT/build/fixtures-matrix
+	FIXRUN=("$ROOT/tests/matrix/run.sh" "$HS_GLIBC")
+	HS_DEBUGINFO_PATH=$("$ROOT/tests/matrix/debuginfo.sh" "$HS_GLIBC")
+	export HS_DEBUGINFO_PATH
+fi
 HEAPSCOPE=${HEAPSCOPE:-$ROOT/build/heapscope}
 case $HEAPSCOPE in /*) ;; *) HEAPSCOPE=$PWD/$HEAPSCOPE ;; esac
 # Sanitizer runs: an ASan/UBSan report must fail the run, loudly, on stderr.
@@ -102,7 +114,7 @@ start_fixture() {
 	shift
 	FIX_DIR=$(new_tmpdir)
 	mkdir -p "$FIX_DIR/a" "$FIX_DIR/b"
-	"$FIXDIR/$name" "$FIX_DIR" "$@" >"$FIX_DIR/stdout" 2>"$FIX_DIR/stderr" &
+	"${FIXRUN[@]}" "$FIXDIR/$name" "$FIX_DIR" "$@" >"$FIX_DIR/stdout" 2>"$FIX_DIR/stderr" &
 	FIX_PID=$!
 	bg_track "$FIX_PID"
 	if ! wait_ready "$FIX_DIR" "$FIX_PID" "${READY_TIMEOUT:-20}"; then
@@ -188,6 +200,11 @@ hs() {
 	local out=$1 err=$2
 	shift 2
 	HS_RC=0
+	if [[ -n $HS_ATTACH_ARGS && ${1:-} == attach ]]; then
+		shift
+		# shellcheck disable=SC2086 # a list of options, split on purpose
+		set -- attach $HS_ATTACH_ARGS "$@"
+	fi
 	timeout -k 5 120 "$HEAPSCOPE" "$@" >"$out" 2>"$err" || HS_RC=$?
 }
 
