@@ -112,3 +112,10 @@ $(B)/fixtures-matrix/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
 	tests/matrix/cc.sh -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< fixtures/oracle.c
 fixtures-matrix: $(MATRIX_FIXTURES)
 .PHONY: fixtures-matrix
+
+# glibc linked into the executable: read through its own symbol table.
+$(B)/fixtures-static/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread -static -o $@ $< fixtures/oracle.c
+STATIC_FIXTURES := $(B)/fixtures-static/classic $(B)/fixtures-static/threads
+all: $(STATIC_FIXTURES)

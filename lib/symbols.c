@@ -528,6 +528,10 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 			snprintf(s->libc, sizeof s->libc, "%s", dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 		}
 	}
+	if (!mod && exe_mod && symbol_address(exe_mod, "main_arena", STT_OBJECT))
+		return hs_fail(err, HS_EUNSUPPORTED,
+			       "pid %d is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely",
+			       (int)src->pid);
 	if (!mod)
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "pid %d has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",

@@ -3,7 +3,8 @@
 # only what is missing; apt-get update only if something is.
 set -euo pipefail
 PKGS=(build-essential libdw-dev libelf-dev libunwind-dev libcjson-dev libcmocka-dev
-	libseccomp-dev libc6-dbg pkg-config jq gdb strace util-linux time)
+	libseccomp-dev libc6-dbg pkg-config jq gdb strace util-linux time
+	clang libclang-rt-14-dev debuginfod curl libjemalloc2 libtcmalloc-minimal4 musl-tools)
 missing=()
 for p in "${PKGS[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

@@ -54,11 +54,29 @@ for bin in build/heapscope-san build/heapscope; do
 		echo "0 1" >>"$RESULTS"
 		continue
 	fi
-	for s in exact bad_input signals; do
+	for s in exact bad_input signals sources; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		HEAPSCOPE=$bin suite "$s ($bin)" "tests/e2e/$s.sh"
 	done
 done
+
+# The glibc matrix: every exactness check on every version, with its debug
+# files and with --no-debuginfo (the symbol-free path), optimised build.
+mapfile -t versions < <(tests/matrix/versions.sh)
+if [[ ${#versions[@]} -le 1 ]]; then
+	echo "=== glibc matrix: NOT PRESENT, only the host's glibc ${versions[0]:-} was tested ('make matrix' fetches 2.31, 2.41, 2.43)"
+elif ! make -s fixtures-matrix; then
+	echo "=== glibc matrix: the fixtures did not build against the 2.31 sysroot"
+	echo "0 1" >>"$RESULTS"
+else
+	for v in "${versions[@]}"; do
+		for mode in "" --no-debuginfo; do
+			[[ $v == 2.36 && -z $mode ]] && continue # done above, twice
+			echo "=== exact on glibc $v ${mode:-(debug symbols)}"
+			HS_GLIBC=$v HS_ATTACH_ARGS=$mode HEAPSCOPE=build/heapscope suite "exact glibc $v $mode" tests/e2e/exact.sh
+		done
+	done
+fi
 
 read -r passed failed < <(awk '{p += $1; f += $2} END {print p + 0, f + 0}' "$RESULTS")
 echo
