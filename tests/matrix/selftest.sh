@@ -32,7 +32,7 @@ ok()  { printf '  ok    %s\n' "$*"; }
 bad() { printf '  FAIL  %s\n' "$*"; fail=1; }
 note() { printf '  --    %s\n' "$*"; }
 
-build_id() { readelf -n -- "$1" 2>/dev/null | awk '/Build ID:/ { print $3; exit }'; }
+build_id() { readelf -n -- "$1" 2>/dev/null | awk '/Build ID:/ && !n { print $3; n = 1 }'; } # no early exit: SIGPIPE under pipefail
 
 # The file's build-id has a matching debug file under DIR/.build-id/.
 check_debug() {
@@ -148,7 +148,7 @@ for v in $("$here/versions.sh"); do
         g=$(gdb -batch -nx -iex 'set debuginfod enabled off' \
                 -iex "set debug-file-directory $dbgdir" -p "$pid" \
                 -ex 'info sharedlibrary' -ex 'printf "ARENA %#lx\n", sizeof(main_arena)' 2>&1 || true)
-        line=$(grep -E '/libc(-[0-9.]+)?\.so(\.6)?$' <<<"$g" | head -n 1)
+        line=$(grep -m 1 -E '/libc(-[0-9.]+)?\.so(\.6)?$' <<<"$g")
         lib=${line##* }
         if [[ -n $lib && $(readlink -f -- "$lib") == "$(readlink -f -- "$libc")" ]]; then
             ok "gdb info sharedlibrary: $lib"
