@@ -70,6 +70,7 @@ check: deps
 bench: deps
 	$(MAKE) all
 	@./tests/bench.sh
+	@STORM_ATTACHES=2000 ./tests/e2e/storm.sh
 
 install: $(B)/heapscope
 	install -D -m 0755 $(B)/heapscope $(DESTDIR)$(PREFIX)/bin/heapscope
