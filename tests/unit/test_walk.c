@@ -231,6 +231,58 @@ static void test_ring_loop(void **state)
 	hs_image_free(&f.im);
 }
 
+/* A thread arena whose heap_info chain loops back on itself, and a main
+ * arena whose top chunk lies outside the main heap: both named, neither
+ * walked forever. */
+static void test_heap_info_cycle(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	const struct hs_layout *l = &f.sym.layout;
+	const uint64_t H2 = 0x7f0000000000ull; /* 64 MiB aligned */
+	unsigned char *h2 = hs_image_add(&f.im, H2, 0x21000, "");
+	uint64_t ar = H2 + (uint64_t)l->hi_size;
+	put(f.libc + 0x100, (uint64_t)l->ms_next, ar);
+	unsigned char *ms2 = h2 + l->hi_size;
+	for (int i = 1; i < 128; i++) {
+		uint64_t hdr = ar + (uint64_t)l->ms_bins + (uint64_t)(i - 1) * 16 - 16;
+		put(ms2, (uint64_t)l->ms_bins + (uint64_t)(i - 1) * 16, hdr);
+		put(ms2, (uint64_t)l->ms_bins + (uint64_t)(i - 1) * 16 + 8, hdr);
+	}
+	put(ms2, (uint64_t)l->ms_next, MAIN_ARENA);
+	put(ms2, (uint64_t)l->ms_system_mem, 0x21000);
+	put(ms2, (uint64_t)l->ms_top, H2 + 0x1000);
+	put(h2, (uint64_t)l->hi_ar_ptr, ar);
+	put(h2, (uint64_t)l->hi_prev, H2); /* prev is itself */
+	put(h2, (uint64_t)l->hi_hsize, 0x21000);
+	put(h2, (uint64_t)l->hi_mprotect_size, 0x21000);
+	put(h2, 0x1008, (0x21000 - 0x1000) | 1);
+	analyse(&f, &r);
+	assert_true(warned(&r, "cycles back to 0x7f0000000000"));
+	assert_int_equal(r.heap.narenas, 2);
+	assert_int_equal(r.heap.arenas[1].nheaps, 1);
+	release(&f, &r);
+}
+
+static void test_top_outside_heap(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	put(f.libc + 0x100, (uint64_t)f.sym.layout.ms_top, 0x13370000ull); /* nowhere */
+	memset(&r, 0, sizeof r);
+	int rc = hs_arenas_read(&f.im.src, &f.sym, NULL, 0, &r.heap, &r.w, &r.err);
+	assert_int_equal(rc, 0);
+	assert_true(warned(&r, "top chunk 0x13370000"));
+	assert_int_equal(r.heap.arenas[0].nheaps, 0); /* nothing walked */
+	hs_heap_free(&r.heap);
+	hs_warnings_free(&r.w);
+	hs_image_free(&f.im);
+}
+
 static void test_maps_parse(void **state)
 {
 	(void)state;
@@ -259,6 +311,8 @@ int main(void)
 		cmocka_unit_test(test_size_overrun),
 		cmocka_unit_test(test_unsorted_points_outside),
 		cmocka_unit_test(test_ring_loop),
+		cmocka_unit_test(test_heap_info_cycle),
+		cmocka_unit_test(test_top_outside_heap),
 		cmocka_unit_test(test_maps_parse),
 	};
 	return cmocka_run_group_tests_name("walk", tests, NULL, NULL);
