@@ -194,8 +194,13 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 	if (a->system_mem == 0 || h->mp.sbrk_base == 0)
 		return 0; /* nothing taken from the system yet */
 	uint64_t hdr[2];
-	if (read_or_fail(src, a->top, hdr, sizeof hdr, "main arena's top chunk", err))
-		return err->code;
+	if (hs_read(src, a->top, hdr, sizeof hdr) < 0) {
+		if (errno == ESRCH || errno == EINTR)
+			return read_or_fail(src, a->top, hdr, sizeof hdr, "main arena's top chunk", err);
+		hs_warn(w, "main arena: top chunk 0x%llx is not readable: not a chunk of the main heap",
+			(unsigned long long)a->top);
+		return 0;
+	}
 	uint64_t top_size = hdr[1] & ~(uint64_t)SIZE_BITS;
 	if ((a->top & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
 	    top_size > h->layout->heap_max * 1024 * 1024) {
