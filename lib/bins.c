@@ -17,18 +17,11 @@ uint64_t hs_fastbin_size(const struct hs_layout *l, int i)
 	return (uint64_t)(i + 2) << (l->size_sz == 8 ? 4 : 3);
 }
 
-/* glibc's bin_index() for 64-bit chunks (smallbin_index, largebin_index_64). */
+/* glibc's bin_index() for 64-bit targets (smallbin_index with no
+ * correction, largebin_index_64). 32-bit layouts (SMALLBIN_CORRECTION,
+ * largebin_index_32_big) are not read from live processes. */
 static int bin_index(const struct hs_layout *l, uint64_t sz)
 {
-	if (l->size_sz == 4) {
-		if (sz < 512)
-			return (int)(sz >> 3);
-		return (sz >> 6) <= 38 ? 56 + (int)(sz >> 6)
-		     : (sz >> 9) <= 20 ? 91 + (int)(sz >> 9)
-		     : (sz >> 12) <= 10 ? 110 + (int)(sz >> 12)
-		     : (sz >> 15) <= 4 ? 119 + (int)(sz >> 15)
-		     : (sz >> 18) <= 2 ? 124 + (int)(sz >> 18) : 126;
-	}
 	if (sz < 64 * (uint64_t)l->align)
 		return (int)(sz >> 4);
 	return (sz >> 6) <= 48 ? 48 + (int)(sz >> 6)
