@@ -21,6 +21,8 @@ static void counts_add(struct hs_counts *to, const struct hs_counts *c)
 	tally_add(&to->bin, c->bin.chunks, c->bin.bytes);
 	tally_add(&to->mmapped, c->mmapped.chunks, c->mmapped.bytes);
 	to->system_bytes += c->system_bytes;
+	to->resident_free_bytes += c->resident_free_bytes;
+	to->trimmable_bytes += c->trimmable_bytes;
 	to->top_bytes += c->top_bytes;
 	to->overhead_bytes += c->overhead_bytes;
 }
@@ -85,64 +87,71 @@ static void trim_flush(struct trim *t)
 	t->fast = false;
 }
 
-static void residency(const struct hs_heap *h, const struct hs_index *ix, struct hs_census *c)
+/* One pass over a segment's recorded chunks, in address order: each is
+ * tallied with the list that holds it and, when pagemap was read, its
+ * resident bytes and its part in what malloc_trim(0) would give back. */
+static void classify_segment(const struct hs_heap *h, const struct hs_index *ix, const struct hs_segment *sg,
+			     struct hs_census *c, struct hs_walk_tally *used, struct hs_walk_tally *freed)
 {
 	const struct hs_layout *l = h->layout;
-	for (size_t s = 0; s < ix->nsegs; s++) {
-		const struct hs_segment *sg = &ix->segs[s];
-		const struct hs_arena *a = &h->arenas[sg->arena];
-		const struct hs_heapseg *seg = &a->heaps[sg->heap];
-		struct hs_counts *cc = &c->arenas[sg->arena].c;
-		bool top_here = a->top >= sg->start && a->top < sg->end;
-		struct trim t = {.seg = seg, .top = top_here ? a->top : UINT64_MAX,
-				 .chunk_hdr = 6 * l->size_sz};
-		uint64_t o = sg->ord0, g0 = sg->g0, gend = g0 + ((sg->end - sg->start) >> ix->align_shift);
-		for (uint64_t w = g0 / 64; w * 64 < gend && o < sg->ord1; w++) {
-			uint64_t bits = ix->recorded[w];
-			if (w == g0 / 64)
-				bits &= ~0ull << (g0 % 64);
-			for (; bits; bits &= bits - 1, o++) {
-				uint64_t g = w * 64 + (uint64_t)__builtin_ctzll(bits);
-				if (g >= gend)
-					break;
-				int kind = (ix->flags[o] & HS_CF_LISTMASK) >> 1;
-				if (kind == HS_LIST_NONE || kind == HS_LIST_TCACHE) {
-					if (kind == HS_LIST_TCACHE) {
-						uint64_t addr = sg->start + ((g - g0) << ix->align_shift);
-						cc->resident_free_bytes += hs_resident_bytes(seg, addr, addr + hs_index_size(ix, o));
-					}
-					trim_flush(&t);
-					continue;
-				}
-				uint64_t addr = sg->start + ((g - g0) << ix->align_shift);
-				uint64_t size = hs_index_size(ix, o);
+	const struct hs_arena *a = &h->arenas[sg->arena];
+	const struct hs_heapseg *seg = &a->heaps[sg->heap];
+	struct hs_counts *cc = &c->arenas[sg->arena].c;
+	const bool res = h->have_residency;
+	const bool top_here = a->top >= sg->start && a->top < sg->end;
+	struct trim t = {.seg = seg, .top = top_here ? a->top : UINT64_MAX, .chunk_hdr = 6 * l->size_sz};
+	uint64_t o = sg->ord0, g0 = sg->g0, gend = g0 + ((sg->end - sg->start) >> ix->align_shift);
+	for (uint64_t w = g0 / 64; w * 64 < gend && o < sg->ord1; w++) {
+		uint64_t bits = ix->recorded[w];
+		if (w == g0 / 64)
+			bits &= ~0ull << (g0 % 64);
+		for (; bits && o < sg->ord1; bits &= bits - 1, o++) {
+			const uint64_t g = w * 64 + (uint64_t)__builtin_ctzll(bits);
+			const uint64_t addr = sg->start + ((g - g0) << ix->align_shift);
+			const int kind = (ix->flags[o] & HS_CF_LISTMASK) >> 1;
+			const uint64_t size = ix->sz[o] ? (uint64_t)ix->sz[o] << ix->align_shift : hs_index_size(ix, o);
+			const int cl = hs_size_class(size);
+			/* A chunk that looks free but no bin holds is lost to
+			 * glibc as much as one in use: count it with those. */
+			struct hs_tally *to = kind == HS_LIST_TCACHE ? &cc->tcache
+					    : kind == HS_LIST_FAST ? &cc->fast
+					    : kind != HS_LIST_NONE ? &cc->bin : &cc->in_use;
+			struct hs_walk_tally *hist = kind == HS_LIST_NONE ? &used[cl] : &freed[cl];
+			to->chunks++;
+			to->bytes += size;
+			hist->chunks++;
+			hist->bytes += size;
+			if (!res)
+				continue;
+			if (kind != HS_LIST_NONE)
 				cc->resident_free_bytes += hs_resident_bytes(seg, addr, addr + size);
-				if (addr != t.re)
-					trim_flush(&t);
-				if (!t.re)
-					t.rs = addr;
-				t.re = addr + size;
-				t.fast |= kind == HS_LIST_FAST;
+			/* tcache chunks stay in use through malloc_trim */
+			if (kind == HS_LIST_NONE || kind == HS_LIST_TCACHE) {
+				trim_flush(&t);
+				continue;
 			}
-		}
-		trim_flush(&t);
-		cc->trimmable_bytes += t.bytes;
-		if (top_here) {
-			uint64_t top_end = a->top + c->arenas[sg->arena].c.top_bytes;
-			cc->resident_free_bytes += hs_resident_bytes(seg, a->top, top_end);
-			uint64_t top_size = top_end - a->top + t.top_merge;
-			uint64_t minsize = 4 * l->size_sz;
-			if (a->main && top_size > minsize + 1) {
-				uint64_t extra = (top_size - minsize - 1) & ~(HS_PAGE - 1);
-				cc->trimmable_bytes += hs_resident_bytes(seg, top_end - extra, top_end);
-			}
+			if (addr != t.re)
+				trim_flush(&t);
+			if (!t.re)
+				t.rs = addr;
+			t.re = addr + size;
+			t.fast |= kind == HS_LIST_FAST;
 		}
 	}
-	for (size_t i = 0; i < c->narenas; i++) {
-		c->totals.resident_free_bytes += c->arenas[i].c.resident_free_bytes;
-		c->totals.trimmable_bytes += c->arenas[i].c.trimmable_bytes;
+	if (!res)
+		return;
+	trim_flush(&t);
+	cc->trimmable_bytes += t.bytes;
+	if (top_here) {
+		uint64_t top_end = a->top + ix->arenas[sg->arena].top_bytes;
+		cc->resident_free_bytes += hs_resident_bytes(seg, a->top, top_end);
+		uint64_t top_size = top_end - a->top + t.top_merge;
+		uint64_t minsize = 4 * l->size_sz;
+		if (a->main && top_size > minsize + 1) {
+			uint64_t extra = (top_size - minsize - 1) & ~(HS_PAGE - 1);
+			cc->trimmable_bytes += hs_resident_bytes(seg, top_end - extra, top_end);
+		}
 	}
-	c->have_residency = true;
 }
 
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,
@@ -170,26 +179,9 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 		ac->c.in_use = (struct hs_tally){wa->big_chunks, wa->big_bytes};
 		memcpy(used[i], wa->hist_big, sizeof used[i]);
 	}
-	for (size_t s = 0; s < ix->nsegs; s++) {
-		const int ai = ix->segs[s].arena;
-		struct hs_counts *cc = &c->arenas[ai].c;
-		for (uint64_t o = ix->segs[s].ord0; o < ix->segs[s].ord1; o++) {
-			const uint8_t f = ix->flags[o];
-			const int kind = (f & HS_CF_LISTMASK) >> 1;
-			const uint64_t size = ix->sz[o] ? (uint64_t)ix->sz[o] << ix->align_shift : hs_index_size(ix, o);
-			const int cl = hs_size_class(size);
-			/* A chunk that looks free but no bin holds is lost to
-			 * glibc as much as one in use: count it with those. */
-			struct hs_tally *to = kind == HS_LIST_TCACHE ? &cc->tcache
-					    : kind == HS_LIST_FAST ? &cc->fast
-					    : kind != HS_LIST_NONE ? &cc->bin : &cc->in_use;
-			struct hs_walk_tally *hist = kind == HS_LIST_NONE ? &used[ai][cl] : &freed[ai][cl];
-			to->chunks++;
-			to->bytes += size;
-			hist->chunks++;
-			hist->bytes += size;
-		}
-	}
+	for (size_t s = 0; s < ix->nsegs; s++)
+		classify_segment(h, ix, &ix->segs[s], c, used[ix->segs[s].arena], freed[ix->segs[s].arena]);
+	c->have_residency = h->have_residency;
 	for (size_t i = 0; i < h->narenas; i++) {
 		struct hs_arena_census *ac = &c->arenas[i];
 		ac->c.free.chunks = ac->c.tcache.chunks + ac->c.fast.chunks + ac->c.bin.chunks;
@@ -235,8 +227,6 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 		c->threads[t].bins = &b->threads[t];
 		c->threads[t].tcache = (struct hs_tally){b->threads[t].chunks, b->threads[t].bytes};
 	}
-	if (h->have_residency)
-		residency(h, ix, c);
 	c->warnings = w;
 }
 

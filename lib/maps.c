@@ -99,17 +99,6 @@ const struct hs_map *hs_maps_find(const struct hs_maps *m, uint64_t addr)
 	return NULL;
 }
 
-uint64_t hs_maps_readable_end(const struct hs_maps *m, uint64_t addr)
-{
-	const struct hs_map *p = hs_maps_find(m, addr);
-	if (!p || !(p->prot & PROT_READ))
-		return 0;
-	uint64_t end = p->end;
-	for (p++; p < m->v + m->n && p->start == end && (p->prot & PROT_READ); p++)
-		end = p->end;
-	return end;
-}
-
 void hs_maps_free(struct hs_maps *m)
 {
 	for (size_t i = 0; i < m->n; i++)

@@ -25,9 +25,6 @@ int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err);
 int hs_maps_parse(const char *text, struct hs_maps *m);
 /* The mapping that holds addr, or NULL. */
 const struct hs_map *hs_maps_find(const struct hs_maps *m, uint64_t addr);
-/* The readable extent starting at addr: the end of the run of adjacent
- * readable mappings that contain addr (0 if addr is not readable). */
-uint64_t hs_maps_readable_end(const struct hs_maps *m, uint64_t addr);
 void hs_maps_free(struct hs_maps *m);
 
 #endif

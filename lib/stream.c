@@ -27,7 +27,6 @@ struct hs_stream {
 	uint64_t filled, taken;
 	uint64_t next, end; /* where the reader's next window starts; its limit */
 	uint64_t gen;       /* bumped when the caller jumps: the reader restarts */
-	uint64_t bytes;
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -111,7 +110,6 @@ int hs_stream_get(struct hs_stream *s, uint64_t addr, uint64_t end, size_t need,
 				errno = b->err;
 				return -1;
 			}
-			s->bytes += b->len;
 			*data = b->data;
 			*wstart = b->start;
 			*wlen = b->len;
@@ -153,17 +151,11 @@ int hs_stream_get(struct hs_stream *s, uint64_t addr, uint64_t end, size_t need,
 			errno = tmp.err;
 			return -1;
 		}
-		s->bytes += tmp.len;
 		*data = s->b[0].data;
 		*wstart = tmp.start;
 		*wlen = tmp.len;
 		return 0;
 	}
-}
-
-uint64_t hs_stream_bytes_read(const struct hs_stream *s)
-{
-	return s->bytes;
 }
 
 void hs_stream_close(struct hs_stream *s)

@@ -16,7 +16,6 @@ struct hs_stream *hs_stream_open(struct hs_source *src, size_t window);
  * Returns 0, or -1 with errno as hs_read() sets it. */
 int hs_stream_get(struct hs_stream *s, uint64_t addr, uint64_t end, size_t need,
 		  const unsigned char **data, uint64_t *wstart, size_t *wlen);
-uint64_t hs_stream_bytes_read(const struct hs_stream *s);
 void hs_stream_close(struct hs_stream *s);
 
 #endif

@@ -644,14 +644,6 @@ static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct h
 	return 0;
 }
 
-const char *hs_symbols_name(const struct hs_symbols *s, uint64_t pc)
-{
-	if (!s->dwfl)
-		return NULL;
-	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
-	return mod ? dwfl_module_addrname(mod, pc) : NULL;
-}
-
 bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **fn)
 {
 	static const char *const names[] = {

@@ -42,8 +42,6 @@ struct hs_symbols_opts {
  * debug symbols (the message names the package to install). */
 int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o,
 		    struct hs_symbols *s, struct hs_err *err);
-/* The function holding a code address, or NULL. */
-const char *hs_symbols_name(const struct hs_symbols *s, uint64_t pc);
 /* True when pc lies in libc's allocator (malloc, free, _int_malloc, ...). */
 bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **fn);
 void hs_symbols_free(struct hs_symbols *s);

@@ -100,7 +100,7 @@ static const struct hs_segment *seg_of(const struct hs_index *ix, uint64_t addr)
 	return NULL;
 }
 
-uint64_t hs_index_granule(const struct hs_index *ix, uint64_t addr)
+static uint64_t index_granule(const struct hs_index *ix, uint64_t addr)
 {
 	const struct hs_segment *s = seg_of(ix, addr);
 	if (!s)
@@ -125,7 +125,7 @@ uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g)
 
 int64_t hs_index_find(const struct hs_index *ix, uint64_t addr)
 {
-	uint64_t g = hs_index_granule(ix, addr);
+	uint64_t g = index_granule(ix, addr);
 	if (g >= ix->ngranules)
 		return -1;
 	uint64_t word = ix->recorded[g >> 6], bit = 1ull << (g & 63);
@@ -209,14 +209,18 @@ static inline void record(struct walker *restrict k, bool is_free, uint64_t addr
 	k->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (bits << 5));
 }
 
-static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t state)
+static void push_chunk(struct hs_index *ix, struct hs_chunk ch)
 {
-	struct hs_index *ix = k->ix;
 	if (ix->nchunks == ix->capchunks) {
 		ix->capchunks = ix->capchunks ? ix->capchunks * 2 : 1024;
 		ix->chunks = hs_xrealloc(ix->chunks, ix->capchunks, sizeof *ix->chunks);
 	}
-	ix->chunks[ix->nchunks++] = (struct hs_chunk){addr, size, k->seg->arena, state};
+	ix->chunks[ix->nchunks++] = ch;
+}
+
+static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t state)
+{
+	push_chunk(k->ix, (struct hs_chunk){addr, size, k->seg->arena, state});
 }
 
 /* glibc sets NON_MAIN_ARENA on chunks it hands out (free chunks in bins
@@ -462,16 +466,9 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		s->ord1 = k.nrec;
 	}
 	ix->nrec = k.nrec;
-	ix->bytes_read = hs_stream_bytes_read(st);
 	hs_stream_close(st);
-	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++) {
-		struct hs_chunk mc = {h->mmapped[i].addr, h->mmapped[i].size, -1, HS_ST_MMAPPED};
-		if (ix->nchunks == ix->capchunks) {
-			ix->capchunks = ix->capchunks ? ix->capchunks * 2 : 1024;
-			ix->chunks = hs_xrealloc(ix->chunks, ix->capchunks, sizeof *ix->chunks);
-		}
-		ix->chunks[ix->nchunks++] = mc;
-	}
+	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++)
+		push_chunk(ix, (struct hs_chunk){h->mmapped[i].addr, h->mmapped[i].size, -1, HS_ST_MMAPPED});
 	/* Rank: recorded chunks before each word, for hs_index_find(). */
 	uint64_t acc = 0;
 	for (uint64_t i = 0; i < (g + 63) / 64 + 1; i++) {

@@ -93,7 +93,6 @@ struct hs_index {
 	size_t narenas;
 	struct hs_chunk *chunks; /* with keep_chunks */
 	size_t nchunks, capchunks;
-	uint64_t bytes_read;
 };
 
 struct hs_walk_opts {
@@ -109,9 +108,8 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 
 /* Ordinal of the recorded chunk at addr, or -1. */
 int64_t hs_index_find(const struct hs_index *ix, uint64_t addr);
-/* Address of granule g, and granule of an address (HS_FD_OTHER outside). */
+/* Address of granule g. */
 uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g);
-uint64_t hs_index_granule(const struct hs_index *ix, uint64_t addr);
 /* Size (flags masked) and raw low size bits of a recorded chunk. */
 uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord);
 /* Address of the recorded chunk with this ordinal (slow: for messages). */
