@@ -16,6 +16,8 @@
 #include "census.h"
 #include "confine.h"
 #include "diagnose.h"
+#include "refcore_image.h"
+#include "replay.h"
 #include "report.h"
 #include "resident.h"
 #include "stacks.h"
@@ -35,6 +37,8 @@ struct options {
 	bool no_debuginfo;
 	bool compare;
 	int leaks; /* 0, 1 (sample), 2 (all) */
+	int glibc_minor;  /* replay: --glibc=2.N (default 36) */
+	unsigned word_size; /* replay: --word-size=4|8 (default 8) */
 };
 
 static void usage(FILE *out)
@@ -51,6 +55,8 @@ static void usage(FILE *out)
 	      "      --compare         set the live heap beside the reference allocator core\n"
 	      "      --leaks[=all]     find in-use chunks nothing points to\n"
 	      "      --no-debuginfo    ignore debug files: use the symbol-free path\n"
+	      "      --glibc=X.Y       replay: glibc version the core models (2.31 ... 2.43; 2.36)\n"
+	      "      --word-size=4|8   replay: SIZE_SZ the core models (default 8)\n"
 	      "\n"
 	      "Exit codes: 0 report printed, 2 usage, 3 cannot attach, 4 target not supported,\n"
 	      "5 heap inconsistent or corrupt (report printed), 6 target exited while read.\n"
@@ -137,6 +143,25 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	return err->code;
 }
 
+/* The part of a run after the heap is read, shared by attach and replay:
+ * diagnosis, report, and the exit code the findings give. */
+static void report_heap(const struct hs_heap *heap, struct hs_census *c, struct hs_warnings *warn,
+			const struct options *o, const char *who, struct hs_err *err)
+{
+	if (!heap->malloc_initialised)
+		hs_warn(warn, "malloc has not been initialised in %s: it has never allocated", who);
+	struct hs_diagnosis d;
+	hs_diagnose(c, &d);
+	hs_report(stdout, c, &d, &o->report);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
+	else if (!c->consistent)
+		hs_fail(err, HS_ECORRUPT, "%s: a thread stayed inside malloc; the snapshot may be inconsistent", who);
+	else if (warn->n && heap->malloc_initialised)
+		hs_fail(err, HS_ECORRUPT, "%s: the heap is inconsistent: %zu warning%s (see the report)", who,
+			warn->n + warn->dropped, warn->n + warn->dropped == 1 ? "" : "s");
+}
+
 static int cmd_attach(pid_t pid, const struct options *o)
 {
 	struct timespec t0;
@@ -176,19 +201,9 @@ static int cmd_attach(pid_t pid, const struct options *o)
 			sym.other_allocator, hs_fmt_size(held, c.totals.system_bytes + c.totals.mmapped.bytes));
 		goto out;
 	}
-	if (!heap.malloc_initialised)
-		hs_warn(&warn, "malloc has not been initialised in pid %d: it has never allocated", (int)pid);
-	struct hs_diagnosis d;
-	hs_diagnose(&c, &d);
-	hs_report(stdout, &c, &d, &o->report);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		hs_fail(&err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
-	else if (!c.consistent)
-		hs_fail(&err, HS_ECORRUPT, "pid %d: a thread stayed inside malloc; the snapshot may be inconsistent",
-			(int)pid);
-	else if (warn.n && heap.malloc_initialised)
-		hs_fail(&err, HS_ECORRUPT, "pid %d: the heap is inconsistent: %zu warning%s (see the report)",
-			(int)pid, warn.n + warn.dropped, warn.n + warn.dropped == 1 ? "" : "s");
+	char who[64];
+	snprintf(who, sizeof who, "pid %d", (int)pid);
+	report_heap(&heap, &c, &warn, o, who, &err);
 out:
 	hs_target_close(&t);
 	if (err.code) {
@@ -204,9 +219,64 @@ out:
 	return rc;
 }
 
+/* replay: the trace through the reference core, then the same stages as
+ * attach over the core's image. */
+static int cmd_replay(const char *path, const struct options *o)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct hs_err err = {0};
+	struct hs_warnings warn = {0};
+	struct hs_trace tr = {0};
+	struct hs_refcore_image ri = {0};
+	struct hs_heap heap = {0};
+	struct hs_index ix = {0};
+	struct hs_bins bins = {0};
+	struct hs_census c = {0};
+	struct hs_refcore_cfg cfg = {2, o->glibc_minor ? o->glibc_minor : 36, o->word_size ? o->word_size : 8};
+	struct hs_refcore *rc = hs_refcore_new(&cfg);
+	int rcode = 0;
+	if (!rc) {
+		hs_fail(&err, HS_EUSAGE, "the reference core does not model glibc 2.%d with %u-byte words", cfg.vminor,
+			cfg.size_sz);
+		goto out;
+	}
+	if (hs_trace_load(path, &tr, &err) || hs_replay(rc, &tr, path, NULL, &err))
+		goto out;
+	hs_refcore_image_build(rc, &ri);
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks};
+	if (hs_arenas_read(&ri.im.src, &ri.sym, &ri.task, 1, &heap, &warn, &err) ||
+	    (heap.malloc_initialised && hs_walk(&ri.im.src, &heap, &wo, &ix, &warn, &err)))
+		goto out;
+	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
+	c.consistent = true;
+	hs_census_build(&heap, &ix, &bins, &c, &warn);
+	c.exe = path;
+	c.arch = cfg.size_sz == 8 ? "x86_64" : "i386";
+	c.sym = &ri.sym;
+	c.total_ms = ms_since(&t0);
+	char who[PATH_MAX + 16];
+	snprintf(who, sizeof who, "trace %s", path);
+	report_heap(&heap, &c, &warn, o, who, &err);
+out:
+	if (err.code) {
+		fprintf(stderr, "heapscope: %s\n", err.msg);
+		rcode = err.code;
+	}
+	hs_census_free(&c);
+	hs_bins_free(&bins);
+	hs_index_free(&ix);
+	hs_heap_free(&heap);
+	hs_refcore_image_free(&ri);
+	hs_refcore_destroy(rc);
+	hs_trace_free(&tr);
+	hs_warnings_free(&warn);
+	return rcode;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_CHUNKS, OPT_BINS, OPT_COMPARE, OPT_LEAKS, OPT_NODEBUG };
+	enum { OPT_FORMAT = 256, OPT_CHUNKS, OPT_BINS, OPT_COMPARE, OPT_LEAKS, OPT_NODEBUG, OPT_GLIBC, OPT_WORDSIZE };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"pretty", no_argument, NULL, 'p'},
@@ -216,6 +286,8 @@ int main(int argc, char **argv)
 		{"compare", no_argument, NULL, OPT_COMPARE},
 		{"leaks", optional_argument, NULL, OPT_LEAKS},
 		{"no-debuginfo", no_argument, NULL, OPT_NODEBUG},
+		{"glibc", required_argument, NULL, OPT_GLIBC},
+		{"word-size", required_argument, NULL, OPT_WORDSIZE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -269,6 +341,18 @@ int main(int argc, char **argv)
 		case OPT_NODEBUG:
 			o.no_debuginfo = true;
 			break;
+		case OPT_GLIBC: {
+			int minor, n = 0;
+			if (sscanf(optarg, "2.%d%n", &minor, &n) != 1 || optarg[n] || minor < 31 || minor > 43)
+				return usage_error("--glibc takes a version from 2.31 to 2.43, not '%s'", optarg);
+			o.glibc_minor = minor;
+			break;
+		}
+		case OPT_WORDSIZE:
+			if (strcmp(optarg, "4") != 0 && strcmp(optarg, "8") != 0)
+				return usage_error("--word-size takes 4 or 8, not '%s'", optarg);
+			o.word_size = (unsigned)atoi(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -295,7 +379,16 @@ int main(int argc, char **argv)
 			return usage_error("%s", "--leaks is not implemented yet");
 		return cmd_attach(pid, &o);
 	}
-	if (strcmp(cmd, "replay") == 0)
-		return usage_error("%s", "replay is not implemented yet (the reference allocator core is pending)");
+	if (strcmp(cmd, "replay") == 0) {
+		if (optind >= argc)
+			return usage_error("%s", "replay needs a TRACE file");
+		if (optind + 1 < argc)
+			return usage_error("unexpected argument '%s' after the TRACE", argv[optind + 1]);
+		if (o.compare || o.leaks || o.no_debuginfo)
+			return usage_error("%s", "replay takes the report options, --glibc and --word-size only");
+		return cmd_replay(argv[optind], &o);
+	}
+	if (o.glibc_minor || o.word_size)
+		return usage_error("%s", "--glibc and --word-size are for replay");
 	return usage_error("unknown command '%s': use attach or replay", cmd);
 }
