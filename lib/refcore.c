@@ -924,6 +924,71 @@ static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes)
 
 /* ---- _int_free ----------------------------------------------------------- */
 
+/* _int_free_create_chunk (2.39's split of _int_free): p of size, merged
+ * with the following chunk if that is free, put in a bin or made top.
+ * Returns the final size. */
+static uint64_t create_chunk(struct hs_refcore *rc, uint64_t p, uint64_t size, uint64_t next, uint64_t nextsize)
+{
+	if (next != rc->top) {
+		if (!inuse_at(rc, next, nextsize)) {
+			unlink_chunk(rc, next);
+			size += nextsize;
+		} else {
+			clear_inuse_at(rc, next, 0);
+		}
+		if (rc->vmin >= 41 && in_smallbin_range(rc, size)) {
+			/* 2.41+: small chunks skip the unsorted bin */
+			int i = smallbin_index(rc, size);
+			uint64_t b = bin_at(rc, i), f = fd(rc, b);
+			mark_bin(rc, i);
+			set_bk(rc, p, b);
+			set_fd(rc, p, f);
+			set_fd(rc, b, p);
+			set_bk(rc, f, p);
+		} else {
+			to_unsorted(rc, p, size);
+		}
+		set_head(rc, p, size | PREV_INUSE);
+		set_foot(rc, p, size);
+	} else {
+		size += nextsize;
+		set_head(rc, p, size | PREV_INUSE);
+		rc->top = p;
+	}
+	return size;
+}
+
+/* The tail of a free that consolidates: fastbins, then trim. */
+static void maybe_consolidate(struct hs_refcore *rc, uint64_t size)
+{
+	if (size >= 65536) { /* FASTBIN_CONSOLIDATION_THRESHOLD */
+		if (rc->have_fastchunks)
+			malloc_consolidate(rc);
+		if (csize(rc, rc->top) >= rc->trim_threshold)
+			systrim(rc, rc->top_pad);
+	}
+}
+
+/* _int_free_merge_chunk: coalesce p with its free neighbours and bin it. */
+static void merge_chunk(struct hs_refcore *rc, uint64_t p, uint64_t size)
+{
+	uint64_t next = p + size;
+	if (!prev_inuse(rc, next)) {
+		snprintf(rc->error, sizeof rc->error, "double free or corruption (!prev) (0x%llx)",
+			 (unsigned long long)chunk2mem(rc, p));
+		return;
+	}
+	uint64_t nextsize = csize(rc, next);
+	if (!prev_inuse(rc, p)) {
+		uint64_t ps = prev_size(rc, p);
+		size += ps;
+		p -= ps;
+		unlink_chunk(rc, p);
+	}
+	size = create_chunk(rc, p, size, next, nextsize);
+	maybe_consolidate(rc, size);
+}
+
 static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock)
 {
 	(void)have_lock;
@@ -965,41 +1030,7 @@ static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock)
 		munmap_chunk(rc, p);
 		return;
 	}
-	uint64_t next = p + size;
-	if (!prev_inuse(rc, next)) {
-		snprintf(rc->error, sizeof rc->error, "double free or corruption (!prev) (0x%llx)",
-			 (unsigned long long)chunk2mem(rc, p));
-		return;
-	}
-	uint64_t nextsize = csize(rc, next);
-	if (!prev_inuse(rc, p)) {
-		uint64_t ps = prev_size(rc, p);
-		size += ps;
-		p -= ps;
-		unlink_chunk(rc, p);
-	}
-	if (next != rc->top) {
-		bool nextinuse = inuse_at(rc, next, nextsize);
-		if (!nextinuse) {
-			unlink_chunk(rc, next);
-			size += nextsize;
-		} else {
-			clear_inuse_at(rc, next, 0);
-		}
-		to_unsorted(rc, p, size);
-		set_head(rc, p, size | PREV_INUSE);
-		set_foot(rc, p, size);
-	} else {
-		size += nextsize;
-		set_head(rc, p, size | PREV_INUSE);
-		rc->top = p;
-	}
-	if (size >= 65536) { /* FASTBIN_CONSOLIDATION_THRESHOLD */
-		if (rc->have_fastchunks)
-			malloc_consolidate(rc);
-		if (csize(rc, rc->top) >= rc->trim_threshold)
-			systrim(rc, rc->top_pad);
-	}
+	merge_chunk(rc, p, size);
 }
 
 /* ---- tcache_init and the public entry points ---------------------------------- */
@@ -1149,6 +1180,18 @@ uint64_t hs_refcore_calloc(struct hs_refcore *rc, uint64_t n, uint64_t elem)
 	if (__builtin_mul_overflow(n, elem, &bytes) || bytes > rc->wmax)
 		return 0;
 	ptmalloc_init(rc);
+	if (rc->vmin == 41) { /* 2.41: calloc takes from the tcache too */
+		uint64_t tb = checked_request2size(rc, bytes);
+		if (tb == 0)
+			return 0;
+		uint64_t idx = csize2tidx(rc, tb);
+		maybe_init_tcache(rc);
+		if (idx < rc->tcache_bins && rc->tcache && tc_count(rc, idx) > 0) {
+			uint64_t m = tcache_get(rc, idx);
+			zero(rc, m, csize(rc, mem2chunk(rc, m)) - rc->sz);
+			return m;
+		}
+	}
 	maybe_init_tcache(rc);
 	uint64_t mem = int_malloc(rc, bytes);
 	if (!mem)
@@ -1183,12 +1226,21 @@ static uint64_t int_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t
 		set_head(rc, newp, newsize | PREV_INUSE);
 		set_inuse_at(rc, newp, newsize);
 		set_head_size(rc, p, lead);
-		int_free(rc, p, true);
+		if (rc->vmin >= 39)
+			merge_chunk(rc, p, lead); /* no tcache, no fastbin */
+		else
+			int_free(rc, p, true);
 		p = newp;
 	}
 	if (!is_mmapped(rc, p)) {
 		uint64_t size = csize(rc, p);
-		if (size > nb + rc->minsize) {
+		if (rc->vmin >= 39) {
+			uint64_t next = p + size, nextsize = csize(rc, next);
+			if (size > nb && (size - nb >= rc->minsize || next == rc->top || !inuse_at(rc, next, nextsize))) {
+				set_head_size(rc, p, nb);
+				maybe_consolidate(rc, create_chunk(rc, p + nb, size - nb, next, nextsize));
+			}
+		} else if (size > nb + rc->minsize) {
 			uint64_t rem = p + nb;
 			set_head(rc, rem, (size - nb) | PREV_INUSE);
 			set_head_size(rc, p, nb);
@@ -1212,6 +1264,30 @@ uint64_t hs_refcore_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t
 		while (a < alignment)
 			a <<= 1;
 		alignment = a;
+	}
+	if (rc->vmin == 41) {
+		/* 2.41: a tcache chunk that happens to be aligned is taken */
+		uint64_t nb = checked_request2size(rc, bytes);
+		if (nb == 0)
+			return 0;
+		uint64_t idx = csize2tidx(rc, nb);
+		if (idx < rc->tcache_bins && rc->tcache && tc_count(rc, idx) > 0) {
+			uint64_t ep = 0, e = tc_entry(rc, idx); /* ep: the entry whose next points at e */
+			while (e && (e & (alignment - 1))) {
+				ep = e;
+				e = protect(rc, e, rd(rc, e));
+			}
+			if (e) {
+				uint64_t next = protect(rc, e, rd(rc, e));
+				if (!ep)
+					tc_set_entry(rc, idx, next);
+				else
+					wr(rc, ep, protect(rc, ep, next));
+				tc_set_count(rc, idx, tc_count(rc, idx) - 1);
+				wr(rc, e + W(1), 0);
+				return e;
+			}
+		}
 	}
 	return int_memalign(rc, alignment, bytes);
 }
