@@ -179,7 +179,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	if (!heap.malloc_initialised)
 		hs_warn(&warn, "malloc has not been initialised in pid %d: it has never allocated", (int)pid);
 	struct hs_diagnosis d;
-	hs_diagnose(&c, &d);
+	hs_diagnose(&c, NULL, &d);
 	hs_report(stdout, &c, &d, &o->report);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(&err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));

@@ -52,9 +52,10 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-void hs_diagnose(const struct hs_census *c, struct hs_diagnosis *d)
+void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct hs_diagnosis *d)
 {
 	memset(d, 0, sizeof *d);
+	d->leaks = leaks;
 	const struct hs_counts *t = &c->totals;
 	const struct hs_heap *h = c->heap;
 	char b1[HS_SIZE_BUF], b2[HS_SIZE_BUF], b3[HS_SIZE_BUF], b4[HS_SIZE_BUF];

@@ -5,6 +5,7 @@
 #define HS_DIAGNOSE_H
 
 #include "census.h"
+#include "leaks.h"
 
 struct hs_finding {
 	const char *kind; /* "holes", "top-pinned", "tcache", "fastbins", "arena-sprawl", ... */
@@ -18,8 +19,10 @@ struct hs_diagnosis {
 	char summary[256];   /* the one line the text report leads with */
 	struct hs_finding findings[16];
 	size_t nfindings;
+	const struct hs_leaks *leaks; /* with --leaks, else NULL */
 };
 
-void hs_diagnose(const struct hs_census *c, struct hs_diagnosis *d);
+/* leaks: the result of the --leaks scan, or NULL when it was not asked for. */
+void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct hs_diagnosis *d);
 
 #endif

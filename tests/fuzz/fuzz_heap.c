@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			c.exe = "fuzz";
 			c.arch = "x86_64";
 			struct hs_diagnosis d;
-			hs_diagnose(&c, &d);
+			hs_diagnose(&c, NULL, &d);
 			FILE *out = fopen("/dev/null", "w");
 			for (int f = HS_FMT_TEXT; f <= HS_FMT_MALLOC_INFO && out; f++) {
 				struct hs_report_opts ro = {.format = (enum hs_format)f, .chunks = true, .bins = true};
