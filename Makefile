@@ -7,7 +7,7 @@ ARCH    := $(shell uname -m)
 PKGS    := libdw libelf cmocka libcjson
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Iarch
-LDLIBS  += -ldw -lelf -lcjson -lpthread -lunwind-ptrace -lunwind-generic -lunwind -lseccomp
+LDLIBS  += -ldw -lelf -lcjson -lpthread -lunwind-ptrace -lunwind-generic -lunwind -lseccomp -lstdc++
 
 B       := build
 LIB_SRC := $(wildcard lib/*.c) arch/$(ARCH).c

@@ -15,12 +15,14 @@
 #include "bins.h"
 #include "census.h"
 #include "confine.h"
+#include "contents.h"
 #include "diagnose.h"
 #include "report.h"
 #include "resident.h"
 #include "stacks.h"
 #include "symbols.h"
 #include "target.h"
+#include "types.h"
 #include "walk.h"
 
 #ifndef HS_VERSION
@@ -90,10 +92,10 @@ static bool parse_pid(const char *s, pid_t *pid)
  * of times. Then everything the analysis needs is read, and the target
  * let go. */
 static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const struct options *o,
-		    struct hs_heap *heap, struct hs_index *ix, struct hs_census *c, struct hs_warnings *w,
-		    struct hs_err *err)
+		    const struct hs_types *types, struct hs_heap *heap, struct hs_index *ix, struct hs_census *c,
+		    struct hs_contents *ct, struct hs_warnings *w, struct hs_err *err)
 {
-	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks};
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks, .types = types};
 	struct hs_stacks *stacks = hs_stacks_open();
 	if (hs_target_stop(t, err)) {
 		hs_stacks_close(stacks);
@@ -126,7 +128,15 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		if (hs_resident_read(t->pid, heap) < 0)
 			hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
 				(int)t->pid);
-		hs_walk(&t->src, heap, &wo, ix, w, err);
+		if (hs_walk(&t->src, heap, &wo, ix, w, err) == 0 && o->leaks) {
+			pid_t *tids = hs_xcalloc(t->ntasks + 1, sizeof *tids);
+			size_t n = 0;
+			for (size_t i = 0; i < t->ntasks; i++)
+				if (t->tasks[i].attached)
+					tids[n++] = t->tasks[i].tid;
+			hs_contents_copy(&t->src, heap, ix, tids, n, ct, w, err);
+			free(tids);
+		}
 	}
 	hs_target_resume(t);
 	hs_stacks_close(stacks);
@@ -149,6 +159,9 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	struct hs_index ix = {0};
 	struct hs_bins bins = {0};
 	struct hs_census c = {0};
+	struct hs_types types = {0};
+	struct hs_contents ct = {0};
+	struct hs_leaks leaks = {0};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
 	int rc = 0;
 
@@ -158,11 +171,17 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	 * then, once debuginfod had its chance to write its cache, no file
 	 * may be opened for writing either. */
 	if (hs_confine(HS_CONFINE_NO_WRITES, &err) || hs_target_open(&t, pid, &err) ||
-	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err) ||
-	    snapshot(&t, &sym, o, &heap, &ix, &c, &warn, &err))
+	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err))
+		goto out;
+	hs_types_load(&sym, &types);
+	if ((o->leaks && hs_contents_budget(pid, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &warn, &err))
 		goto out;
 	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
 	hs_census_build(&heap, &ix, &bins, &c, &warn);
+	if (o->leaks) {
+		hs_leaks_find(&heap, &ix, &ct, &types, o->leaks == 2, &leaks);
+		hs_contents_free(&ct);
+	}
 	c.pid = pid;
 	c.exe = t.exe;
 	c.arch = hs_arch.name;
@@ -179,7 +198,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	if (!heap.malloc_initialised)
 		hs_warn(&warn, "malloc has not been initialised in pid %d: it has never allocated", (int)pid);
 	struct hs_diagnosis d;
-	hs_diagnose(&c, NULL, &d);
+	hs_diagnose(&c, o->leaks ? &leaks : NULL, &d);
 	hs_report(stdout, &c, &d, &o->report);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(&err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
@@ -196,6 +215,9 @@ out:
 		rc = err.code;
 	}
 	hs_census_free(&c);
+	hs_leaks_free(&leaks);
+	hs_contents_free(&ct);
+	hs_types_free(&types);
 	hs_bins_free(&bins);
 	hs_index_free(&ix);
 	hs_heap_free(&heap);
@@ -291,8 +313,6 @@ int main(int argc, char **argv)
 			return usage_error("invalid PID '%s': give a positive process id", argv[optind]);
 		if (o.compare)
 			return usage_error("%s", "--compare is not implemented yet (the reference allocator core is pending)");
-		if (o.leaks)
-			return usage_error("%s", "--leaks is not implemented yet");
 		return cmd_attach(pid, &o);
 	}
 	if (strcmp(cmd, "replay") == 0)

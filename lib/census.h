@@ -7,6 +7,7 @@
 #define HS_CENSUS_H
 
 #include "bins.h"
+#include "leaks.h"
 
 struct hs_tally {
 	uint64_t chunks, bytes;
@@ -66,6 +67,10 @@ struct hs_census {
 	size_t nhist; /* rows in use */
 	struct hs_mallinfo2 mallinfo2; /* what mallinfo2() would return */
 	const struct hs_warnings *warnings;
+	/* In-use chunks by C++ type (from their vptrs), largest bytes first;
+	 * mmapped chunks included. Empty when no module has a vtable. */
+	struct hs_type_tally *types;
+	size_t ntypes;
 };
 
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,

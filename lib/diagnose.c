@@ -35,6 +35,10 @@
 /* Fastbins are emptied by any malloc of 1 KiB or more; many MiB sitting
  * there means the program only makes small requests. */
 #define FASTBIN_FLOOR (4 * MiB)
+/* Unreachable bytes become the verdict above 1 MiB and 5% of what is in
+ * use: a few unreachable chunks are common (caches built once, pointers
+ * kept only in disguise) and are listed as a finding only. */
+#define LEAK_FLOOR (1 * MiB)
 
 static struct hs_finding *add(struct hs_diagnosis *d, const char *kind, uint64_t bytes)
 {
@@ -166,6 +170,21 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 		snprintf(f->remedy, sizeof f->remedy,
 			 "malloc_trim(0) consolidates them; mallopt(M_MXFAST, 0) or "
 			 "GLIBC_TUNABLES=glibc.malloc.mxfast=0 stops using fastbins");
+	}
+	if (leaks && leaks->chunks && (f = add(d, "leaks", leaks->bytes))) {
+		snprintf(f->message, sizeof f->message,
+			 "%s in %llu in-use chunks nothing points to (%.1f%% of what is in use)%s",
+			 hs_fmt_size(b1, leaks->bytes), (unsigned long long)leaks->chunks, pct(leaks->bytes, used),
+			 leaks->nby_type ? "; see the types leaked" : "");
+		snprintf(f->remedy, sizeof f->remedy,
+			 "find who allocates chunks of the sizes listed (heaptrack, valgrind --leak-check=full) "
+			 "and free them when the last pointer is dropped");
+		if (leaks->bytes > LEAK_FLOOR && leaks->bytes * 20 > used) {
+			d->verdict = "leak-suspected";
+			snprintf(d->summary, sizeof d->summary,
+				 "%s from the system, %s in use: %s of it unreachable (leak suspects)",
+				 hs_fmt_size(b1, held), hs_fmt_size(b2, used), hs_fmt_size(b3, leaks->bytes));
+		}
 	}
 	if (c->warnings && (c->warnings->n || c->warnings->dropped) && (f = add(d, "inconsistent", 0))) {
 		snprintf(f->message, sizeof f->message,

@@ -14,6 +14,7 @@
 #define HS_LEAKS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define HS_PREVIEW_BYTES 32
@@ -52,5 +53,22 @@ struct hs_leaks {
 	size_t nsuspects;
 	bool all;
 };
+
+struct hs_heap;
+struct hs_index;
+struct hs_contents;
+struct hs_types;
+
+/* Suspects kept without --leaks=all: a few of each size, this many in all. */
+#define HS_LEAK_SAMPLE_PER_SIZE 3u
+#define HS_LEAK_SAMPLE_MAX 30u
+
+/* The mark, from the copied contents only (the target runs again). Which
+ * chunks are in use: a chunk whose next chunk has PREV_INUSE set and that
+ * no tcache or fastbin holds (the index's list marks), and every mmapped
+ * chunk. types may be NULL. */
+void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const struct hs_contents *ct,
+		   const struct hs_types *types, bool all, struct hs_leaks *out);
+void hs_leaks_free(struct hs_leaks *l);
 
 #endif

@@ -290,6 +290,62 @@ static void chunks(cJSON *root, const struct hs_census *c)
 	}
 }
 
+static void types(cJSON *root, const struct hs_census *c)
+{
+	cJSON *a = arr(root, "types");
+	for (size_t i = 0; i < c->ntypes; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", c->types[i].type);
+		put_u(o, "in_use_chunks", c->types[i].chunks);
+		put_u(o, "in_use_bytes", c->types[i].bytes);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void leaks(cJSON *root, const struct hs_leaks *l)
+{
+	cJSON *o = obj(root, "leaks");
+	put_u(o, "chunks", l->chunks);
+	put_u(o, "bytes", l->bytes);
+	put_u(o, "interior_chunks", l->interior_chunks);
+	put_u(o, "interior_bytes", l->interior_bytes);
+	put_u(o, "reachable_chunks", l->reachable_chunks);
+	put_u(o, "reachable_bytes", l->reachable_bytes);
+	put_u(o, "root_bytes", l->root_bytes);
+	put_u(o, "scanned_bytes", l->scanned_bytes);
+	cJSON_AddBoolToObject(o, "all", l->all);
+	cJSON *a = arr(o, "by_size");
+	for (size_t i = 0; i < l->nby_size; i++) {
+		cJSON *r = cJSON_CreateObject();
+		put_u(r, "size", l->by_size[i].size);
+		put_u(r, "chunks", l->by_size[i].chunks);
+		put_u(r, "bytes", l->by_size[i].bytes);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = arr(o, "by_type");
+	for (size_t i = 0; i < l->nby_type; i++) {
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "type", l->by_type[i].type);
+		put_u(r, "chunks", l->by_type[i].chunks);
+		put_u(r, "bytes", l->by_type[i].bytes);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = arr(o, "suspects");
+	for (size_t i = 0; i < l->nsuspects; i++) {
+		const struct hs_leak_suspect *sp = &l->suspects[i];
+		char pv[HS_PREVIEW_BUF];
+		cJSON *r = cJSON_CreateObject();
+		put_addr(r, "address", sp->addr);
+		put_u(r, "size", sp->size);
+		if (sp->type)
+			cJSON_AddStringToObject(r, "type", sp->type);
+		else
+			cJSON_AddNullToObject(r, "type");
+		cJSON_AddStringToObject(r, "preview", hs_fmt_preview(pv, sp->preview, sp->npreview));
+		cJSON_AddItemToArray(a, r);
+	}
+}
+
 static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, const struct hs_report_opts *opt)
 {
 	const struct hs_symbols *s = c->sym;
@@ -333,7 +389,9 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	mallinfo2(root, &c->mallinfo2);
 	diagnosis(root, d);
 	arr(root, "pins");  /* filled by a later diagnosis stage */
-	arr(root, "types"); /* likewise: needs type recovery */
+	if (d->leaks)
+		leaks(root, d->leaks);
+	types(root, c);
 	warnings(root, c);
 	if (opt->chunks)
 		chunks(root, c);

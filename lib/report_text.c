@@ -150,6 +150,54 @@ static void findings(FILE *out, const struct hs_diagnosis *d)
 	}
 }
 
+#define MAX_TYPE_LINES 10
+#define MAX_LEAK_SIZE_LINES 10
+
+static void types(FILE *out, const struct hs_census *c)
+{
+	if (!c->ntypes)
+		return;
+	fprintf(out, "\ntypes (in use, by bytes):\n");
+	for (size_t i = 0; i < c->ntypes && i < MAX_TYPE_LINES; i++) {
+		szbuf a;
+		fprintf(out, "  %10s %8llu  %s\n", hs_fmt_size(a, c->types[i].bytes),
+			(unsigned long long)c->types[i].chunks, c->types[i].type);
+	}
+	if (c->ntypes > MAX_TYPE_LINES)
+		fprintf(out, "  ... %zu more types (--json lists them)\n", c->ntypes - MAX_TYPE_LINES);
+}
+
+static void leaks(FILE *out, const struct hs_leaks *l)
+{
+	if (!l)
+		return;
+	szbuf a, b, e;
+	fprintf(out, "\nleaks: %llu chunks, %s unreachable; %llu chunks (%s) reached only through interior pointers; %s reachable\n",
+		(unsigned long long)l->chunks, hs_fmt_size(a, l->bytes), (unsigned long long)l->interior_chunks,
+		hs_fmt_size(b, l->interior_bytes), hs_fmt_size(e, l->reachable_bytes));
+	if (!l->chunks)
+		return;
+	fprintf(out, "  %12s %10s %10s\n", "chunk size", "chunks", "bytes");
+	for (size_t i = 0; i < l->nby_size && i < MAX_LEAK_SIZE_LINES; i++)
+		fprintf(out, "  %12llu %10llu %10s\n", (unsigned long long)l->by_size[i].size,
+			(unsigned long long)l->by_size[i].chunks, hs_fmt_size(a, l->by_size[i].bytes));
+	if (l->nby_size > MAX_LEAK_SIZE_LINES)
+		fprintf(out, "  ... %zu more sizes (--json lists them)\n", l->nby_size - MAX_LEAK_SIZE_LINES);
+	for (size_t i = 0; i < l->nby_type && i < MAX_TYPE_LINES; i++)
+		fprintf(out, "  type %s: %llu chunks, %s\n", l->by_type[i].type,
+			(unsigned long long)l->by_type[i].chunks, hs_fmt_size(a, l->by_type[i].bytes));
+	size_t shown = l->nsuspects < MAX_LEAK_SIZE_LINES ? l->nsuspects : MAX_LEAK_SIZE_LINES;
+	fprintf(out, "  suspects%s:\n", l->all ? "" : " (a sample)");
+	for (size_t i = 0; i < shown; i++) {
+		const struct hs_leak_suspect *sp = &l->suspects[i];
+		char pv[HS_PREVIEW_BUF];
+		fprintf(out, "  0x%-14llx %8llu %s%s%s\n", (unsigned long long)sp->addr, (unsigned long long)sp->size,
+			sp->type ? sp->type : "", sp->type ? " " : "", hs_fmt_preview(pv, sp->preview, sp->npreview));
+	}
+	if (l->nsuspects > shown)
+		fprintf(out, "  ... %zu more (--json lists them)\n", l->nsuspects - shown);
+}
+
 static void warnings(FILE *out, const struct hs_census *c)
 {
 	const struct hs_warnings *w = c->warnings;
@@ -237,6 +285,8 @@ void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagno
 	histogram(out, c);
 	threads(out, c);
 	findings(out, d);
+	leaks(out, d->leaks);
+	types(out, c);
 	warnings(out, c);
 	if (o->chunks)
 		chunks(out, c);

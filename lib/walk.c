@@ -2,6 +2,7 @@
 #include "walk.h"
 
 #include "stream.h"
+#include "types.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct walker {
 	bool safe_linking;
 	bool keep_chunks;
 	bool main; /* the segment's arena is main_arena */
+	uint64_t tlo, tspan; /* vptrs lie in [tlo, tlo + tspan); span 0: no types */
 };
 
 /* Bits set in a word. Spelled out so that it compiles to a handful of
@@ -231,6 +233,20 @@ static __attribute__((noinline, cold)) void warn_arena_bit(struct walker *k, uin
 		(unsigned long long)addr, k->main ? "set" : "clear");
 }
 
+/* An in-use chunk whose first word may be a vptr (rare: kept cold). */
+static __attribute__((noinline, cold)) void note_type(struct walker *k, bool recorded, uint64_t size, uint64_t w)
+{
+	int t = hs_types_find(k->ix->types, w);
+	if (t < 0)
+		return;
+	if (recorded)
+		kv_put(&k->ix->typed, &k->ix->ntyped, &k->ix->captyped, k->nrec - 1, (uint64_t)t);
+	else {
+		k->ix->type_big[t].chunks++;
+		k->ix->type_big[t].bytes += size;
+	}
+}
+
 /* A chunk's state is settled by the next chunk's PREV_INUSE bit. Chunks
  * a list may hold are recorded; the rest (large, in use) only tallied. */
 static inline __attribute__((always_inline)) void settle(struct walker *restrict k, uint64_t addr, uint64_t size, uint64_t rawfd,
@@ -249,6 +265,8 @@ static inline __attribute__((always_inline)) void settle(struct walker *restrict
 		wa->hist_big[c].chunks++;
 		wa->hist_big[c].bytes += size;
 	}
+	if (__builtin_expect(!is_free && rawfd - k->tlo < k->tspan, 0))
+		note_type(k, size <= k->rec_limit, size, rawfd);
 	if (k->keep_chunks)
 		keep_chunk(k, addr, size, is_free ? HS_ST_BIN : HS_ST_INUSE);
 }
@@ -452,6 +470,12 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 			   .hdr = 2 * l->size_sz, .shift = ix->align_shift, .rec_limit = ix->rec_limit,
 			   .safe_linking = l->safe_linking, .recorded = ix->recorded, .fd = ix->fd,
 			   .sz = ix->sz, .flags = ix->flags, .keep_chunks = o && o->keep_chunks};
+	if (o && o->types && o->types->n) {
+		ix->types = o->types;
+		ix->type_big = hs_xcalloc(o->types->nnames, sizeof *ix->type_big);
+		k.tlo = o->types->lo;
+		k.tspan = o->types->hi - o->types->lo;
+	}
 	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
 	struct hs_stream *st = hs_stream_open(src, wsize);
 	int rc = 0;
@@ -467,6 +491,11 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	}
 	ix->nrec = k.nrec;
 	hs_stream_close(st);
+	for (size_t i = 0; ix->types && !rc && i < h->nmmapped; i++) {
+		uint64_t w0;
+		if (hs_read_u64(src, h->mmapped[i].addr + k.hdr, &w0) == 0 && w0 - k.tlo < k.tspan)
+			note_type(&k, false, h->mmapped[i].size, w0);
+	}
 	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++)
 		push_chunk(ix, (struct hs_chunk){h->mmapped[i].addr, h->mmapped[i].size, -1, HS_ST_MMAPPED});
 	/* Rank: recorded chunks before each word, for hs_index_find(). */
@@ -488,6 +517,8 @@ void hs_index_free(struct hs_index *ix)
 	release(ix->flags, ix->caprec);
 	free(ix->big);
 	free(ix->other);
+	free(ix->typed);
+	free(ix->type_big);
 	free(ix->arenas);
 	free(ix->chunks);
 	memset(ix, 0, sizeof *ix);

@@ -91,12 +91,21 @@ struct hs_index {
 	uint64_t rec_limit; /* apparently-in-use chunks up to this size are recorded */
 	struct hs_walk_arena *arenas;
 	size_t narenas;
+	/* C++ types (hs_walk_opts.types): in-use chunks whose first word is a
+	 * vptr. Recorded chunks by ordinal -> type (their final state is
+	 * known only from the lists); the others tallied per type here. */
+	const struct hs_types *types;
+	struct hs_kv *typed;
+	size_t ntyped, captyped;
+	struct hs_walk_tally *type_big; /* per type; mmapped chunks included */
 	struct hs_chunk *chunks; /* with keep_chunks */
 	size_t nchunks, capchunks;
 };
 
+struct hs_types;
 struct hs_walk_opts {
 	bool keep_chunks; /* --chunks: keep every chunk */
+	const struct hs_types *types; /* vtables: tally in-use chunks by type (NULL: none) */
 	size_t window;    /* bytes per read; 0 = default */
 };
 
