@@ -5,7 +5,8 @@
  * a rank per 64 granules turns it into the ordinal, so an address finds
  * its chunk in O(1): the last start at or below it, which is either in
  * the same 64-granule word or the last one before it. An explicit stack
- * of ordinals replaces recursion. Memory per in-use chunk: 9 bytes. */
+ * of ordinals replaces recursion. Memory per in-use chunk: 13 bytes
+ * (granule, size, segment, mark), plus 4 on the stack while marked. */
 #include "leaks.h"
 
 #include <stdlib.h>
@@ -129,9 +130,10 @@ static inline uint64_t chunk_addr(const struct marker *m, uint64_t o)
 }
 
 /* The in-use chunk whose user area holds v: returns its ordinal, or -1;
- * *start tells a pointer to the user area's first byte. A heap chunk's
- * user area runs to the next chunk's size field (its prev_size word is
- * the chunk's last 8 usable bytes). */
+ * *start tells a pointer to the user area's first byte. A pointer counts
+ * in [chunk + 16, chunk + size): the last 8 usable bytes (the next chunk's
+ * prev_size word) are scanned but not counted, since that address is the
+ * next chunk's header, where glibc's own links (top, bins) point. */
 static int64_t lookup(const struct marker *m, uint64_t v, bool *start)
 {
 	if (v >= m->lo && v < m->hi) {
@@ -142,13 +144,13 @@ static int64_t lookup(const struct marker *m, uint64_t v, bool *start)
 		uint64_t g = s->g0 + ((v - s->start) >> m->shift);
 		uint64_t w = g >> 6, bits = m->starts[w] & (~0ull >> (63 - (g & 63)));
 		int64_t o = bits ? (int64_t)(m->rank[w] + popcount64(bits)) - 1 : (int64_t)m->rank[w] - 1;
-		for (int tries = 0; o >= 0 && tries < 2; tries++, o--) {
+		if (o >= 0) {
 			if (m->seg[o] != si)
 				return -1;
 			uint64_t a = chunk_addr(m, (uint64_t)o);
 			if (v < a + m->hdr)
-				continue; /* a header: maybe the previous chunk's last word */
-			if (v >= a + ((uint64_t)m->gsize[o] << m->shift) + m->sz)
+				return -1; /* a chunk header: glibc's own links point there */
+			if (v >= a + ((uint64_t)m->gsize[o] << m->shift))
 				return -1;
 			*start = v == a + m->hdr;
 			return o;
