@@ -192,7 +192,7 @@ static void leaks(FILE *out, const struct hs_leaks *l)
 		const struct hs_leak_suspect *sp = &l->suspects[i];
 		char pv[HS_PREVIEW_BUF];
 		fprintf(out, "  0x%-14llx %8llu %s%s%s\n", (unsigned long long)sp->addr, (unsigned long long)sp->size,
-			sp->type ? sp->type : "", sp->type ? " " : "", hs_fmt_preview(pv, sp->preview, sp->npreview));
+			sp->type ? sp->type : "", sp->type ? " " : "", hs_fmt_preview(pv, sp->preview, sp->npreview < 16 ? sp->npreview : 16));
 	}
 	if (l->nsuspects > shown)
 		fprintf(out, "  ... %zu more (--json lists them)\n", l->nsuspects - shown);
