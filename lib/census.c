@@ -185,7 +185,8 @@ static void census_types(const struct hs_index *ix, struct hs_census *c)
 	for (size_t i = 0; i < ty->nnames; i++)
 		if (t[i].chunks)
 			t[c->ntypes++] = t[i];
-	qsort(t, c->ntypes, sizeof *t, cmp_type);
+	if (c->ntypes)
+		qsort(t, c->ntypes, sizeof *t, cmp_type);
 	c->types = t;
 }
 

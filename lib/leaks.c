@@ -324,7 +324,8 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	m.mm = hs_xcalloc(m.nmm + 1, sizeof *m.mm);
 	for (size_t i = 0; i < m.nmm; i++)
 		m.mm[i] = (struct mm){h->mmapped[i].addr, h->mmapped[i].size, i};
-	qsort(m.mm, m.nmm, sizeof *m.mm, cmp_mm);
+	if (m.nmm)
+		qsort(m.mm, m.nmm, sizeof *m.mm, cmp_mm);
 	uint64_t total = m.nheap + m.nmm;
 	m.mark = hs_xcalloc(total + 1, 1);
 
@@ -391,7 +392,8 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 		if (p)
 			memcpy(sp->preview, p, sp->npreview);
 	}
-	qsort(st.rows, st.n, sizeof *st.rows, cmp_size_bytes);
+	if (st.n)
+		qsort(st.rows, st.n, sizeof *st.rows, cmp_size_bytes);
 	out->by_size = st.rows;
 	out->nby_size = st.n;
 	free(st.slot);
@@ -401,7 +403,8 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 		bytype[t].type = types->names[t];
 		bytype[out->nby_type++] = bytype[t];
 	}
-	qsort(bytype, out->nby_type, sizeof *bytype, cmp_type_bytes);
+	if (out->nby_type)
+		qsort(bytype, out->nby_type, sizeof *bytype, cmp_type_bytes);
 	out->by_type = bytype;
 
 	free(m.starts);

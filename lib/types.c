@@ -83,8 +83,9 @@ void hs_types_load(const struct hs_symbols *sym, struct hs_types *t)
 		if (i == 0 || strcmp(c.raw[i].name, c.raw[i - 1].name) != 0)
 			t->names[t->nnames++] = demangle(c.raw[i].name);
 		t->v[t->n++] = (struct hs_vtable){c.raw[i].start, c.raw[i].end, (uint32_t)(t->nnames - 1)};
-		free(c.raw[i].name);
 	}
+	for (size_t i = 0; i < c.nraw; i++)
+		free(c.raw[i].name);
 	free(c.raw);
 	qsort(t->v, t->n, sizeof *t->v, cmp_vt);
 	/* The same address twice (.symtab and .dynsym of one module): keep one. */
