@@ -174,7 +174,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err))
 		goto out;
 	hs_types_load(&sym, &types);
-	if ((o->leaks && hs_contents_budget(pid, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &warn, &err))
+	if ((o->leaks && hs_contents_prepare(pid, &ct, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &warn, &err))
 		goto out;
 	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
 	hs_census_build(&heap, &ix, &bins, &c, &warn);

@@ -34,12 +34,18 @@ struct hs_contents {
 	size_t nroots, caproots;
 	uint64_t copied_bytes;   /* bytes actually read from the target */
 	uint64_t root_bytes;     /* bytes of roots (copied or zero) */
+	/* Memory faulted in before the stop, so that the kernel's zeroing of
+	 * fresh pages (most of a copy's cost) is not paid while the target
+	 * waits; the copies are carved from it while it lasts. */
+	unsigned char *pool;
+	size_t poollen, poolused;
 };
 
 /* Before the target is stopped: refuses (HS_EUNSUPPORTED, one line) when
- * the copy could exceed half of MemAvailable. The copy is bounded by the
- * target's private resident and swapped memory (VmRSS + VmSwap). */
-int hs_contents_budget(pid_t pid, struct hs_err *err);
+ * the copy could exceed half of MemAvailable, and faults in the pool. The
+ * copy is bounded by the target's anonymous resident and swapped memory
+ * (RssAnon + VmSwap; written private file pages count as anonymous). */
+int hs_contents_prepare(pid_t pid, struct hs_contents *c, struct hs_err *err);
 /* While stopped, after hs_walk. tids: the stopped threads. */
 int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struct hs_index *ix,
 		     const pid_t *tids, size_t ntids, struct hs_contents *c, struct hs_warnings *w,

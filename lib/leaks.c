@@ -39,9 +39,14 @@ struct marker {
 	uint64_t scanned;
 };
 
+/* Spelled out, as in walk.c: __builtin_popcountll is a libgcc call on
+ * an x86_64 without -mpopcnt. */
 static inline unsigned popcount64(uint64_t x)
 {
-	return (unsigned)__builtin_popcountll(x);
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
 }
 
 static void add_chunk(struct marker *m, size_t seg, uint64_t g, uint64_t units)
