@@ -125,5 +125,5 @@ fixtures-matrix: $(MATRIX_FIXTURES)
 $(B)/fixtures-static/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread -static -o $@ $< fixtures/oracle.c
-STATIC_FIXTURES := $(B)/fixtures-static/classic $(B)/fixtures-static/threads
+STATIC_FIXTURES := $(B)/fixtures-static/classic $(B)/fixtures-static/threads $(B)/fixtures-static/leaks
 all: $(STATIC_FIXTURES)

@@ -206,6 +206,30 @@ static int copy_root(struct copier *k, uint64_t start, uint64_t end, const struc
 	return 0;
 }
 
+/* A module's file: one of its mappings is executable. */
+static bool is_module(const struct hs_maps *maps, const char *path)
+{
+	for (size_t i = 0; i < maps->n; i++)
+		if ((maps->v[i].prot & PROT_EXEC) && strcmp(maps->v[i].path, path) == 0)
+			return true;
+	return false;
+}
+
+/* Private writable mappings, and the read-only data of loaded modules:
+ * RELRO (.data.rel.ro, .got) is made read-only after relocation, and
+ * glibc keeps pointers to malloc'd memory there (the library search
+ * path, _dl_find_object's tables in a static executable). Code, shared
+ * mappings, and read-only files that are not modules (locale-archive, a
+ * program's mapped data files) are not roots. */
+static bool is_root(const struct hs_maps *maps, const struct hs_map *m)
+{
+	if (!(m->prot & PROT_READ) || m->shared || strncmp(m->path, "[v", 2) == 0) /* [vvar], [vdso], ... */
+		return false;
+	if (m->prot & PROT_WRITE) /* rwx too: a JIT's data */
+		return true;
+	return !(m->prot & PROT_EXEC) && m->path[0] == '/' && is_module(maps, m->path);
+}
+
 int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struct hs_index *ix,
 		     const pid_t *tids, size_t ntids, struct hs_contents *c, struct hs_warnings *w,
 		     struct hs_err *err)
@@ -277,8 +301,7 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struc
 	qsort(ex, nex, sizeof *ex, cmp_range);
 	for (size_t i = 0; i < src->maps.n && !rc; i++) {
 		const struct hs_map *m = &src->maps.v[i];
-		if ((m->prot & 3) != 3 || m->shared || strcmp(m->path, "[vvar]") == 0 ||
-		    strcmp(m->path, "[vsyscall]") == 0)
+		if (!is_root(&src->maps, m))
 			continue;
 		bool stack = false;
 		for (size_t t = 0; t < ntids; t++)

@@ -96,6 +96,20 @@ if start_fixture leaks; then
 	stop_fixture "$pid"
 fi
 
+# --- the same, glibc linked statically: its TLS lies in [heap] below the
+# first chunk, and glibc keeps pointers to chunks in RELRO (read-only) data
+if [[ -n $HS_GLIBC && $HS_GLIBC != host && $HS_GLIBC != 2.36 ]]; then
+	echo "note: static fixtures run on the host glibc only: static checks not run under HS_GLIBC=$HS_GLIBC"
+elif FIXDIR=$ROOT/build/fixtures-static start_fixture leaks; then
+	pid=$FIX_PID d=$FIX_DIR
+	hs "$d/all.json" "$d/all.err" attach --leaks=all --json "$pid"
+	check "static leaks: attach --leaks=all exits 0" "$([[ $HS_RC -eq 0 ]]; echo $?)" "exit $HS_RC: $(head -c 300 "$d/all.err")"
+	exact "static leaks --leaks=all" "$d" "$d/all.json"
+	consistent "static leaks --leaks=all" "$d/all.json"
+	alive "static leaks: target running and untraced" "$pid"
+	stop_fixture "$pid"
+fi
+
 # --- fixtures/types.cc (C++: built for the host only) ---
 if [[ ! -x $FIXDIR/types ]]; then
 	echo "note: $FIXDIR/types not built (C++ fixtures are not in the matrix): type checks not run"
