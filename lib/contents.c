@@ -95,7 +95,57 @@ static int read_run(struct copier *k, struct hs_copy *cp, uint64_t a, uint64_t b
 	return 0;
 }
 
-static int copy_range(struct copier *k, struct hs_copy *cp, uint64_t start, uint64_t end)
+struct range {
+	uint64_t start, end;
+};
+
+/* The runs of pages of [start, end) that hold data (clipped to it), or
+ * the whole range when there is no pagemap. Returns how many (*out
+ * malloc'd), or -1 (then err is set). */
+static ssize_t data_runs(struct copier *k, uint64_t start, uint64_t end, struct range **out)
+{
+	size_t n = 0, cap = 4;
+	struct range *v = hs_xcalloc(cap, sizeof *v);
+	uint64_t base = start & ~(PAGE - 1), top = (end + PAGE - 1) & ~(PAGE - 1);
+	uint64_t buf[BATCH];
+	uint64_t run = UINT64_MAX, pg = base;
+	while (pg < top) {
+		size_t want = (size_t)((top - pg) / PAGE < BATCH ? (top - pg) / PAGE : BATCH);
+		ssize_t got = k->pagemap < 0 ? -1 : pread(k->pagemap, buf, want * 8, (off_t)(pg / PAGE * 8));
+		if (got <= 0) { /* no pagemap here: take the rest as data */
+			if (run == UINT64_MAX)
+				run = pg;
+			pg = top;
+			break;
+		}
+		for (size_t i = 0; i < (size_t)got / 8; i++, pg += PAGE) {
+			bool data = buf[i] & (PM_PRESENT | PM_SWAPPED);
+			if (data && run == UINT64_MAX) {
+				run = pg;
+			} else if (!data && run != UINT64_MAX) {
+				if (n == cap)
+					v = hs_xrealloc(v, cap *= 2, sizeof *v);
+				v[n++] = (struct range){run, pg};
+				run = UINT64_MAX;
+			}
+		}
+	}
+	if (run != UINT64_MAX) {
+		if (n == cap)
+			v = hs_xrealloc(v, cap *= 2, sizeof *v);
+		v[n++] = (struct range){run, pg};
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].start = v[i].start < start ? start : v[i].start;
+		v[i].end = v[i].end > end ? end : v[i].end;
+	}
+	*out = v;
+	return (ssize_t)n;
+}
+
+/* Room for a copy of [start, end): from the pool while it lasts (already
+ * faulted in), else reserved address space. */
+static int alloc_copy(struct copier *k, struct hs_copy *cp, uint64_t start, uint64_t end)
 {
 	memset(cp, 0, sizeof *cp);
 	cp->start = start;
@@ -105,48 +155,35 @@ static int copy_range(struct copier *k, struct hs_copy *cp, uint64_t start, uint
 	if (k->c->poollen - k->c->poolused >= len) {
 		cp->data = k->c->pool + k->c->poolused + (start - base);
 		k->c->poolused += len;
-	} else {
-		cp->maplen = len;
-		cp->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		return 0;
 	}
+	cp->maplen = len;
+	cp->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (cp->map == MAP_FAILED) {
 		cp->map = NULL;
 		return hs_fail(k->err, HS_EINTERNAL, "out of memory copying 0x%llx bytes for --leaks",
-			       (unsigned long long)cp->maplen);
+			       (unsigned long long)len);
 	}
-	if (cp->map) {
-		/* Filled while the target is stopped: 2 MiB pages fault 512
-		 * times less often than 4 KiB ones. */
-		if (cp->maplen >= (2u << 20))
-			madvise(cp->map, cp->maplen, MADV_HUGEPAGE);
-		cp->data = (unsigned char *)cp->map + (start - base);
-	}
-	if (k->pagemap < 0)
-		return read_run(k, cp, start, cp->end);
-	uint64_t buf[BATCH];
-	uint64_t run = 0; /* start of the current run of data pages, 0 = none */
-	for (uint64_t pg = base; pg < top;) {
-		size_t want = (size_t)((top - pg) / PAGE < BATCH ? (top - pg) / PAGE : BATCH);
-		ssize_t got = pread(k->pagemap, buf, want * 8, (off_t)(pg / PAGE * 8));
-		if (got <= 0) { /* no pagemap here: copy the rest as it is */
-			if (run)
-				pg = run;
-			return read_run(k, cp, pg, top);
-		}
-		for (size_t i = 0; i < (size_t)got / 8; i++, pg += PAGE) {
-			bool data = buf[i] & (PM_PRESENT | PM_SWAPPED);
-			if (data && !run)
-				run = pg;
-			else if (!data && run) {
-				if (read_run(k, cp, run, pg))
-					return k->err->code;
-				run = 0;
-			}
-		}
-	}
-	if (run)
-		return read_run(k, cp, run, top);
+	/* Filled while the target is stopped: 2 MiB pages fault 512 times
+	 * less often than 4 KiB ones. */
+	if (len >= (2u << 20))
+		madvise(cp->map, len, MADV_HUGEPAGE);
+	cp->data = (unsigned char *)cp->map + (start - base);
 	return 0;
+}
+
+/* A dense copy of [start, end): pages without data stay zero. */
+static int copy_range(struct copier *k, struct hs_copy *cp, uint64_t start, uint64_t end)
+{
+	if (alloc_copy(k, cp, start, end))
+		return k->err->code;
+	struct range *runs;
+	ssize_t n = data_runs(k, cp->start, cp->end, &runs);
+	int rc = 0;
+	for (ssize_t i = 0; i < n && !rc; i++)
+		rc = read_run(k, cp, runs[i].start, runs[i].end);
+	free(runs);
+	return rc;
 }
 
 static void copy_free(struct hs_copy *cp)
@@ -168,14 +205,29 @@ static struct hs_copy *new_root(struct hs_contents *c, const char *what)
 	return r;
 }
 
-struct range {
-	uint64_t start, end;
-};
-
 static int cmp_range(const void *x, const void *y)
 {
 	const struct range *a = x, *b = y;
 	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Copies the pages of [start, end) that hold data as roots, one copy per
+ * run (a sparse mapping costs only its pagemap). */
+static int copy_sparse(struct copier *k, uint64_t start, uint64_t end, const char *what)
+{
+	struct range *runs;
+	ssize_t n = data_runs(k, start, end, &runs);
+	int rc = 0;
+	for (ssize_t i = 0; i < n && !rc; i++) {
+		struct hs_copy *r = new_root(k->c, what);
+		rc = alloc_copy(k, r, runs[i].start, runs[i].end);
+		if (!rc)
+			rc = read_run(k, r, runs[i].start, runs[i].end);
+		r->what = what;
+		k->c->root_bytes += r->end - r->start;
+	}
+	free(runs);
+	return rc;
 }
 
 /* Copies [start, end) less the excluded ranges (sorted) as roots. */
@@ -186,23 +238,13 @@ static int copy_root(struct copier *k, uint64_t start, uint64_t end, const struc
 	for (size_t i = 0; i < nex && a < end; i++) {
 		if (ex[i].end <= a || ex[i].start >= end)
 			continue;
-		if (ex[i].start > a) {
-			struct hs_copy *r = new_root(k->c, what);
-			if (copy_range(k, r, a, ex[i].start))
-				return k->err->code;
-			r->what = what;
-			k->c->root_bytes += r->end - r->start;
-		}
+		if (ex[i].start > a && copy_sparse(k, a, ex[i].start, what))
+			return k->err->code;
 		if (ex[i].end > a)
 			a = ex[i].end;
 	}
-	if (a < end) {
-		struct hs_copy *r = new_root(k->c, what);
-		if (copy_range(k, r, a, end))
-			return k->err->code;
-		r->what = what;
-		k->c->root_bytes += r->end - r->start;
-	}
+	if (a < end && copy_sparse(k, a, end, what))
+		return k->err->code;
 	return 0;
 }
 

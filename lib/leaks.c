@@ -5,8 +5,9 @@
  * a rank per 64 granules turns it into the ordinal, so an address finds
  * its chunk in O(1): the last start at or below it, which is either in
  * the same 64-granule word or the last one before it. An explicit stack
- * of ordinals replaces recursion. Memory per in-use chunk: 13 bytes
- * (granule, size, segment, mark), plus 4 on the stack while marked. */
+ * of ordinals replaces recursion. Memory per in-use chunk: 9 bytes
+ * (granule, size, mark), plus 4 on the stack while marked; and a bit and
+ * 4/64 bytes per 16 bytes of heap. */
 #include "leaks.h"
 
 #include <stdlib.h>
@@ -26,7 +27,6 @@ struct marker {
 	uint32_t *rank;
 	uint32_t *gran;   /* per heap ordinal: granule of the chunk */
 	uint32_t *gsize;  /* per heap ordinal: size in granules */
-	uint32_t *seg;    /* per heap ordinal: segment index */
 	uint64_t nheap, cap;
 	/* mmapped chunks: ordinals nheap + i, sorted by address */
 	struct mm { uint64_t addr, size; size_t copy; } *mm;
@@ -49,17 +49,15 @@ static inline unsigned popcount64(uint64_t x)
 	return (unsigned)((x * 0x0101010101010101ull) >> 56);
 }
 
-static void add_chunk(struct marker *m, size_t seg, uint64_t g, uint64_t units)
+static void add_chunk(struct marker *m, uint64_t g, uint64_t units)
 {
-	if (m->nheap == m->cap) {
+	if (m->nheap == m->cap) { /* not reached: cap is the walk's count */
 		m->cap = m->cap ? 2 * m->cap : 4096;
 		m->gran = hs_xrealloc(m->gran, m->cap, sizeof *m->gran);
 		m->gsize = hs_xrealloc(m->gsize, m->cap, sizeof *m->gsize);
-		m->seg = hs_xrealloc(m->seg, m->cap, sizeof *m->seg);
 	}
 	m->gran[m->nheap] = (uint32_t)g;
 	m->gsize[m->nheap] = (uint32_t)units;
-	m->seg[m->nheap] = (uint32_t)seg;
 	m->nheap++;
 	m->starts[g >> 6] |= 1ull << (g & 63);
 }
@@ -106,7 +104,7 @@ static void list_segment(struct marker *m, const struct hs_heap *h, size_t si)
 				inuse = false;
 		}
 		if (inuse)
-			add_chunk(m, si, s->g0 + ((p - s->start) >> m->shift), size >> m->shift);
+			add_chunk(m, s->g0 + ((p - s->start) >> m->shift), size >> m->shift);
 		p = next;
 	}
 }
@@ -128,9 +126,24 @@ static const struct hs_segment *seg_of(const struct hs_index *ix, uint64_t v, si
 	return NULL;
 }
 
+/* The segment holding heap ordinal o (by its granule). */
+static inline size_t seg_index(const struct marker *m, uint64_t o)
+{
+	const struct hs_index *ix = m->ix;
+	size_t lo = 0, hi = ix->nsegs;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->gran[o] < ix->segs[mid].g0)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return lo;
+}
+
 static inline uint64_t chunk_addr(const struct marker *m, uint64_t o)
 {
-	const struct hs_segment *s = &m->ix->segs[m->seg[o]];
+	const struct hs_segment *s = &m->ix->segs[seg_index(m, o)];
 	return s->start + (((uint64_t)m->gran[o] - s->g0) << m->shift);
 }
 
@@ -150,9 +163,9 @@ static int64_t lookup(const struct marker *m, uint64_t v, bool *start)
 		uint64_t w = g >> 6, bits = m->starts[w] & (~0ull >> (63 - (g & 63)));
 		int64_t o = bits ? (int64_t)(m->rank[w] + popcount64(bits)) - 1 : (int64_t)m->rank[w] - 1;
 		if (o >= 0) {
-			if (m->seg[o] != si)
+			if (m->gran[o] < s->g0) /* the last chunk of an earlier segment */
 				return -1;
-			uint64_t a = chunk_addr(m, (uint64_t)o);
+			uint64_t a = s->start + (((uint64_t)m->gran[o] - s->g0) << m->shift);
 			if (v < a + m->hdr)
 				return -1; /* a chunk header: glibc's own links point there */
 			if (v >= a + ((uint64_t)m->gsize[o] << m->shift))
@@ -207,7 +220,7 @@ static const unsigned char *user_bytes(const struct marker *m, uint64_t o, size_
 	const struct hs_copy *cp;
 	uint64_t a, end;
 	if (o < m->nheap) {
-		cp = &m->ct->heaps[m->seg[o]];
+		cp = &m->ct->heaps[seg_index(m, o)];
 		a = chunk_addr(m, o) + m->hdr;
 		end = chunk_addr(m, o) + ((uint64_t)m->gsize[o] << m->shift) + m->sz;
 	} else {
@@ -314,6 +327,12 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	uint64_t words = (ix->ngranules + 63) / 64 + 1;
 	m.starts = hs_xcalloc(words, sizeof *m.starts);
 	m.rank = hs_xcalloc(words, sizeof *m.rank);
+	/* In-use heap chunks: at most the walk's recorded and big ones. */
+	m.cap = ix->nrec + 1;
+	for (size_t i = 0; i < ix->narenas; i++)
+		m.cap += ix->arenas[i].big_chunks;
+	m.gran = hs_xcalloc(m.cap, sizeof *m.gran);
+	m.gsize = hs_xcalloc(m.cap, sizeof *m.gsize);
 	for (size_t i = 0; i < ix->nsegs && i < ct->nheaps; i++)
 		list_segment(&m, h, i);
 	uint64_t acc = 0;
@@ -416,7 +435,6 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	free(m.rank);
 	free(m.gran);
 	free(m.gsize);
-	free(m.seg);
 	free(m.mm);
 	free(m.mark);
 	free(m.stack);
