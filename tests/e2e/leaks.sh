@@ -96,6 +96,20 @@ if start_fixture leaks; then
 	stop_fixture "$pid"
 fi
 
+# --- 2000 more 1 KiB chunks leaked: the verdict names it
+if start_fixture leaks 2000; then
+	pid=$FIX_PID d=$FIX_DIR
+	hs "$d/all.json" "$d/all.err" attach --leaks=all --json "$pid"
+	exact "leaks 2000 --leaks=all" "$d" "$d/all.json"
+	consistent "leaks 2000 --leaks=all" "$d/all.json"
+	v=$(jq -r '.diagnosis.verdict' "$d/all.json")
+	check "leaks 2000: verdict leak-suspected ($v)" "$([[ $v == leak-suspected ]]; echo $?)" "verdict $v"
+	hs "$d/plain.json" "$d/plain.err" attach --json "$pid"
+	v=$(jq -r '.diagnosis.verdict' "$d/plain.json")
+	check "leaks 2000: no leak verdict without --leaks ($v)" "$([[ $v != leak-suspected ]]; echo $?)" "verdict $v"
+	stop_fixture "$pid"
+fi
+
 # --- the same, glibc linked statically: its TLS lies in [heap] below the
 # first chunk, and glibc keeps pointers to chunks in RELRO (read-only) data
 if [[ -n $HS_GLIBC && $HS_GLIBC != host && $HS_GLIBC != 2.36 ]]; then
