@@ -173,14 +173,11 @@ static void census_types(const struct hs_index *ix, struct hs_census *c)
 	struct hs_type_tally *t = hs_xcalloc(ty->nnames, sizeof *t);
 	for (size_t i = 0; i < ty->nnames; i++)
 		t[i] = (struct hs_type_tally){ty->names[i], ix->type_big[i].chunks, ix->type_big[i].bytes};
-	for (size_t j = 0; j < ix->captyped; j++) {
-		if (!ix->typed[j].key) /* keys are ordinal + 1; 0 is an empty slot */
+	for (uint64_t ord = 0; ord < ix->nrec; ord++) {
+		if (!ix->rtype[ord] || (ix->flags[ord] & (HS_CF_LISTMASK | HS_CF_FREE)))
 			continue;
-		uint64_t ord = ix->typed[j].key - 1, ty_i = ix->typed[j].val;
-		if (ix->flags[ord] & (HS_CF_LISTMASK | HS_CF_FREE))
-			continue;
-		t[ty_i].chunks++;
-		t[ty_i].bytes += hs_index_size(ix, ord);
+		t[ix->rtype[ord] - 1].chunks++;
+		t[ix->rtype[ord] - 1].bytes += hs_index_size(ix, ord);
 	}
 	for (size_t i = 0; i < ty->nnames; i++)
 		if (t[i].chunks)

@@ -233,14 +233,15 @@ static __attribute__((noinline, cold)) void warn_arena_bit(struct walker *k, uin
 		(unsigned long long)addr, k->main ? "set" : "clear");
 }
 
-/* An in-use chunk whose first word may be a vptr (rare: kept cold). */
-static __attribute__((noinline, cold)) void note_type(struct walker *k, bool recorded, uint64_t size, uint64_t w)
+/* An in-use chunk whose first word lies between the vtables (only C++
+ * programs get here: kept out of the hot path). */
+static __attribute__((noinline)) void note_type(struct walker *k, bool recorded, uint64_t size, uint64_t w)
 {
 	int t = hs_types_find(k->ix->types, w);
 	if (t < 0)
 		return;
 	if (recorded)
-		kv_put(&k->ix->typed, &k->ix->ntyped, &k->ix->captyped, k->nrec - 1, (uint64_t)t);
+		k->ix->rtype[k->nrec - 1] = (uint32_t)t + 1;
 	else {
 		k->ix->type_big[t].chunks++;
 		k->ix->type_big[t].bytes += size;
@@ -473,6 +474,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	if (o && o->types && o->types->n) {
 		ix->types = o->types;
 		ix->type_big = hs_xcalloc(o->types->nnames, sizeof *ix->type_big);
+		ix->rtype = reserve(ix->caprec * sizeof *ix->rtype);
 		k.tlo = o->types->lo;
 		k.tspan = o->types->hi - o->types->lo;
 	}
@@ -517,7 +519,7 @@ void hs_index_free(struct hs_index *ix)
 	release(ix->flags, ix->caprec);
 	free(ix->big);
 	free(ix->other);
-	free(ix->typed);
+	release(ix->rtype, ix->caprec * sizeof *ix->rtype);
 	free(ix->type_big);
 	free(ix->arenas);
 	free(ix->chunks);

@@ -92,11 +92,11 @@ struct hs_index {
 	struct hs_walk_arena *arenas;
 	size_t narenas;
 	/* C++ types (hs_walk_opts.types): in-use chunks whose first word is a
-	 * vptr. Recorded chunks by ordinal -> type (their final state is
-	 * known only from the lists); the others tallied per type here. */
+	 * vptr. Per recorded chunk its type + 1, 0 for none (their final state
+	 * is known only from the lists; reserved like fd, touched only where
+	 * typed chunks are); the others tallied per type here. */
 	const struct hs_types *types;
-	struct hs_kv *typed;
-	size_t ntyped, captyped;
+	uint32_t *rtype;
 	struct hs_walk_tally *type_big; /* per type; mmapped chunks included */
 	struct hs_chunk *chunks; /* with keep_chunks */
 	size_t nchunks, capchunks;
