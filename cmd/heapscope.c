@@ -168,6 +168,8 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	c.arch = hs_arch.name;
 	c.sym = &sym;
 	c.stopped_ms = hs_target_stopped_ms(&t);
+	c.cpus_online = t.cpus_online;
+	c.cpus_allowed = t.cpus_allowed;
 	c.total_ms = ms_since(&t0);
 	if (sym.other_allocator[0]) {
 		/* glibc's arenas are not where this program's memory is. */

@@ -56,6 +56,7 @@ struct hs_census {
 	int retries;
 	bool consistent;
 	bool have_residency; /* hs_counts.resident_free_bytes/trimmable_bytes are set */
+	int cpus_online, cpus_allowed; /* from the target stage (hs_target), 0 unknown */
 
 	struct hs_arena_census *arenas;
 	size_t narenas;

@@ -150,6 +150,32 @@ static void findings(FILE *out, const struct hs_diagnosis *d)
 	}
 }
 
+/* The chunks that keep free space from the system: address, size, what
+ * they hold, and their first bytes as hex and ASCII. */
+static void pinned(FILE *out, const struct hs_diagnosis *d)
+{
+	if (!d->npins)
+		return;
+	fprintf(out, "\npinned (in-use chunks that keep the free space below them from the system):\n");
+	fprintf(out, "%5s %4s %-18s %10s %10s  %s\n", "arena", "heap", "address", "size", "holds", "first bytes");
+	for (size_t i = 0; i < d->npins; i++) {
+		const struct hs_pin *p = &d->pins[i];
+		szbuf a, b;
+		fprintf(out, "%5d %4zu 0x%-16" PRIx64 " %10s %10s  ", p->arena, p->heap, p->addr,
+			hs_fmt_size(a, p->size), hs_fmt_size(b, p->held_bytes));
+		unsigned n = p->npreview < 16 ? p->npreview : 16;
+		for (unsigned k = 0; k < n; k++)
+			fprintf(out, "%02x%s", p->preview[k], k == 7 ? "  " : " ");
+		fputc('|', out);
+		for (unsigned k = 0; k < n; k++)
+			fputc(p->preview[k] >= 0x20 && p->preview[k] < 0x7f ? p->preview[k] : '.', out);
+		fputs(p->npreview ? "|" : "| (unreadable)", out);
+		if (p->type)
+			fprintf(out, " %s", p->type);
+		fputc('\n', out);
+	}
+}
+
 static void warnings(FILE *out, const struct hs_census *c)
 {
 	const struct hs_warnings *w = c->warnings;
@@ -237,6 +263,7 @@ void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagno
 	histogram(out, c);
 	threads(out, c);
 	findings(out, d);
+	pinned(out, d);
 	warnings(out, c);
 	if (o->chunks)
 		chunks(out, c);
