@@ -7,8 +7,9 @@
  *   empty          malloc never ran, or nothing is held
  *   leak-suspected --leaks found significant in-use bytes nothing points to
  *   arena-sprawl   many arenas, most of them mostly holes
- *   trimmable      most holes are the main arena's top chunk, above the trim
- *                  threshold: malloc_trim(0) returns them as they are
+ *   trimmable      most holes are the main arena's top chunk, which free()
+ *                  keeps (below M_TRIM_THRESHOLD, or grown by consolidation)
+ *                  and malloc_trim(0) returns as it is
  *   fragmented     holes outweigh what the program holds
  *   healthy        none of the above
  * Each finding carries bytes and a remedy in the target glibc's own terms
@@ -168,7 +169,7 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	else if (many_holes && c->narenas >= SPRAWL_MIN_ARENAS && 2 * holey >= c->narenas - 1 &&
 	    thread_holes > holes / 2)
 		d->verdict = "arena-sprawl";
-	else if (many_holes && main_top > trim_threshold && main_top > HOLES_FLOOR && 2 * main_top >= holes)
+	else if (many_holes && main_top > HOLES_FLOOR && 2 * main_top >= holes)
 		d->verdict = "trimmable";
 	else if (many_holes)
 		d->verdict = "fragmented";
@@ -241,15 +242,23 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 				 "from their own mmap); until then malloc_trim(0) gives back the free pages "
 				 "below it but not the address space");
 	}
-	if (main_top > trim_threshold && main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
-		snprintf(f->message, sizeof f->message,
-			 "the main arena's top chunk is %s, above M_TRIM_THRESHOLD (%s): glibc "
-			 "has not given it back yet",
-			 hs_fmt_size(b1, main_top), hs_fmt_size(b2, trim_threshold));
+	if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
+		if (main_top > trim_threshold)
+			snprintf(f->message, sizeof f->message,
+				 "the main arena's top chunk is %s, above M_TRIM_THRESHOLD (%s): glibc "
+				 "has not given it back yet (free() trims only after freeing 64 KiB or more)",
+				 hs_fmt_size(b1, main_top), hs_fmt_size(b2, trim_threshold));
+		else
+			snprintf(f->message, sizeof f->message,
+				 "the main arena's top chunk is %s, below M_TRIM_THRESHOLD (%s%s): free() "
+				 "keeps it by design",
+				 hs_fmt_size(b1, main_top), hs_fmt_size(b2, trim_threshold),
+				 h && h->mp.no_dyn_threshold ? ", set by the program or a tunable"
+							     : ", raised by glibc's dynamic threshold");
 		tunable(tu, sizeof tu, vminor, "trim_threshold", "N");
 		snprintf(f->remedy, sizeof f->remedy,
-			 "malloc_trim(0) returns %s of it now; mallopt(M_TRIM_THRESHOLD, N)%s%s makes "
-			 "free() return it",
+			 "malloc_trim(0) returns %s of it now; a lower mallopt(M_TRIM_THRESHOLD, N)%s%s "
+			 "makes free() return it",
 			 c->have_residency && main ? hs_fmt_size(b1, main->c.trimmable_bytes) : "most",
 			 tu[0] ? " or " : "", tu);
 	}
