@@ -266,8 +266,8 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	    (f = add(d, "arena-sprawl", thread_holes))) {
 		char lim[96] = "";
 		if (d->arena_limit && d->cores)
-			snprintf(lim, sizeof lim, " (glibc's limit here: %d, 8 per core of %d %s)",
-				 d->arena_limit, d->cores, d->cores_from);
+			snprintf(lim, sizeof lim, " (glibc's limit here: %d, %d per core, %d cores by the %s)",
+				 d->arena_limit, d->arena_limit / d->cores, d->cores, d->cores_from);
 		else if (d->arena_limit)
 			snprintf(lim, sizeof lim, " (limit: arena_max %d)", d->arena_limit);
 		snprintf(f->message, sizeof f->message,
