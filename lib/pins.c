@@ -65,6 +65,11 @@ static size_t heap_pins(const struct hs_census *c, size_t si, struct hs_pin *out
 	uint64_t ws, we;
 	if (!t->n || !a || !highest_run(ix, sg, a->top, &ws, &we))
 		return 0;
+	/* The chunk under top always looks in use (a free one would have
+	 * merged into top): if the last one kept does not end at top, the walk
+	 * was cut short (a warning says where) and what lies above is unknown. */
+	if (t->c[t->n - 1].addr + t->c[t->n - 1].size != a->top)
+		return 0;
 	/* Every chunk above the run must be among the ones the walk kept. */
 	if (!t->all && t->c[0].addr > we)
 		return 0;

@@ -361,6 +361,15 @@ static void test_pins(void **state)
 	free(p->f);
 	free(p);
 
+	/* A walk cut short before top (the last chunk kept does not end
+	 * there): what lies above is unknown, no pin is claimed. */
+	p = pin_heap(900, 1);
+	p->f->arenas[0].top += 0x100;
+	hs_diagnose(&p->f->c, NULL, &d);
+	assert_int_equal(d.npins, 0);
+	free(p->f);
+	free(p);
+
 	/* More than 8 live chunks above the run: live data, not a pin. */
 	p = pin_heap(900, 9);
 	hs_diagnose(&p->f->c, NULL, &d);
