@@ -223,24 +223,41 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 				 tu[0] ? " or " : "", tu);
 	}
 	if (d->npins && d->pins[0].held_bytes >= PIN_FLOOR && (f = add(d, "top-pinned", d->pins[0].held_bytes))) {
-		const struct hs_pin *p = &d->pins[0];
+		const struct hs_pin *p = &d->pins[0], *hi = p;
+		size_t more = 0; /* other pins of the same heap: all must go */
+		for (size_t i = 1; i < d->npins; i++) {
+			const struct hs_pin *q = &d->pins[i];
+			if (q->arena != p->arena || q->heap != p->heap)
+				continue;
+			more++;
+			if (q->addr > hi->addr)
+				hi = q;
+		}
+		char others[160] = "";
+		if (more)
+			snprintf(others, sizeof others, ", and so do %zu more above it (the highest: a %s %s at 0x%llx)",
+				 more, hs_fmt_size(b3, hi->size), hi->type ? hi->type : "chunk",
+				 (unsigned long long)hi->addr);
 		snprintf(f->message, sizeof f->message,
 			 "one %s in-use chunk at 0x%llx (arena %d) holds %s of free space below it from "
-			 "the system: glibc returns memory from the top of a heap only%s",
+			 "the system%s: glibc returns memory from the top of a heap only",
 			 hs_fmt_size(b1, p->size), (unsigned long long)p->addr, p->arena,
-			 hs_fmt_size(b2, p->held_bytes),
-			 d->npins > 1 ? " (see the pinned list for the others)" : "");
+			 hs_fmt_size(b2, p->held_bytes), others);
+		char trim[96] = "";
 		if (c->have_residency)
+			snprintf(trim, sizeof trim, " (%s of RSS now)", hs_fmt_size(b1, t->trimmable_bytes));
+		if (hi->type && !strcmp(hi->type, "tcache_perthread_struct"))
+			/* 2.42+ allocates a thread's tcache at its first free(). */
 			snprintf(f->remedy, sizeof f->remedy,
-				 "free it, or allocate such long-lived blocks before the short-lived ones (or "
-				 "from their own mmap); until then malloc_trim(0) gives back the free pages "
-				 "below it (%s of RSS now) but not the address space",
-				 hs_fmt_size(b1, t->trimmable_bytes));
+				 "glibc allocated the thread's tcache at its first free(), above the blocks "
+				 "freed since, and keeps it for the thread's life: a malloc and free of a small "
+				 "block when the thread starts places it low; meanwhile malloc_trim(0) gives "
+				 "back the free pages below%s but not the address space", trim);
 		else
 			snprintf(f->remedy, sizeof f->remedy,
-				 "free it, or allocate such long-lived blocks before the short-lived ones (or "
+				 "free %s, or allocate such long-lived blocks before the short-lived ones (or "
 				 "from their own mmap); until then malloc_trim(0) gives back the free pages "
-				 "below it but not the address space");
+				 "below%s but not the address space", more ? "them" : "it", trim);
 	}
 	if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
 		if (main_top > trim_threshold)

@@ -56,6 +56,20 @@ static bool in_use(const struct hs_index *ix, uint64_t addr)
 	return !hole(ix, (uint64_t)o) && !(ix->flags[o] & HS_CF_FREE);
 }
 
+/* glibc's own blocks have a known type: a thread's tcache_perthread_struct
+ * (allocated at the thread's first malloc, or in 2.42+ at its first free,
+ * when it can land on top of everything freed before). */
+static const char *own_type(const struct hs_census *c, uint64_t addr)
+{
+	unsigned hdr = c->heap && c->heap->layout ? 2 * c->heap->layout->size_sz : 16;
+	for (size_t t = 0; t < c->nthreads; t++) {
+		const struct hs_thread *th = c->threads[t].thread;
+		if (th && th->tcache.addr && th->tcache.addr == addr + hdr)
+			return "tcache_perthread_struct";
+	}
+	return NULL;
+}
+
 static size_t heap_pins(const struct hs_census *c, size_t si, struct hs_pin *out, size_t max)
 {
 	const struct hs_index *ix = c->index;
@@ -93,6 +107,7 @@ static size_t heap_pins(const struct hs_census *c, size_t si, struct hs_pin *out
 		/* Between the run and the pin: holes, and the pins below it. */
 		q->held_bytes = (we - ws) + (k->addr - we) - live;
 		live += k->size;
+		q->type = own_type(c, k->addr);
 		memcpy(q->preview, k->bytes, k->nbytes);
 		q->npreview = k->nbytes;
 		if (k->nbytes >= sizeof q->first_word)

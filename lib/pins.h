@@ -30,7 +30,8 @@ struct hs_pin {
 	uint64_t addr, size;    /* chunk header address and chunk size */
 	uint64_t held_bytes;
 	uint64_t run_start, run_bytes; /* the free run it keeps from top */
-	const char *type;       /* NULL: no vtable naming yet */
+	const char *type;       /* "tcache_perthread_struct" for glibc's own;
+				   else NULL (no vtable naming yet) */
 	uint64_t first_word;    /* the user area's first word (a vtable, maybe) */
 	unsigned char preview[HS_PREVIEW_BYTES];
 	unsigned npreview;      /* 0: the bytes could not be read */

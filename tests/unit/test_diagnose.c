@@ -268,19 +268,20 @@ static void test_mmap_threshold(void **state)
 	free(f);
 }
 
-/* One heap [S, S + 256 KiB): an in-use chunk at S, then nfree 0x100-byte
+/* One heap [S, S + 2 MiB): an in-use chunk at S, then nfree 0x100-byte
  * fastbin chunks, then nlive in-use 0x100-byte chunks, then top. The walk's
  * tail holds the last 32 chunks that looked in use (fastbin chunks do). */
 #define S 0x10000ull
+#define HEAP 0x200000ull
 struct pinfx {
 	struct fx *f;
 	struct hs_index ix;
 	struct hs_segment seg;
 	struct hs_tail tail;
-	uint64_t recorded[(0x40000 >> 4) / 64 + 1];
-	uint32_t rank[(0x40000 >> 4) / 64 + 1];
-	uint32_t fd[4096];
-	uint8_t sz[4096], flags[4096];
+	uint64_t recorded[(HEAP >> 4) / 64 + 1];
+	uint32_t rank[(HEAP >> 4) / 64 + 1];
+	uint32_t fd[8192];
+	uint8_t sz[8192], flags[8192];
 };
 
 static struct pinfx *pin_heap(unsigned nfree, unsigned nlive)
@@ -289,8 +290,8 @@ static struct pinfx *pin_heap(unsigned nfree, unsigned nlive)
 	p->f = fx_new(36, 1);
 	uint64_t top = S + 0x100ull * (1 + nfree + nlive);
 	p->f->arenas[0].top = top;
-	p->seg = (struct hs_segment){.arena = 0, .heap = 0, .start = S, .end = S + 0x40000, .g0 = 0};
-	p->ix = (struct hs_index){.segs = &p->seg, .nsegs = 1, .tails = &p->tail, .ngranules = 0x40000 >> 4,
+	p->seg = (struct hs_segment){.arena = 0, .heap = 0, .start = S, .end = S + HEAP, .g0 = 0};
+	p->ix = (struct hs_index){.segs = &p->seg, .nsegs = 1, .tails = &p->tail, .ngranules = HEAP >> 4,
 				  .recorded = p->recorded, .rank = p->rank, .fd = p->fd, .sz = p->sz,
 				  .flags = p->flags, .align_shift = 4};
 	uint64_t ord = 0;
@@ -323,7 +324,7 @@ static struct pinfx *pin_heap(unsigned nfree, unsigned nlive)
 	}
 	p->f->c.index = &p->ix;
 	/* Totals for the verdict: the fastbin chunks are the holes. */
-	fx_arena(p->f, 0, 0x100ull * (1 + nlive), 0, 0x40000 - (top - S));
+	fx_arena(p->f, 0, 0x100ull * (1 + nlive), 0, HEAP - (top - S));
 	p->f->ac[0].c.fast = p->f->ac[0].c.free = (struct hs_tally){nfree, 0x100ull * nfree};
 	p->f->c.totals.fast = p->f->c.totals.free = p->f->ac[0].c.fast;
 	return p;
@@ -352,12 +353,37 @@ static void test_pins(void **state)
 	free(p->f);
 	free(p);
 
-	/* Three live chunks: each holds the run and the holes below it. */
+	/* Three live chunks: each holds the run and the holes below it. The
+	 * highest is a thread's tcache_perthread_struct (2.42+ allocates it at
+	 * the first free, above everything freed before). */
 	p = pin_heap(900, 3);
+	struct hs_thread th = {.tid = 42, .tcache = {.addr = S + 0x100ull * 903 + 16}};
+	struct hs_thread_census tc = {.thread = &th};
+	p->f->c.threads = &tc;
+	p->f->c.nthreads = 1;
 	hs_diagnose(&p->f->c, NULL, &d);
 	assert_int_equal(d.npins, 3);
 	for (size_t i = 0; i < 3; i++)
 		assert_int_equal(d.pins[i].held_bytes, 900 * 0x100); /* no holes between them */
+	assert_null(d.pins[0].type);
+	assert_string_equal(d.pins[2].type, "tcache_perthread_struct");
+	const struct hs_finding *tp = finding(&d, "top-pinned");
+	assert_null(tp); /* 225 KiB: under the 1 MiB worth a finding */
+	free(p->f);
+	free(p);
+
+	/* The finding, with 2 more pins above the first, the highest glibc's. */
+	p = pin_heap(4200, 3);
+	th.tcache.addr = S + 0x100ull * 4203 + 16;
+	p->f->c.threads = &tc;
+	p->f->c.nthreads = 1;
+	hs_diagnose(&p->f->c, NULL, &d);
+	tp = finding(&d, "top-pinned");
+	assert_non_null(tp);
+	assert_int_equal(tp->bytes, 4200 * 0x100);
+	assert_non_null(strstr(tp->message, "so do 2 more above it"));
+	assert_non_null(strstr(tp->message, "tcache_perthread_struct"));
+	assert_non_null(strstr(tp->remedy, "first free()"));
 	free(p->f);
 	free(p);
 
