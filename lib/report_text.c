@@ -79,6 +79,23 @@ static void arenas(FILE *out, const struct hs_census *c)
 		hs_fmt_size(f, m->keepcost), hs_fmt_size((szbuf){0}, m->hblkhd));
 }
 
+/* Arenas against the limit glibc applies, and the thresholds as they stand. */
+static void limits(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d)
+{
+	if (!c->heap || !c->narenas)
+		return;
+	const struct hs_mp *mp = &c->heap->mp;
+	szbuf a, b;
+	fprintf(out, "arenas: %zu", c->narenas);
+	if (d->arena_limit && d->cores)
+		fprintf(out, " of glibc's limit %d (%d per core, %d cores by the %s)", d->arena_limit,
+			d->arena_limit / d->cores, d->cores, d->cores_from);
+	else if (d->arena_limit)
+		fprintf(out, " of arena_max %d", d->arena_limit);
+	fprintf(out, "; thresholds: mmap %s, trim %s (%s)\n", hs_fmt_size(a, mp->mmap_threshold),
+		hs_fmt_size(b, mp->trim_threshold), mp->no_dyn_threshold ? "set" : "dynamic");
+}
+
 static void histogram(FILE *out, const struct hs_census *c)
 {
 	if (!c->nhist)
@@ -260,6 +277,7 @@ void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagno
 {
 	header(out, c, d);
 	arenas(out, c);
+	limits(out, c, d);
 	histogram(out, c);
 	threads(out, c);
 	findings(out, d);

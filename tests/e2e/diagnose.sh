@@ -149,6 +149,8 @@ if start_fixture sprawl; then
 		lim=$(jq -r '.diagnosis.arena_limit' "$J")
 		[[ $lim == $((8 * cores)) ]]
 		check "sprawl: arena limit $lim = 8 x $cores cores as glibc 2.$v counts them" $? "got $lim"
+		grep -q "^arenas: 7 of glibc's limit $lim " "$FIX_DIR/hs.txt"
+		check "sprawl: text report gives 7 arenas of the limit $lim" $? "$(grep '^arenas:' "$FIX_DIR/hs.txt")"
 	fi
 	stop_fixture "$FIX_PID"
 fi
