@@ -6,7 +6,8 @@
  * (tcache, fastbins, bins) and the top chunks. The verdicts, first match:
  *   empty          malloc never ran, or nothing is held
  *   leak-suspected --leaks found significant in-use bytes nothing points to
- *   arena-sprawl   many arenas, most of them mostly holes
+ *   arena-sprawl   many arenas, most of them mostly holes, the holes spread
+ *                  over them (one arena with most of them is fragmented)
  *   trimmable      most holes are the main arena's top chunk, which free()
  *                  keeps (below M_TRIM_THRESHOLD, or grown by consolidation)
  *                  and malloc_trim(0) returns as it is
@@ -150,14 +151,17 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	uint64_t main_top = main ? main->c.top_bytes : 0;
 	uint64_t trim_threshold = h ? h->mp.trim_threshold : 0;
 
-	/* Thread arenas that are mostly holes. */
+	/* Thread arenas that are mostly holes, and the largest share of
+	 * holes any one of them has. */
 	size_t holey = 0;
-	uint64_t thread_holes = 0;
+	uint64_t thread_holes = 0, max_arena_holes = 0;
 	for (size_t i = 0; i < c->narenas; i++) {
 		const struct hs_counts *a = &c->arenas[i].c;
 		if (c->arenas[i].arena && c->arenas[i].arena->main)
 			continue;
 		thread_holes += a->free.bytes + a->top_bytes;
+		if (a->free.bytes + a->top_bytes > max_arena_holes)
+			max_arena_holes = a->free.bytes + a->top_bytes;
 		if (MOSTLY_HOLES(a->free.bytes + a->top_bytes, a->in_use.bytes))
 			holey++;
 	}
@@ -167,7 +171,7 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	if (leaking)
 		d->verdict = "leak-suspected";
 	else if (many_holes && c->narenas >= SPRAWL_MIN_ARENAS && 2 * holey >= c->narenas - 1 &&
-	    thread_holes > holes / 2)
+		 thread_holes > holes / 2 && 2 * max_arena_holes <= thread_holes)
 		d->verdict = "arena-sprawl";
 	else if (many_holes && main_top > HOLES_FLOOR && 2 * main_top >= holes)
 		d->verdict = "trimmable";

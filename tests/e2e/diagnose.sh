@@ -155,6 +155,16 @@ if start_fixture sprawl; then
 	stop_fixture "$FIX_PID"
 fi
 
+# --- fragmented: holes in 4 arenas, most of them in one thread arena's two
+# heaps: fragmentation, not sprawl.
+if start_fixture fragmented; then
+	if attach_both fragmented; then
+		expect_verdict fragmented fragmented
+		has_remedy fragmented holes "malloc_trim(0) would return"
+	fi
+	stop_fixture "$FIX_PID"
+fi
+
 # --- healthy
 if start_fixture healthy; then
 	if attach_both healthy; then

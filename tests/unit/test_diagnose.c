@@ -139,6 +139,13 @@ static void test_sprawl_and_limit(void **state)
 	assert_int_equal(s->bytes, 6 * (7 * MiB + 200 * 1024));
 	assert_non_null(strstr(s->remedy, "MALLOC_ARENA_MAX=2"));
 	assert_non_null(strstr(s->remedy, "glibc.malloc.arena_max=2"));
+	/* One thread arena with most of the holes: fragmentation there, not
+	 * sprawl (the finding stays: the thread arenas still hold them). */
+	fx_arena(f, 6, 512 * 1024, 60 * MiB, 200 * 1024);
+	hs_diagnose(&f->c, NULL, &d);
+	assert_string_equal(d.verdict, "fragmented");
+	assert_non_null(finding(&d, "arena-sprawl"));
+	fx_arena(f, 6, 512 * 1024, 7 * MiB, 200 * 1024);
 	/* 2.35 to 2.38 count the affinity mask, the others CPUs online. */
 	assert_int_equal(d.cores, 2);
 	assert_int_equal(d.arena_limit, 16);
