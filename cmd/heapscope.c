@@ -186,7 +186,10 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	c.exe = t.exe;
 	c.arch = hs_arch.name;
 	c.sym = &sym;
+	c.typetab = &types;
 	c.stopped_ms = hs_target_stopped_ms(&t);
+	c.cpus_online = t.cpus_online;
+	c.cpus_allowed = t.cpus_allowed;
 	c.total_ms = ms_since(&t0);
 	if (sym.other_allocator[0]) {
 		/* glibc's arenas are not where this program's memory is. */

@@ -8,6 +8,7 @@
 
 #include "bins.h"
 #include "leaks.h"
+#include "types.h"
 
 struct hs_tally {
 	uint64_t chunks, bytes;
@@ -57,6 +58,7 @@ struct hs_census {
 	int retries;
 	bool consistent;
 	bool have_residency; /* hs_counts.resident_free_bytes/trimmable_bytes are set */
+	int cpus_online, cpus_allowed; /* from the target stage (hs_target), 0 unknown */
 
 	struct hs_arena_census *arenas;
 	size_t narenas;
@@ -71,6 +73,9 @@ struct hs_census {
 	 * mmapped chunks included. Empty when no module has a vtable. */
 	struct hs_type_tally *types;
 	size_t ntypes;
+	/* The vtables the types were named from (pins are named with it too);
+	 * NULL when none were loaded. */
+	const struct hs_types *typetab;
 };
 
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,

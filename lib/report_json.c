@@ -255,6 +255,61 @@ static void diagnosis(cJSON *root, const struct hs_diagnosis *d)
 		cJSON_AddStringToObject(e, "remedy", f->remedy);
 		cJSON_AddItemToArray(a, e);
 	}
+	/* Extensions (man/heapscope.1): the arena limit glibc applies, and
+	 * the thresholds as they stand. */
+	if (d->arena_limit)
+		cJSON_AddNumberToObject(o, "arena_limit", d->arena_limit);
+	else
+		cJSON_AddNullToObject(o, "arena_limit");
+	if (d->cores)
+		cJSON_AddNumberToObject(o, "cores", d->cores);
+	else
+		cJSON_AddNullToObject(o, "cores");
+	if (d->cores_from)
+		cJSON_AddStringToObject(o, "cores_from", d->cores_from);
+	else
+		cJSON_AddNullToObject(o, "cores_from");
+}
+
+static void thresholds(cJSON *diag, const struct hs_census *c)
+{
+	if (!c->heap)
+		return;
+	cJSON *o = obj(diag, "thresholds");
+	const struct hs_mp *mp = &c->heap->mp;
+	put_u(o, "mmap_threshold", mp->mmap_threshold);
+	put_u(o, "trim_threshold", mp->trim_threshold);
+	cJSON_AddBoolToObject(o, "dynamic", !mp->no_dyn_threshold);
+}
+
+static void pins(cJSON *root, const struct hs_diagnosis *d)
+{
+	cJSON *a = arr(root, "pins");
+	for (size_t i = 0; i < d->npins; i++) {
+		const struct hs_pin *p = &d->pins[i];
+		char hex[2 * HS_PREVIEW_BYTES + 1];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "arena", p->arena);
+		cJSON_AddNumberToObject(o, "heap", (double)p->heap);
+		put_addr(o, "address", p->addr);
+		put_u(o, "size", p->size);
+		if (p->type)
+			cJSON_AddStringToObject(o, "type", p->type);
+		else
+			cJSON_AddNullToObject(o, "type");
+		if (p->npreview)
+			cJSON_AddStringToObject(o, "preview", hs_pin_preview_hex(p, hex));
+		else
+			cJSON_AddNullToObject(o, "preview");
+		put_u(o, "held_bytes", p->held_bytes);
+		if (p->npreview >= 8)
+			put_addr(o, "first_word", p->first_word);
+		else
+			cJSON_AddNullToObject(o, "first_word");
+		put_addr(o, "run_start", p->run_start);
+		put_u(o, "run_bytes", p->run_bytes);
+		cJSON_AddItemToArray(a, o);
+	}
 }
 
 static void warnings(cJSON *root, const struct hs_census *c)
@@ -388,7 +443,8 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	histogram(root, c);
 	mallinfo2(root, &c->mallinfo2);
 	diagnosis(root, d);
-	arr(root, "pins");  /* filled by a later diagnosis stage */
+	thresholds(cJSON_GetObjectItem(root, "diagnosis"), c);
+	pins(root, d);
 	if (d->leaks)
 		leaks(root, d->leaks);
 	types(root, c);

@@ -79,6 +79,23 @@ static void arenas(FILE *out, const struct hs_census *c)
 		hs_fmt_size(f, m->keepcost), hs_fmt_size((szbuf){0}, m->hblkhd));
 }
 
+/* Arenas against the limit glibc applies, and the thresholds as they stand. */
+static void limits(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d)
+{
+	if (!c->heap || !c->narenas)
+		return;
+	const struct hs_mp *mp = &c->heap->mp;
+	szbuf a, b;
+	fprintf(out, "arenas: %zu", c->narenas);
+	if (d->arena_limit && d->cores)
+		fprintf(out, " of glibc's limit %d (%d per core, %d cores by the %s)", d->arena_limit,
+			d->arena_limit / d->cores, d->cores, d->cores_from);
+	else if (d->arena_limit)
+		fprintf(out, " of arena_max %d", d->arena_limit);
+	fprintf(out, "; thresholds: mmap %s, trim %s (%s)\n", hs_fmt_size(a, mp->mmap_threshold),
+		hs_fmt_size(b, mp->trim_threshold), mp->no_dyn_threshold ? "set" : "dynamic");
+}
+
 static void histogram(FILE *out, const struct hs_census *c)
 {
 	if (!c->nhist)
@@ -198,6 +215,32 @@ static void leaks(FILE *out, const struct hs_leaks *l)
 		fprintf(out, "  ... %zu more (--json lists them)\n", l->nsuspects - shown);
 }
 
+/* The chunks that keep free space from the system: address, size, what
+ * they hold, and their first bytes as hex and ASCII. */
+static void pinned(FILE *out, const struct hs_diagnosis *d)
+{
+	if (!d->npins)
+		return;
+	fprintf(out, "\npinned (in-use chunks that keep the free space below them from the system):\n");
+	fprintf(out, "%5s %4s %-18s %10s %10s  %s\n", "arena", "heap", "address", "size", "holds", "first bytes");
+	for (size_t i = 0; i < d->npins; i++) {
+		const struct hs_pin *p = &d->pins[i];
+		szbuf a, b;
+		fprintf(out, "%5d %4zu 0x%-16" PRIx64 " %10s %10s  ", p->arena, p->heap, p->addr,
+			hs_fmt_size(a, p->size), hs_fmt_size(b, p->held_bytes));
+		unsigned n = p->npreview < 16 ? p->npreview : 16;
+		for (unsigned k = 0; k < n; k++)
+			fprintf(out, "%02x%s", p->preview[k], k == 7 ? "  " : " ");
+		fputc('|', out);
+		for (unsigned k = 0; k < n; k++)
+			fputc(p->preview[k] >= 0x20 && p->preview[k] < 0x7f ? p->preview[k] : '.', out);
+		fputs(p->npreview ? "|" : "| (unreadable)", out);
+		if (p->type)
+			fprintf(out, " %s", p->type);
+		fputc('\n', out);
+	}
+}
+
 static void warnings(FILE *out, const struct hs_census *c)
 {
 	const struct hs_warnings *w = c->warnings;
@@ -282,11 +325,13 @@ void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagno
 {
 	header(out, c, d);
 	arenas(out, c);
+	limits(out, c, d);
 	histogram(out, c);
 	threads(out, c);
 	findings(out, d);
 	leaks(out, d->leaks);
 	types(out, c);
+	pinned(out, d);
 	warnings(out, c);
 	if (o->chunks)
 		chunks(out, c);

@@ -35,6 +35,9 @@ struct walker {
 	bool keep_chunks;
 	bool main; /* the segment's arena is main_arena */
 	uint64_t tlo, tspan; /* vptrs lie in [tlo, tlo + tspan); span 0: no types */
+	/* Ring of the last chunks that looked in use in this segment. */
+	uint64_t tail_addr[HS_TAIL_CHUNKS], tail_size[HS_TAIL_CHUNKS];
+	uint64_t ntail;
 };
 
 /* Bits set in a word. Spelled out so that it compiles to a handful of
@@ -256,6 +259,11 @@ static inline __attribute__((always_inline)) void settle(struct walker *restrict
 	const bool is_free = !prev_inuse;
 	if (__builtin_expect(!is_free && !!(bits & NON_MAIN_ARENA) == k->main, 0))
 		warn_arena_bit(k, addr);
+	if (!is_free) {
+		k->tail_addr[k->ntail % HS_TAIL_CHUNKS] = addr;
+		k->tail_size[k->ntail % HS_TAIL_CHUNKS] = size;
+		k->ntail++;
+	}
 	if (is_free || size <= k->rec_limit) {
 		record(k, is_free, addr, size, rawfd, bits);
 	} else {
@@ -397,6 +405,26 @@ overrun:
 #undef SETTLE
 }
 
+/* The chunks nearest top, with their first bytes, read now while the
+ * target is still stopped. An unreadable one keeps nbytes 0. */
+static void keep_tail(struct walker *k, struct hs_source *src, struct hs_tail *t)
+{
+	uint64_t n = k->ntail < HS_TAIL_CHUNKS ? k->ntail : HS_TAIL_CHUNKS;
+	t->all = k->ntail <= HS_TAIL_CHUNKS;
+	t->n = (unsigned)n;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r = (k->ntail - n + i) % HS_TAIL_CHUNKS;
+		struct hs_tail_chunk *c = &t->c[i];
+		c->addr = k->tail_addr[r];
+		c->size = k->tail_size[r];
+		/* The user area runs to the next chunk's size field. */
+		uint64_t avail = c->size > 2u * k->l->size_sz ? c->size - k->l->size_sz : 0;
+		unsigned want = avail < HS_PREVIEW_BYTES ? (unsigned)avail : HS_PREVIEW_BYTES;
+		if (want && hs_read(src, c->addr + k->hdr, c->bytes, want) == 0)
+			c->nbytes = want;
+	}
+}
+
 static void *reserve(size_t bytes)
 {
 	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -441,6 +469,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	for (size_t i = 0; i < h->narenas; i++)
 		n += h->arenas[i].nheaps;
 	ix->segs = hs_xcalloc(n, sizeof *ix->segs);
+	ix->tails = hs_xcalloc(n ? n : 1, sizeof *ix->tails);
 	for (size_t i = 0; i < h->narenas; i++)
 		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
 			ix->segs[ix->nsegs++] = (struct hs_segment){
@@ -488,8 +517,11 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		k.wa = &ix->arenas[s->arena];
 		k.main = a->main;
 		s->ord0 = k.nrec;
+		k.ntail = 0;
 		rc = walk_segment(&k, src, a, st, err);
 		s->ord1 = k.nrec;
+		if (!rc && a->top >= s->start && a->top < s->end)
+			keep_tail(&k, src, &ix->tails[i]);
 	}
 	ix->nrec = k.nrec;
 	hs_stream_close(st);
@@ -512,6 +544,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 void hs_index_free(struct hs_index *ix)
 {
 	free(ix->segs);
+	free(ix->tails);
 	release(ix->recorded, ((ix->ngranules + 63) / 64 + 1) * sizeof *ix->recorded);
 	free(ix->rank);
 	release(ix->fd, ix->caprec * sizeof *ix->fd);

@@ -14,6 +14,7 @@
 #define HS_WALK_H
 
 #include "arenas.h"
+#include "leaks.h"
 
 /* Special values of a stored next pointer. */
 #define HS_FD_NULL 0xffffffffu  /* NULL: the end of a tcache or fastbin list */
@@ -64,6 +65,22 @@ struct hs_walk_arena {
 	uint64_t overhead_bytes; /* headers, alignment, fenceposts */
 };
 
+/* The chunks that look in use nearest a heap's top, with their first
+ * bytes, copied while the target is stopped: what pins the heap is among
+ * them (the diagnosis picks it once the lists are known). Only for the
+ * segment that holds its arena's top chunk. */
+#define HS_TAIL_CHUNKS 32
+struct hs_tail_chunk {
+	uint64_t addr, size; /* chunk header address, size (flags masked) */
+	unsigned char bytes[HS_PREVIEW_BYTES]; /* the user area's first bytes */
+	unsigned nbytes;     /* how many of them were read */
+};
+struct hs_tail {
+	struct hs_tail_chunk c[HS_TAIL_CHUNKS]; /* address order */
+	unsigned n;
+	bool all; /* c[] holds every chunk that looked in use in the segment */
+};
+
 /* One chunk, kept only with --chunks; mmapped chunks come last, arena -1. */
 struct hs_chunk {
 	uint64_t addr, size;
@@ -74,6 +91,7 @@ struct hs_chunk {
 struct hs_index {
 	struct hs_segment *segs; /* sorted by start */
 	size_t nsegs;
+	struct hs_tail *tails;   /* per segment (same order); n = 0 without top */
 	uint64_t ngranules;
 	uint64_t *recorded;   /* bit per granule: a chunk starts here and is recorded */
 	uint32_t *rank;       /* recorded bits before each 64-bit word */
