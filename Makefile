@@ -7,7 +7,7 @@ ARCH    := $(shell uname -m)
 PKGS    := libdw libelf cmocka libcjson
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Iarch
-LDLIBS  += -ldw -lelf -lcjson -lpthread -lunwind-ptrace -lunwind-generic -lunwind -lseccomp
+LDLIBS  += -ldw -lelf -lcjson -lpthread -lunwind-ptrace -lunwind-generic -lunwind -lseccomp -lstdc++
 
 B       := build
 LIB_SRC := $(wildcard lib/*.c) arch/$(ARCH).c
@@ -18,7 +18,8 @@ UNIT_SRC:= $(wildcard tests/unit/test_*.c)
 # Every object twice: plain, and under ASan+UBSan for `make check`.
 LIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
 LIB_SAN  := $(patsubst %.c,$(B)/san/%.o,$(LIB_SRC))
-FIXTURES := $(patsubst fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC))
+FIX_CXX := $(wildcard fixtures/*.cc)
+FIXTURES := $(patsubst fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC)) $(patsubst fixtures/%.cc,$(B)/fixtures/%,$(FIX_CXX))
 UNITS    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -47,6 +48,12 @@ $(B)/heapscope-san: $(B)/san/cmd/heapscope.o $(B)/libheapscope-san.a
 $(B)/fixtures/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $< fixtures/oracle.c
+# C++ fixtures (types from vtables), the same way; not in the matrix:
+# tests/matrix/cc.sh builds C only.
+$(B)/fixtures/%: fixtures/%.cc fixtures/oracle.c fixtures/oracle.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -c -o $@.oracle.o fixtures/oracle.c
+	$(CXX) -O1 -g -Wall -Wextra -Werror -pthread -o $@ $< $@.oracle.o
 fixtures: $(FIXTURES)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libheapscope-san.a
@@ -118,5 +125,5 @@ fixtures-matrix: $(MATRIX_FIXTURES)
 $(B)/fixtures-static/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread -static -o $@ $< fixtures/oracle.c
-STATIC_FIXTURES := $(B)/fixtures-static/classic $(B)/fixtures-static/threads
+STATIC_FIXTURES := $(B)/fixtures-static/classic $(B)/fixtures-static/threads $(B)/fixtures-static/leaks
 all: $(STATIC_FIXTURES)

@@ -24,6 +24,14 @@ extern const struct hs_arch hs_arch;
 /* Reads a stopped tracee's registers. Returns 0 or -1 with errno. */
 int hs_arch_getregs(pid_t tid, struct hs_regs *r);
 
+/* Every general-purpose register of a stopped tracee, as words (the
+ * roots of --leaks). Returns how many (at most max), or -1 with errno. */
+#define HS_MAX_REG_WORDS 32
+int hs_arch_getregs_all(pid_t tid, uint64_t *words, size_t max);
+/* Bytes below the stack pointer a leaf function may still use (the
+ * x86_64 ABI's red zone): scanned as part of the stack. */
+#define HS_STACK_REDZONE 128
+
 /* Address of a libc TLS variable: its offset inside libc's TLS block
  * (from DWARF), libc's l_tls_offset and the thread pointer. */
 uint64_t hs_arch_tls_addr(uint64_t tp, uint64_t l_tls_offset, uint64_t var_off);

@@ -4,6 +4,7 @@
 
 #include <elf.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 
@@ -26,6 +27,18 @@ int hs_arch_getregs(pid_t tid, struct hs_regs *r)
 	r->sp = u.rsp;
 	r->tp = u.fs_base;
 	return 0;
+}
+
+int hs_arch_getregs_all(pid_t tid, uint64_t *words, size_t max)
+{
+	struct user_regs_struct u;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &u) < 0)
+		return -1;
+	size_t n = sizeof u / sizeof(uint64_t);
+	if (n > max)
+		n = max;
+	memcpy(words, &u, n * sizeof(uint64_t));
+	return (int)n;
 }
 
 uint64_t hs_arch_tls_addr(uint64_t tp, uint64_t l_tls_offset, uint64_t var_off)

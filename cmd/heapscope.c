@@ -15,6 +15,7 @@
 #include "bins.h"
 #include "census.h"
 #include "confine.h"
+#include "contents.h"
 #include "diagnose.h"
 #include "refcore_image.h"
 #include "replay.h"
@@ -23,6 +24,7 @@
 #include "stacks.h"
 #include "symbols.h"
 #include "target.h"
+#include "types.h"
 #include "walk.h"
 
 #ifndef HS_VERSION
@@ -96,10 +98,10 @@ static bool parse_pid(const char *s, pid_t *pid)
  * of times. Then everything the analysis needs is read, and the target
  * let go. */
 static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const struct options *o,
-		    struct hs_heap *heap, struct hs_index *ix, struct hs_census *c, struct hs_warnings *w,
-		    struct hs_err *err)
+		    const struct hs_types *types, struct hs_heap *heap, struct hs_index *ix, struct hs_census *c,
+		    struct hs_contents *ct, struct hs_warnings *w, struct hs_err *err)
 {
-	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks};
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks, .types = types};
 	struct hs_stacks *stacks = hs_stacks_open();
 	if (hs_target_stop(t, err)) {
 		hs_stacks_close(stacks);
@@ -132,7 +134,15 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		if (hs_resident_read(t->pid, heap) < 0)
 			hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
 				(int)t->pid);
-		hs_walk(&t->src, heap, &wo, ix, w, err);
+		if (hs_walk(&t->src, heap, &wo, ix, w, err) == 0 && o->leaks) {
+			pid_t *tids = hs_xcalloc(t->ntasks + 1, sizeof *tids);
+			size_t n = 0;
+			for (size_t i = 0; i < t->ntasks; i++)
+				if (t->tasks[i].attached)
+					tids[n++] = t->tasks[i].tid;
+			hs_contents_copy(&t->src, heap, ix, tids, n, ct, w, err);
+			free(tids);
+		}
 	}
 	hs_target_resume(t);
 	hs_stacks_close(stacks);
@@ -145,13 +155,13 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 
 /* The part of a run after the heap is read, shared by attach and replay:
  * diagnosis, report, and the exit code the findings give. */
-static void report_heap(const struct hs_heap *heap, struct hs_census *c, struct hs_warnings *warn,
-			const struct options *o, const char *who, struct hs_err *err)
+static void report_heap(const struct hs_heap *heap, struct hs_census *c, const struct hs_leaks *leaks,
+			struct hs_warnings *warn, const struct options *o, const char *who, struct hs_err *err)
 {
 	if (!heap->malloc_initialised)
 		hs_warn(warn, "malloc has not been initialised in %s: it has never allocated", who);
 	struct hs_diagnosis d;
-	hs_diagnose(c, &d);
+	hs_diagnose(c, leaks, &d);
 	hs_report(stdout, c, &d, &o->report);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
@@ -174,6 +184,9 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	struct hs_index ix = {0};
 	struct hs_bins bins = {0};
 	struct hs_census c = {0};
+	struct hs_types types = {0};
+	struct hs_contents ct = {0};
+	struct hs_leaks leaks = {0};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
 	int rc = 0;
 
@@ -183,16 +196,25 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	 * then, once debuginfod had its chance to write its cache, no file
 	 * may be opened for writing either. */
 	if (hs_confine(HS_CONFINE_NO_WRITES, &err) || hs_target_open(&t, pid, &err) ||
-	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err) ||
-	    snapshot(&t, &sym, o, &heap, &ix, &c, &warn, &err))
+	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err))
+		goto out;
+	hs_types_load(&sym, &types);
+	if ((o->leaks && hs_contents_prepare(pid, &ct, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &warn, &err))
 		goto out;
 	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
 	hs_census_build(&heap, &ix, &bins, &c, &warn);
+	if (o->leaks) {
+		hs_leaks_find(&heap, &ix, &ct, &types, o->leaks == 2, &leaks);
+		hs_contents_free(&ct);
+	}
 	c.pid = pid;
 	c.exe = t.exe;
 	c.arch = hs_arch.name;
 	c.sym = &sym;
+	c.typetab = &types;
 	c.stopped_ms = hs_target_stopped_ms(&t);
+	c.cpus_online = t.cpus_online;
+	c.cpus_allowed = t.cpus_allowed;
 	c.total_ms = ms_since(&t0);
 	if (sym.other_allocator[0]) {
 		/* glibc's arenas are not where this program's memory is. */
@@ -203,7 +225,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	}
 	char who[64];
 	snprintf(who, sizeof who, "pid %d", (int)pid);
-	report_heap(&heap, &c, &warn, o, who, &err);
+	report_heap(&heap, &c, o->leaks ? &leaks : NULL, &warn, o, who, &err);
 out:
 	hs_target_close(&t);
 	if (err.code) {
@@ -211,6 +233,9 @@ out:
 		rc = err.code;
 	}
 	hs_census_free(&c);
+	hs_leaks_free(&leaks);
+	hs_contents_free(&ct);
+	hs_types_free(&types);
 	hs_bins_free(&bins);
 	hs_index_free(&ix);
 	hs_heap_free(&heap);
@@ -257,7 +282,7 @@ static int cmd_replay(const char *path, const struct options *o)
 	c.total_ms = ms_since(&t0);
 	char who[PATH_MAX + 16];
 	snprintf(who, sizeof who, "trace %s", path);
-	report_heap(&heap, &c, &warn, o, who, &err);
+	report_heap(&heap, &c, NULL, &warn, o, who, &err);
 out:
 	if (err.code) {
 		fprintf(stderr, "heapscope: %s\n", err.msg);
@@ -375,8 +400,6 @@ int main(int argc, char **argv)
 			return usage_error("invalid PID '%s': give a positive process id", argv[optind]);
 		if (o.compare)
 			return usage_error("%s", "--compare is not implemented yet (the reference allocator core is pending)");
-		if (o.leaks)
-			return usage_error("%s", "--leaks is not implemented yet");
 		return cmd_attach(pid, &o);
 	}
 	if (strcmp(cmd, "replay") == 0) {

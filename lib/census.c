@@ -2,6 +2,7 @@
 #include "census.h"
 
 #include "resident.h"
+#include "types.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,38 @@ static void classify_segment(const struct hs_heap *h, const struct hs_index *ix,
 	}
 }
 
+static int cmp_type(const void *x, const void *y)
+{
+	const struct hs_type_tally *a = x, *b = y;
+	if (a->bytes != b->bytes)
+		return a->bytes < b->bytes ? 1 : -1;
+	return strcmp(a->type, b->type);
+}
+
+/* In-use chunks by type: what the walk tallied, plus the recorded chunks
+ * it typed that no list holds. */
+static void census_types(const struct hs_index *ix, struct hs_census *c)
+{
+	const struct hs_types *ty = ix->types;
+	if (!ty || !ty->nnames)
+		return;
+	struct hs_type_tally *t = hs_xcalloc(ty->nnames, sizeof *t);
+	for (size_t i = 0; i < ty->nnames; i++)
+		t[i] = (struct hs_type_tally){ty->names[i], ix->type_big[i].chunks, ix->type_big[i].bytes};
+	for (uint64_t ord = 0; ord < ix->nrec; ord++) {
+		if (!ix->rtype[ord] || (ix->flags[ord] & (HS_CF_LISTMASK | HS_CF_FREE)))
+			continue;
+		t[ix->rtype[ord] - 1].chunks++;
+		t[ix->rtype[ord] - 1].bytes += hs_index_size(ix, ord);
+	}
+	for (size_t i = 0; i < ty->nnames; i++)
+		if (t[i].chunks)
+			t[c->ntypes++] = t[i];
+	if (c->ntypes)
+		qsort(t, c->ntypes, sizeof *t, cmp_type);
+	c->types = t;
+}
+
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,
 		     struct hs_census *c, struct hs_warnings *w)
 {
@@ -227,6 +260,7 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 		c->threads[t].bins = &b->threads[t];
 		c->threads[t].tcache = (struct hs_tally){b->threads[t].chunks, b->threads[t].bytes};
 	}
+	census_types(ix, c);
 	c->warnings = w;
 }
 
@@ -253,6 +287,8 @@ void hs_census_free(struct hs_census *c)
 {
 	free(c->arenas);
 	free(c->threads);
+	free(c->types);
+	c->types = NULL;
 	c->arenas = NULL;
 	c->threads = NULL;
 }

@@ -7,6 +7,8 @@
 #define HS_CENSUS_H
 
 #include "bins.h"
+#include "leaks.h"
+#include "types.h"
 
 struct hs_tally {
 	uint64_t chunks, bytes;
@@ -56,6 +58,7 @@ struct hs_census {
 	int retries;
 	bool consistent;
 	bool have_residency; /* hs_counts.resident_free_bytes/trimmable_bytes are set */
+	int cpus_online, cpus_allowed; /* from the target stage (hs_target), 0 unknown */
 
 	struct hs_arena_census *arenas;
 	size_t narenas;
@@ -66,6 +69,13 @@ struct hs_census {
 	size_t nhist; /* rows in use */
 	struct hs_mallinfo2 mallinfo2; /* what mallinfo2() would return */
 	const struct hs_warnings *warnings;
+	/* In-use chunks by C++ type (from their vptrs), largest bytes first;
+	 * mmapped chunks included. Empty when no module has a vtable. */
+	struct hs_type_tally *types;
+	size_t ntypes;
+	/* The vtables the types were named from (pins are named with it too);
+	 * NULL when none were loaded. */
+	const struct hs_types *typetab;
 };
 
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,

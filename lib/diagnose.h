@@ -5,12 +5,16 @@
 #define HS_DIAGNOSE_H
 
 #include "census.h"
+#include "leaks.h"
+#include "pins.h"
+
+#define HS_MAX_PINS 32
 
 struct hs_finding {
 	const char *kind; /* "holes", "top-pinned", "tcache", "fastbins", "arena-sprawl", ... */
 	uint64_t bytes;
-	char message[256];
-	char remedy[256];
+	char message[320];
+	char remedy[448];
 };
 
 struct hs_diagnosis {
@@ -18,8 +22,17 @@ struct hs_diagnosis {
 	char summary[256];   /* the one line the text report leads with */
 	struct hs_finding findings[16];
 	size_t nfindings;
+	const struct hs_leaks *leaks; /* with --leaks, else NULL */
+	struct hs_pin pins[HS_MAX_PINS]; /* biggest held_bytes first */
+	size_t npins;
+	/* The arena limit glibc applies in this process: arena_max if set,
+	 * else 8 (64-bit) or 2 (32-bit) per core, counted as this glibc
+	 * counts them; 0 when the core count is unknown. */
+	int arena_limit, cores;
+	const char *cores_from; /* "arena_max", "online CPUs", "affinity mask" */
 };
 
-void hs_diagnose(const struct hs_census *c, struct hs_diagnosis *d);
+/* leaks: the result of the --leaks scan, or NULL when it was not asked for. */
+void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct hs_diagnosis *d);
 
 #endif

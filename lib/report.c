@@ -66,3 +66,19 @@ const char *hs_state_name(enum hs_state s)
 	}
 	return "unknown";
 }
+
+const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, unsigned n)
+{
+	size_t k = 0;
+	if (n > HS_PREVIEW_BYTES)
+		n = HS_PREVIEW_BYTES;
+	for (unsigned i = 0; i < n; i++)
+		k += (size_t)snprintf(buf + k, HS_PREVIEW_BUF - k, i ? " %02x" : "%02x", p[i]);
+	buf[k++] = ' ';
+	buf[k++] = '|';
+	for (unsigned i = 0; i < n; i++)
+		buf[k++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
+	buf[k++] = '|';
+	buf[k] = 0;
+	return buf;
+}

@@ -255,6 +255,61 @@ static void diagnosis(cJSON *root, const struct hs_diagnosis *d)
 		cJSON_AddStringToObject(e, "remedy", f->remedy);
 		cJSON_AddItemToArray(a, e);
 	}
+	/* Extensions (man/heapscope.1): the arena limit glibc applies, and
+	 * the thresholds as they stand. */
+	if (d->arena_limit)
+		cJSON_AddNumberToObject(o, "arena_limit", d->arena_limit);
+	else
+		cJSON_AddNullToObject(o, "arena_limit");
+	if (d->cores)
+		cJSON_AddNumberToObject(o, "cores", d->cores);
+	else
+		cJSON_AddNullToObject(o, "cores");
+	if (d->cores_from)
+		cJSON_AddStringToObject(o, "cores_from", d->cores_from);
+	else
+		cJSON_AddNullToObject(o, "cores_from");
+}
+
+static void thresholds(cJSON *diag, const struct hs_census *c)
+{
+	if (!c->heap)
+		return;
+	cJSON *o = obj(diag, "thresholds");
+	const struct hs_mp *mp = &c->heap->mp;
+	put_u(o, "mmap_threshold", mp->mmap_threshold);
+	put_u(o, "trim_threshold", mp->trim_threshold);
+	cJSON_AddBoolToObject(o, "dynamic", !mp->no_dyn_threshold);
+}
+
+static void pins(cJSON *root, const struct hs_diagnosis *d)
+{
+	cJSON *a = arr(root, "pins");
+	for (size_t i = 0; i < d->npins; i++) {
+		const struct hs_pin *p = &d->pins[i];
+		char hex[2 * HS_PREVIEW_BYTES + 1];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "arena", p->arena);
+		cJSON_AddNumberToObject(o, "heap", (double)p->heap);
+		put_addr(o, "address", p->addr);
+		put_u(o, "size", p->size);
+		if (p->type)
+			cJSON_AddStringToObject(o, "type", p->type);
+		else
+			cJSON_AddNullToObject(o, "type");
+		if (p->npreview)
+			cJSON_AddStringToObject(o, "preview", hs_pin_preview_hex(p, hex));
+		else
+			cJSON_AddNullToObject(o, "preview");
+		put_u(o, "held_bytes", p->held_bytes);
+		if (p->npreview >= 8)
+			put_addr(o, "first_word", p->first_word);
+		else
+			cJSON_AddNullToObject(o, "first_word");
+		put_addr(o, "run_start", p->run_start);
+		put_u(o, "run_bytes", p->run_bytes);
+		cJSON_AddItemToArray(a, o);
+	}
 }
 
 static void warnings(cJSON *root, const struct hs_census *c)
@@ -287,6 +342,62 @@ static void chunks(cJSON *root, const struct hs_census *c)
 		else
 			cJSON_AddNullToObject(o, "arena");
 		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void types(cJSON *root, const struct hs_census *c)
+{
+	cJSON *a = arr(root, "types");
+	for (size_t i = 0; i < c->ntypes; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", c->types[i].type);
+		put_u(o, "in_use_chunks", c->types[i].chunks);
+		put_u(o, "in_use_bytes", c->types[i].bytes);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void leaks(cJSON *root, const struct hs_leaks *l)
+{
+	cJSON *o = obj(root, "leaks");
+	put_u(o, "chunks", l->chunks);
+	put_u(o, "bytes", l->bytes);
+	put_u(o, "interior_chunks", l->interior_chunks);
+	put_u(o, "interior_bytes", l->interior_bytes);
+	put_u(o, "reachable_chunks", l->reachable_chunks);
+	put_u(o, "reachable_bytes", l->reachable_bytes);
+	put_u(o, "root_bytes", l->root_bytes);
+	put_u(o, "scanned_bytes", l->scanned_bytes);
+	cJSON_AddBoolToObject(o, "all", l->all);
+	cJSON *a = arr(o, "by_size");
+	for (size_t i = 0; i < l->nby_size; i++) {
+		cJSON *r = cJSON_CreateObject();
+		put_u(r, "size", l->by_size[i].size);
+		put_u(r, "chunks", l->by_size[i].chunks);
+		put_u(r, "bytes", l->by_size[i].bytes);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = arr(o, "by_type");
+	for (size_t i = 0; i < l->nby_type; i++) {
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "type", l->by_type[i].type);
+		put_u(r, "chunks", l->by_type[i].chunks);
+		put_u(r, "bytes", l->by_type[i].bytes);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = arr(o, "suspects");
+	for (size_t i = 0; i < l->nsuspects; i++) {
+		const struct hs_leak_suspect *sp = &l->suspects[i];
+		char pv[HS_PREVIEW_BUF];
+		cJSON *r = cJSON_CreateObject();
+		put_addr(r, "address", sp->addr);
+		put_u(r, "size", sp->size);
+		if (sp->type)
+			cJSON_AddStringToObject(r, "type", sp->type);
+		else
+			cJSON_AddNullToObject(r, "type");
+		cJSON_AddStringToObject(r, "preview", hs_fmt_preview(pv, sp->preview, sp->npreview));
+		cJSON_AddItemToArray(a, r);
 	}
 }
 
@@ -332,8 +443,11 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	histogram(root, c);
 	mallinfo2(root, &c->mallinfo2);
 	diagnosis(root, d);
-	arr(root, "pins");  /* filled by a later diagnosis stage */
-	arr(root, "types"); /* likewise: needs type recovery */
+	thresholds(cJSON_GetObjectItem(root, "diagnosis"), c);
+	pins(root, d);
+	if (d->leaks)
+		leaks(root, d->leaks);
+	types(root, c);
 	warnings(root, c);
 	if (opt->chunks)
 		chunks(root, c);

@@ -79,6 +79,23 @@ static void arenas(FILE *out, const struct hs_census *c)
 		hs_fmt_size(f, m->keepcost), hs_fmt_size((szbuf){0}, m->hblkhd));
 }
 
+/* Arenas against the limit glibc applies, and the thresholds as they stand. */
+static void limits(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d)
+{
+	if (!c->heap || !c->narenas)
+		return;
+	const struct hs_mp *mp = &c->heap->mp;
+	szbuf a, b;
+	fprintf(out, "arenas: %zu", c->narenas);
+	if (d->arena_limit && d->cores)
+		fprintf(out, " of glibc's limit %d (%d per core, %d cores by the %s)", d->arena_limit,
+			d->arena_limit / d->cores, d->cores, d->cores_from);
+	else if (d->arena_limit)
+		fprintf(out, " of arena_max %d", d->arena_limit);
+	fprintf(out, "; thresholds: mmap %s, trim %s (%s)\n", hs_fmt_size(a, mp->mmap_threshold),
+		hs_fmt_size(b, mp->trim_threshold), mp->no_dyn_threshold ? "set" : "dynamic");
+}
+
 static void histogram(FILE *out, const struct hs_census *c)
 {
 	if (!c->nhist)
@@ -147,6 +164,80 @@ static void findings(FILE *out, const struct hs_diagnosis *d)
 			fprintf(out, "%s: %s\n", f->kind, f->message);
 		if (f->remedy[0])
 			fprintf(out, "  remedy: %s\n", f->remedy);
+	}
+}
+
+#define MAX_TYPE_LINES 10
+#define MAX_LEAK_SIZE_LINES 10
+
+static void types(FILE *out, const struct hs_census *c)
+{
+	if (!c->ntypes)
+		return;
+	fprintf(out, "\ntypes (in use, by bytes):\n");
+	for (size_t i = 0; i < c->ntypes && i < MAX_TYPE_LINES; i++) {
+		szbuf a;
+		fprintf(out, "  %10s %8llu  %s\n", hs_fmt_size(a, c->types[i].bytes),
+			(unsigned long long)c->types[i].chunks, c->types[i].type);
+	}
+	if (c->ntypes > MAX_TYPE_LINES)
+		fprintf(out, "  ... %zu more types (--json lists them)\n", c->ntypes - MAX_TYPE_LINES);
+}
+
+static void leaks(FILE *out, const struct hs_leaks *l)
+{
+	if (!l)
+		return;
+	szbuf a, b, e;
+	fprintf(out, "\nleaks: %llu chunks, %s unreachable; %llu chunks (%s) reached only through interior pointers; %s reachable\n",
+		(unsigned long long)l->chunks, hs_fmt_size(a, l->bytes), (unsigned long long)l->interior_chunks,
+		hs_fmt_size(b, l->interior_bytes), hs_fmt_size(e, l->reachable_bytes));
+	if (!l->chunks)
+		return;
+	fprintf(out, "  %12s %10s %10s\n", "chunk size", "chunks", "bytes");
+	for (size_t i = 0; i < l->nby_size && i < MAX_LEAK_SIZE_LINES; i++)
+		fprintf(out, "  %12llu %10llu %10s\n", (unsigned long long)l->by_size[i].size,
+			(unsigned long long)l->by_size[i].chunks, hs_fmt_size(a, l->by_size[i].bytes));
+	if (l->nby_size > MAX_LEAK_SIZE_LINES)
+		fprintf(out, "  ... %zu more sizes (--json lists them)\n", l->nby_size - MAX_LEAK_SIZE_LINES);
+	for (size_t i = 0; i < l->nby_type && i < MAX_TYPE_LINES; i++)
+		fprintf(out, "  type %s: %llu chunks, %s\n", l->by_type[i].type,
+			(unsigned long long)l->by_type[i].chunks, hs_fmt_size(a, l->by_type[i].bytes));
+	size_t shown = l->nsuspects < MAX_LEAK_SIZE_LINES ? l->nsuspects : MAX_LEAK_SIZE_LINES;
+	fprintf(out, "  suspects%s:\n", l->all ? "" : " (a sample)");
+	for (size_t i = 0; i < shown; i++) {
+		const struct hs_leak_suspect *sp = &l->suspects[i];
+		char pv[HS_PREVIEW_BUF];
+		fprintf(out, "  0x%-14llx %8llu %s%s%s\n", (unsigned long long)sp->addr, (unsigned long long)sp->size,
+			sp->type ? sp->type : "", sp->type ? " " : "", hs_fmt_preview(pv, sp->preview, sp->npreview < 16 ? sp->npreview : 16));
+	}
+	if (l->nsuspects > shown)
+		fprintf(out, "  ... %zu more (--json lists them)\n", l->nsuspects - shown);
+}
+
+/* The chunks that keep free space from the system: address, size, what
+ * they hold, and their first bytes as hex and ASCII. */
+static void pinned(FILE *out, const struct hs_diagnosis *d)
+{
+	if (!d->npins)
+		return;
+	fprintf(out, "\npinned (in-use chunks that keep the free space below them from the system):\n");
+	fprintf(out, "%5s %4s %-18s %10s %10s  %s\n", "arena", "heap", "address", "size", "holds", "first bytes");
+	for (size_t i = 0; i < d->npins; i++) {
+		const struct hs_pin *p = &d->pins[i];
+		szbuf a, b;
+		fprintf(out, "%5d %4zu 0x%-16" PRIx64 " %10s %10s  ", p->arena, p->heap, p->addr,
+			hs_fmt_size(a, p->size), hs_fmt_size(b, p->held_bytes));
+		unsigned n = p->npreview < 16 ? p->npreview : 16;
+		for (unsigned k = 0; k < n; k++)
+			fprintf(out, "%02x%s", p->preview[k], k == 7 ? "  " : " ");
+		fputc('|', out);
+		for (unsigned k = 0; k < n; k++)
+			fputc(p->preview[k] >= 0x20 && p->preview[k] < 0x7f ? p->preview[k] : '.', out);
+		fputs(p->npreview ? "|" : "| (unreadable)", out);
+		if (p->type)
+			fprintf(out, " %s", p->type);
+		fputc('\n', out);
 	}
 }
 
@@ -234,9 +325,13 @@ void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagno
 {
 	header(out, c, d);
 	arenas(out, c);
+	limits(out, c, d);
 	histogram(out, c);
 	threads(out, c);
 	findings(out, d);
+	leaks(out, d->leaks);
+	types(out, c);
+	pinned(out, d);
 	warnings(out, c);
 	if (o->chunks)
 		chunks(out, c);

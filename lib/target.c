@@ -92,6 +92,43 @@ static long status_field(const char *status, const char *key)
 	return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+/* CPUs in a kernel cpu list ("0-3,8,10-11\n"), 0 if it cannot be parsed. */
+static int cpulist_count(const char *s)
+{
+	int n = 0;
+	while (*s && *s != '\n') {
+		char *e;
+		long a = strtol(s, &e, 10), b = a;
+		if (e == s || a < 0)
+			return 0;
+		if (*e == '-') {
+			s = e + 1;
+			b = strtol(s, &e, 10);
+			if (e == s || b < a)
+				return 0;
+		}
+		n += (int)(b - a + 1);
+		s = *e == ',' ? e + 1 : e;
+	}
+	return n;
+}
+
+static void read_cpus(struct hs_target *t)
+{
+	char buf[4096];
+	if (read_file("/sys/devices/system/cpu/online", buf, sizeof buf) == 0)
+		t->cpus_online = cpulist_count(buf);
+	if (read_proc_file(t->pid, "status", buf, sizeof buf) == 0) {
+		const char *p = strstr(buf, "Cpus_allowed_list:");
+		if (p) {
+			p += strlen("Cpus_allowed_list:");
+			while (*p == ' ' || *p == '\t')
+				p++;
+			t->cpus_allowed = cpulist_count(p);
+		}
+	}
+}
+
 static int why_no_ptrace(struct hs_target *t, struct hs_err *err, int e)
 {
 	char status[4096] = "";
@@ -138,6 +175,7 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 	if (state == 'Z' || state == 'X')
 		return hs_fail(err, HS_EATTACH, "pid %d is a zombie: it has exited and has no memory left to read",
 			       (int)pid);
+	read_cpus(t);
 
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);

@@ -34,6 +34,10 @@ struct hs_target {
 	bool stopped;
 	bool gone; /* the target exited while being read */
 	struct timespec t_stop, t_resume;
+	/* The two ways glibc counts cores for its arena limit: CPUs online
+	 * (/sys/devices/system/cpu/online) and the target's affinity mask
+	 * (Cpus_allowed_list); 0 when unknown. */
+	int cpus_online, cpus_allowed;
 };
 
 /* Checks the pid (exists, not a kernel thread or zombie, ptrace allowed)

@@ -2,6 +2,7 @@
 #include "walk.h"
 
 #include "stream.h"
+#include "types.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@ struct walker {
 	bool safe_linking;
 	bool keep_chunks;
 	bool main; /* the segment's arena is main_arena */
+	uint64_t tlo, tspan; /* vptrs lie in [tlo, tlo + tspan); span 0: no types */
+	/* Ring of the last chunks that looked in use in this segment. */
+	uint64_t tail_addr[HS_TAIL_CHUNKS], tail_size[HS_TAIL_CHUNKS];
+	uint64_t ntail;
 };
 
 /* Bits set in a word. Spelled out so that it compiles to a handful of
@@ -231,6 +236,21 @@ static __attribute__((noinline, cold)) void warn_arena_bit(struct walker *k, uin
 		(unsigned long long)addr, k->main ? "set" : "clear");
 }
 
+/* An in-use chunk whose first word lies between the vtables (only C++
+ * programs get here: kept out of the hot path). */
+static __attribute__((noinline)) void note_type(struct walker *k, bool recorded, uint64_t size, uint64_t w)
+{
+	int t = hs_types_find(k->ix->types, w);
+	if (t < 0)
+		return;
+	if (recorded)
+		k->ix->rtype[k->nrec - 1] = (uint32_t)t + 1;
+	else {
+		k->ix->type_big[t].chunks++;
+		k->ix->type_big[t].bytes += size;
+	}
+}
+
 /* A chunk's state is settled by the next chunk's PREV_INUSE bit. Chunks
  * a list may hold are recorded; the rest (large, in use) only tallied. */
 static inline __attribute__((always_inline)) void settle(struct walker *restrict k, uint64_t addr, uint64_t size, uint64_t rawfd,
@@ -239,6 +259,11 @@ static inline __attribute__((always_inline)) void settle(struct walker *restrict
 	const bool is_free = !prev_inuse;
 	if (__builtin_expect(!is_free && !!(bits & NON_MAIN_ARENA) == k->main, 0))
 		warn_arena_bit(k, addr);
+	if (!is_free) {
+		k->tail_addr[k->ntail % HS_TAIL_CHUNKS] = addr;
+		k->tail_size[k->ntail % HS_TAIL_CHUNKS] = size;
+		k->ntail++;
+	}
 	if (is_free || size <= k->rec_limit) {
 		record(k, is_free, addr, size, rawfd, bits);
 	} else {
@@ -249,6 +274,8 @@ static inline __attribute__((always_inline)) void settle(struct walker *restrict
 		wa->hist_big[c].chunks++;
 		wa->hist_big[c].bytes += size;
 	}
+	if (__builtin_expect(!is_free && rawfd - k->tlo < k->tspan, 0))
+		note_type(k, size <= k->rec_limit, size, rawfd);
 	if (k->keep_chunks)
 		keep_chunk(k, addr, size, is_free ? HS_ST_BIN : HS_ST_INUSE);
 }
@@ -378,6 +405,26 @@ overrun:
 #undef SETTLE
 }
 
+/* The chunks nearest top, with their first bytes, read now while the
+ * target is still stopped. An unreadable one keeps nbytes 0. */
+static void keep_tail(struct walker *k, struct hs_source *src, struct hs_tail *t)
+{
+	uint64_t n = k->ntail < HS_TAIL_CHUNKS ? k->ntail : HS_TAIL_CHUNKS;
+	t->all = k->ntail <= HS_TAIL_CHUNKS;
+	t->n = (unsigned)n;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r = (k->ntail - n + i) % HS_TAIL_CHUNKS;
+		struct hs_tail_chunk *c = &t->c[i];
+		c->addr = k->tail_addr[r];
+		c->size = k->tail_size[r];
+		/* The user area runs to the next chunk's size field. */
+		uint64_t avail = c->size > 2u * k->l->size_sz ? c->size - k->l->size_sz : 0;
+		unsigned want = avail < HS_PREVIEW_BYTES ? (unsigned)avail : HS_PREVIEW_BYTES;
+		if (want && hs_read(src, c->addr + k->hdr, c->bytes, want) == 0)
+			c->nbytes = want;
+	}
+}
+
 static void *reserve(size_t bytes)
 {
 	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -422,6 +469,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	for (size_t i = 0; i < h->narenas; i++)
 		n += h->arenas[i].nheaps;
 	ix->segs = hs_xcalloc(n, sizeof *ix->segs);
+	ix->tails = hs_xcalloc(n ? n : 1, sizeof *ix->tails);
 	for (size_t i = 0; i < h->narenas; i++)
 		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
 			ix->segs[ix->nsegs++] = (struct hs_segment){
@@ -452,6 +500,13 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 			   .hdr = 2 * l->size_sz, .shift = ix->align_shift, .rec_limit = ix->rec_limit,
 			   .safe_linking = l->safe_linking, .recorded = ix->recorded, .fd = ix->fd,
 			   .sz = ix->sz, .flags = ix->flags, .keep_chunks = o && o->keep_chunks};
+	if (o && o->types && o->types->n) {
+		ix->types = o->types;
+		ix->type_big = hs_xcalloc(o->types->nnames, sizeof *ix->type_big);
+		ix->rtype = reserve(ix->caprec * sizeof *ix->rtype);
+		k.tlo = o->types->lo;
+		k.tspan = o->types->hi - o->types->lo;
+	}
 	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
 	struct hs_stream *st = hs_stream_open(src, wsize);
 	int rc = 0;
@@ -462,11 +517,19 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		k.wa = &ix->arenas[s->arena];
 		k.main = a->main;
 		s->ord0 = k.nrec;
+		k.ntail = 0;
 		rc = walk_segment(&k, src, a, st, err);
 		s->ord1 = k.nrec;
+		if (!rc && a->top >= s->start && a->top < s->end)
+			keep_tail(&k, src, &ix->tails[i]);
 	}
 	ix->nrec = k.nrec;
 	hs_stream_close(st);
+	for (size_t i = 0; ix->types && !rc && i < h->nmmapped; i++) {
+		uint64_t w0;
+		if (hs_read_u64(src, h->mmapped[i].addr + k.hdr, &w0) == 0 && w0 - k.tlo < k.tspan)
+			note_type(&k, false, h->mmapped[i].size, w0);
+	}
 	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++)
 		push_chunk(ix, (struct hs_chunk){h->mmapped[i].addr, h->mmapped[i].size, -1, HS_ST_MMAPPED});
 	/* Rank: recorded chunks before each word, for hs_index_find(). */
@@ -481,6 +544,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 void hs_index_free(struct hs_index *ix)
 {
 	free(ix->segs);
+	free(ix->tails);
 	release(ix->recorded, ((ix->ngranules + 63) / 64 + 1) * sizeof *ix->recorded);
 	free(ix->rank);
 	release(ix->fd, ix->caprec * sizeof *ix->fd);
@@ -488,6 +552,8 @@ void hs_index_free(struct hs_index *ix)
 	release(ix->flags, ix->caprec);
 	free(ix->big);
 	free(ix->other);
+	release(ix->rtype, ix->caprec * sizeof *ix->rtype);
+	free(ix->type_big);
 	free(ix->arenas);
 	free(ix->chunks);
 	memset(ix, 0, sizeof *ix);

@@ -14,6 +14,7 @@
 #define HS_WALK_H
 
 #include "arenas.h"
+#include "leaks.h"
 
 /* Special values of a stored next pointer. */
 #define HS_FD_NULL 0xffffffffu  /* NULL: the end of a tcache or fastbin list */
@@ -64,6 +65,22 @@ struct hs_walk_arena {
 	uint64_t overhead_bytes; /* headers, alignment, fenceposts */
 };
 
+/* The chunks that look in use nearest a heap's top, with their first
+ * bytes, copied while the target is stopped: what pins the heap is among
+ * them (the diagnosis picks it once the lists are known). Only for the
+ * segment that holds its arena's top chunk. */
+#define HS_TAIL_CHUNKS 32
+struct hs_tail_chunk {
+	uint64_t addr, size; /* chunk header address, size (flags masked) */
+	unsigned char bytes[HS_PREVIEW_BYTES]; /* the user area's first bytes */
+	unsigned nbytes;     /* how many of them were read */
+};
+struct hs_tail {
+	struct hs_tail_chunk c[HS_TAIL_CHUNKS]; /* address order */
+	unsigned n;
+	bool all; /* c[] holds every chunk that looked in use in the segment */
+};
+
 /* One chunk, kept only with --chunks; mmapped chunks come last, arena -1. */
 struct hs_chunk {
 	uint64_t addr, size;
@@ -74,6 +91,7 @@ struct hs_chunk {
 struct hs_index {
 	struct hs_segment *segs; /* sorted by start */
 	size_t nsegs;
+	struct hs_tail *tails;   /* per segment (same order); n = 0 without top */
 	uint64_t ngranules;
 	uint64_t *recorded;   /* bit per granule: a chunk starts here and is recorded */
 	uint32_t *rank;       /* recorded bits before each 64-bit word */
@@ -91,12 +109,21 @@ struct hs_index {
 	uint64_t rec_limit; /* apparently-in-use chunks up to this size are recorded */
 	struct hs_walk_arena *arenas;
 	size_t narenas;
+	/* C++ types (hs_walk_opts.types): in-use chunks whose first word is a
+	 * vptr. Per recorded chunk its type + 1, 0 for none (their final state
+	 * is known only from the lists; reserved like fd, touched only where
+	 * typed chunks are); the others tallied per type here. */
+	const struct hs_types *types;
+	uint32_t *rtype;
+	struct hs_walk_tally *type_big; /* per type; mmapped chunks included */
 	struct hs_chunk *chunks; /* with keep_chunks */
 	size_t nchunks, capchunks;
 };
 
+struct hs_types;
 struct hs_walk_opts {
 	bool keep_chunks; /* --chunks: keep every chunk */
+	const struct hs_types *types; /* vtables: tally in-use chunks by type (NULL: none) */
 	size_t window;    /* bytes per read; 0 = default */
 };
 

@@ -2,7 +2,7 @@
 # make deps: install what heapscope, its tests and bench need (Debian 12),
 # only what is missing; apt-get update only if something is.
 set -euo pipefail
-PKGS=(build-essential libdw-dev libelf-dev libunwind-dev libcjson-dev libcmocka-dev
+PKGS=(build-essential g++ libdw-dev libelf-dev libunwind-dev libcjson-dev libcmocka-dev
 	libseccomp-dev libc6-dbg pkg-config jq gdb strace util-linux time
 	clang libclang-rt-14-dev debuginfod curl libjemalloc2 libtcmalloc-minimal4 musl-tools)
 missing=()

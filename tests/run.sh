@@ -65,7 +65,11 @@ for bin in build/heapscope-san build/heapscope; do
 		echo "0 1" >>"$RESULTS"
 		continue
 	fi
-	for s in exact bad_input signals sources storm trim; do
+<<<<<<< HEAD
+	for s in exact bad_input signals sources storm trim leaks diagnose; do
+=======
+	for s in exact bad_input signals sources storm trim diagnose; do
+>>>>>>> diag
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
@@ -85,6 +89,11 @@ elif [[ $matrix_ok == yes ]]; then
 			echo "=== exact on glibc $v ${mode:-(debug symbols)}"
 			HS_GLIBC=$v HS_ATTACH_ARGS=$mode HEAPSCOPE=build/heapscope suite "exact glibc $v $mode" tests/e2e/exact.sh
 		done
+		# Verdicts and remedies differ by version (tunables, fastbins).
+		if [[ $v != 2.36 ]]; then
+			echo "=== diagnose on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "diagnose glibc $v" tests/e2e/diagnose.sh
+		fi
 	done
 fi
 

@@ -1,6 +1,6 @@
 /* fuzz_heap.c - libFuzzer target over everything after `target`: the
- * arenas reader, the heap walk, the free lists, the census, the diagnosis
- * and all four renderers, fed a mutated image of a glibc 2.36 heap. They
+ * arenas reader, the heap walk, the free lists, the census, the --leaks
+ * copy and mark, the diagnosis and all four renderers, fed a mutated image of a glibc 2.36 heap. They
  * must never crash, hang or read out of bounds; what is corrupt must come
  * out as warnings. */
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "arenas.h"
 #include "bins.h"
 #include "census.h"
+#include "contents.h"
 #include "diagnose.h"
 #include "fuzz_image.h"
 #include "image.h"
@@ -56,16 +57,20 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	memset(&ix, 0, sizeof ix);
 	memset(&b, 0, sizeof b);
 	memset(&c, 0, sizeof c);
+	struct hs_contents ct = {0};
+	struct hs_leaks lk = {0};
 	if (hs_arenas_read(&im.src, &sym, &task, 1, &h, &w, &err) == 0) {
 		struct hs_walk_opts o = {.keep_chunks = true, .window = 4096};
-		if (hs_walk(&im.src, &h, &o, &ix, &w, &err) == 0) {
+		if (hs_walk(&im.src, &h, &o, &ix, &w, &err) == 0 &&
+		    hs_contents_copy(&im.src, &h, &ix, NULL, 0, &ct, &w, &err) == 0) {
 			hs_bins_read(&h, &ix, true, &b, &w);
 			hs_census_build(&h, &ix, &b, &c, &w);
+			hs_leaks_find(&h, &ix, &ct, NULL, true, &lk);
 			c.sym = &sym;
 			c.exe = "fuzz";
 			c.arch = "x86_64";
 			struct hs_diagnosis d;
-			hs_diagnose(&c, &d);
+			hs_diagnose(&c, &lk, &d);
 			FILE *out = fopen("/dev/null", "w");
 			for (int f = HS_FMT_TEXT; f <= HS_FMT_MALLOC_INFO && out; f++) {
 				struct hs_report_opts ro = {.format = (enum hs_format)f, .chunks = true, .bins = true};
@@ -75,6 +80,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 				fclose(out);
 		}
 	}
+	hs_leaks_free(&lk);
+	hs_contents_free(&ct);
 	hs_census_free(&c);
 	hs_bins_free(&b);
 	hs_index_free(&ix);

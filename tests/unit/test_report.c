@@ -313,7 +313,7 @@ static double num(const cJSON *o, const char *k)
 static cJSON *render_json(struct fixture *f, const struct hs_report_opts *o, char **text)
 {
 	struct hs_diagnosis d;
-	hs_diagnose(&f->c, &d);
+	hs_diagnose(&f->c, NULL, &d);
 	RENDER(*text, hs_report_json(out, &f->c, &d, o));
 	cJSON *root = cJSON_Parse(*text);
 	assert_non_null(root);
@@ -469,7 +469,7 @@ static void test_text(void **state)
 	(void)state;
 	struct fixture *f = fixture_new(36);
 	struct hs_diagnosis d;
-	hs_diagnose(&f->c, &d);
+	hs_diagnose(&f->c, NULL, &d);
 	struct hs_report_opts o = {.format = HS_FMT_TEXT};
 	char *s = NULL;
 	RENDER(s, hs_report(out, &f->c, &d, &o));
@@ -511,7 +511,7 @@ static void test_diagnose(void **state)
 	(void)state;
 	struct hs_diagnosis d;
 	struct fixture *f = fixture_new(36);
-	hs_diagnose(&f->c, &d);
+	hs_diagnose(&f->c, NULL, &d);
 	assert_string_equal(d.verdict, "healthy");
 
 	/* 1.9 GiB of holes in the main arena's bins, 112 B in use. */
@@ -521,7 +521,7 @@ static void test_diagnose(void **state)
 	f->ac[0].c = k;
 	f->c.totals = k;
 	f->c.totals.mmapped = (struct hs_tally){0, 0};
-	hs_diagnose(&f->c, &d);
+	hs_diagnose(&f->c, NULL, &d);
 	assert_string_equal(d.verdict, "fragmented");
 	assert_string_equal(d.summary, "1.9 GiB from the system, 112 B in use: 100.0% is holes glibc keeps (not a leak)");
 	assert_true(d.nfindings >= 1);
@@ -533,11 +533,11 @@ static void test_diagnose(void **state)
 	k.top_bytes = k.system_bytes - 1112;
 	f->ac[0].c = k;
 	f->c.totals = k;
-	hs_diagnose(&f->c, &d);
+	hs_diagnose(&f->c, NULL, &d);
 	assert_string_equal(d.verdict, "trimmable");
 
 	f->heap.malloc_initialised = false;
-	hs_diagnose(&f->c, &d);
+	hs_diagnose(&f->c, NULL, &d);
 	assert_string_equal(d.verdict, "empty");
 	free(f);
 }
