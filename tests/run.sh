@@ -65,7 +65,7 @@ for bin in build/heapscope-san build/heapscope; do
 		echo "0 1" >>"$RESULTS"
 		continue
 	fi
-	for s in exact bad_input signals sources storm trim; do
+	for s in exact bad_input signals sources storm trim replay; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
@@ -85,6 +85,12 @@ elif [[ $matrix_ok == yes ]]; then
 			echo "=== exact on glibc $v ${mode:-(debug symbols)}"
 			HS_GLIBC=$v HS_ATTACH_ARGS=$mode HEAPSCOPE=build/heapscope suite "exact glibc $v $mode" tests/e2e/exact.sh
 		done
+		# the reference core against this glibc (debug symbols only: the
+		# symbol-free path is exact's business)
+		if [[ $v != 2.36 ]]; then
+			echo "=== replay on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "replay glibc $v" tests/e2e/replay.sh
+		fi
 	done
 fi
 
