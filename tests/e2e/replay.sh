@@ -80,7 +80,15 @@ live_run() {
 	cp "$d/mallinfo2.txt" "$out.mallinfo2"
 	cp "$d/facts.txt" "$out.facts"
 	stop_fixture "$FIX_PID"
-	if [[ $HS_RC -ne 0 ]]; then
+	# Exit 5 still prints the report. glibc 2.43's mremap_chunk adds 16
+	# bytes too many to mp_.mmapped_mem at each resize (it subtracts
+	# chunksize, which no longer holds the mapping's tail), and attach
+	# says so with exit 5: that one warning is glibc's, not the heap's,
+	# so the comparison goes on; any other warning fails.
+	if [[ $HS_RC -eq 5 ]] && jq -e '(.warnings | length) > 0 and all(.warnings[]; startswith("mmapped chunks: found"))' \
+		"$out.json" >/dev/null 2>&1; then
+		echo "  note  $label: attach exit 5: $(jq -r '.warnings | join("; ")' "$out.json")"
+	elif [[ $HS_RC -ne 0 ]]; then
 		fail "$label: attach --json --chunks --bins" "exit $HS_RC" "$out.err"
 		return 1
 	fi
