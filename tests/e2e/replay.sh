@@ -252,6 +252,27 @@ if [[ -z $FILTER ]]; then
 	[[ -f $b1.norm ]] && perturb tcache-order "$t1" "$b1" swap_last_frees
 	[[ -f $bg1.norm ]] && perturb gen1-size "$g1" "$bg1" size_up
 
+	# The fixture refuses a trace it cannot play faithfully: exit 2 and
+	# "replay: FILE:LINE: why", before any malloc.
+	bad_trace() {
+		local why=$1 line=$2 text=$3 bt=$WORK/bad.trace d
+		printf '%b' "$text" >"$bt"
+		d=$(new_tmpdir)
+		local rc=0
+		timeout -k 2 10 "${FIXRUN[@]}" "$FIXDIR/replay" "$d" "$bt" >"$d/out" 2>"$d/err" || rc=$?
+		if [[ $rc -eq 2 ]] && grep -q "^replay: $bt:$line: " "$d/err" && [[ ! -e $d/ready ]]; then
+			pass "the fixture refuses $why (exit 2, line $line named)"
+		else
+			fail "the fixture refuses $why" "exit $rc" "$d/err"
+		fi
+	}
+	bad_trace "a double free" 3 'm 1 24\nf 1\nf 1\n'
+	bad_trace "a realloc of a dead id" 2 '# c\nr 5 10\n'
+	bad_trace "an allocation into a live id" 2 'm 1 24\nc 1 2 8\n'
+	bad_trace "an unknown operation" 1 'x 1 2\n'
+	bad_trace "a missing number" 1 'a 1 64\n'
+	bad_trace "a trailing field" 1 'f 1 2\n'
+
 	# (b) the facts check can fail: one live block moved by 16 bytes
 	if [[ -f $b1.json ]]; then
 		bad=$(awk '!done && $1 == "block" { $3 += 16; done = 1 } { print }' "$b1.facts" | jq -Rn '[inputs]')
