@@ -61,6 +61,12 @@ $(B)/tests/%: tests/unit/%.c $(B)/libheapscope-san.a
 	$(CC) $(CFLAGS) -O1 $(SANFLAGS) -o $@ $< $(B)/libheapscope-san.a $(LDLIBS) -lcmocka
 units: $(UNITS)
 
+# The seeded random trace generator of the replay proof (tests/e2e/replay.sh).
+$(B)/tests/gentrace: tests/traces/gentrace.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+all: $(B)/tests/gentrace
+
 deps:
 	@./tests/deps.sh
 

@@ -101,7 +101,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		    const struct hs_types *types, struct hs_heap *heap, struct hs_index *ix, struct hs_census *c,
 		    struct hs_contents *ct, struct hs_warnings *w, struct hs_err *err)
 {
-	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks, .types = types};
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = types};
 	struct hs_stacks *stacks = hs_stacks_open();
 	if (hs_target_stop(t, err)) {
 		hs_stacks_close(stacks);
@@ -161,7 +161,11 @@ static void report_heap(const struct hs_heap *heap, struct hs_census *c, const s
 	if (!heap->malloc_initialised)
 		hs_warn(warn, "malloc has not been initialised in %s: it has never allocated", who);
 	struct hs_diagnosis d;
+	struct hs_compare cmp = {0};
+	if (o->compare)
+		hs_compare_build(c, &cmp, warn);
 	hs_diagnose(c, leaks, &d);
+	d.compare = o->compare ? &cmp : NULL;
 	hs_report(stdout, c, &d, &o->report);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
@@ -170,6 +174,7 @@ static void report_heap(const struct hs_heap *heap, struct hs_census *c, const s
 	else if (warn->n && heap->malloc_initialised)
 		hs_fail(err, HS_ECORRUPT, "%s: the heap is inconsistent: %zu warning%s (see the report)", who,
 			warn->n + warn->dropped, warn->n + warn->dropped == 1 ? "" : "s");
+	hs_compare_free(&cmp);
 }
 
 static int cmd_attach(pid_t pid, const struct options *o)
@@ -201,7 +206,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	hs_types_load(&sym, &types);
 	if ((o->leaks && hs_contents_prepare(pid, &ct, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &warn, &err))
 		goto out;
-	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
+	hs_bins_read(&heap, &ix, o->report.bins || o->compare, &bins, &warn);
 	hs_census_build(&heap, &ix, &bins, &c, &warn);
 	if (o->leaks) {
 		hs_leaks_find(&heap, &ix, &ct, &types, o->leaks == 2, &leaks);
@@ -269,11 +274,11 @@ static int cmd_replay(const char *path, const struct options *o)
 	if (hs_trace_load(path, &tr, &err) || hs_replay(rc, &tr, path, NULL, &err))
 		goto out;
 	hs_refcore_image_build(rc, &ri);
-	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks};
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare};
 	if (hs_arenas_read(&ri.im.src, &ri.sym, &ri.task, 1, &heap, &warn, &err) ||
 	    (heap.malloc_initialised && hs_walk(&ri.im.src, &heap, &wo, &ix, &warn, &err)))
 		goto out;
-	hs_bins_read(&heap, &ix, o->report.bins, &bins, &warn);
+	hs_bins_read(&heap, &ix, o->report.bins || o->compare, &bins, &warn);
 	c.consistent = true;
 	hs_census_build(&heap, &ix, &bins, &c, &warn);
 	c.exe = path;
@@ -398,8 +403,6 @@ int main(int argc, char **argv)
 		pid_t pid;
 		if (!parse_pid(argv[optind], &pid))
 			return usage_error("invalid PID '%s': give a positive process id", argv[optind]);
-		if (o.compare)
-			return usage_error("%s", "--compare is not implemented yet (the reference allocator core is pending)");
 		return cmd_attach(pid, &o);
 	}
 	if (strcmp(cmd, "replay") == 0) {
@@ -407,8 +410,8 @@ int main(int argc, char **argv)
 			return usage_error("%s", "replay needs a TRACE file");
 		if (optind + 1 < argc)
 			return usage_error("unexpected argument '%s' after the TRACE", argv[optind + 1]);
-		if (o.compare || o.leaks || o.no_debuginfo)
-			return usage_error("%s", "replay takes the report options, --glibc and --word-size only");
+		if (o.leaks || o.no_debuginfo)
+			return usage_error("%s", "replay takes the report options, --compare, --glibc and --word-size only");
 		return cmd_replay(argv[optind], &o);
 	}
 	if (o.glibc_minor || o.word_size)

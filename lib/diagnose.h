@@ -5,6 +5,7 @@
 #define HS_DIAGNOSE_H
 
 #include "census.h"
+#include "compare.h"
 #include "leaks.h"
 #include "pins.h"
 
@@ -23,6 +24,7 @@ struct hs_diagnosis {
 	struct hs_finding findings[16];
 	size_t nfindings;
 	const struct hs_leaks *leaks; /* with --leaks, else NULL */
+	const struct hs_compare *compare; /* with --compare (set by the caller), else NULL */
 	struct hs_pin pins[HS_MAX_PINS]; /* biggest held_bytes first */
 	size_t npins;
 	/* The arena limit glibc applies in this process: arena_max if set,

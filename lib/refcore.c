@@ -1502,3 +1502,13 @@ void hs_refcore_stats(const struct hs_refcore *rc0, struct hs_refcore_stats *s)
 		s->in_use_bytes = busyb - s->tcache_bytes - s->fast_bytes;
 	}
 }
+
+void hs_refcore_home_of(const struct hs_refcore *crc, uint64_t size, struct hs_refcore_home *h)
+{
+	/* The index helpers only read the configuration. */
+	struct hs_refcore *rc = (struct hs_refcore *)crc;
+	h->bin = bin_index(rc, size);
+	h->fast = fastbin_index(rc, size);
+	uint64_t t = csize2tidx(rc, size);
+	h->tcache = size >= rc->minsize && t < HS_MAX_TCACHE_BINS ? (int)t : -1;
+}

@@ -83,6 +83,15 @@ struct hs_refcore_symbols {
 };
 void hs_refcore_symbols(const struct hs_refcore *rc, struct hs_refcore_symbols *s);
 
+/* Which lists glibc would put a free chunk of this size in: its tcache
+ * bin (-1 beyond every tcache bin), its fastbin (by glibc's fastbin_index;
+ * whether fastbins take it depends on M_MXFAST) and its regular bin
+ * (small 2..63, large 64..126). --compare checks the live lists with it. */
+struct hs_refcore_home {
+	int tcache, fast, bin;
+};
+void hs_refcore_home_of(const struct hs_refcore *rc, uint64_t chunk_size, struct hs_refcore_home *h);
+
 /* The structure layout of glibc vmajor.vminor for a word size, computed
  * from the structure definitions by C layout rules (refcore_layout.c).
  * -1 outside 2.27 ... 2.43. */

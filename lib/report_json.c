@@ -401,6 +401,54 @@ static void leaks(cJSON *root, const struct hs_leaks *l)
 	}
 }
 
+/* --compare: {"model", "modelled", "arenas": [...], "merged": {...},
+ * "live_held_bytes", "fresh_held_bytes", "merged_held_bytes",
+ * "misplaced_total", "misplaced": [...]} */
+static void compare(cJSON *root, const struct hs_compare *m)
+{
+	cJSON *o = obj(root, "compare");
+	cJSON_AddStringToObject(o, "model", m->model);
+	cJSON_AddBoolToObject(o, "modelled", m->modelled);
+	if (!m->modelled)
+		return;
+	cJSON *a = arr(o, "arenas");
+	for (size_t i = 0; i < m->narenas; i++) {
+		const struct hs_compare_arena *r = &m->arenas[i];
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddNumberToObject(x, "arena", r->arena);
+		put_u(x, "live_system_bytes", r->live_system_bytes);
+		put_u(x, "live_in_use_bytes", r->live_in_use_bytes);
+		put_u(x, "live_in_use_chunks", r->live_in_use_chunks);
+		put_u(x, "trimmable_bytes", r->trimmable_bytes);
+		put_u(x, "fresh_system_bytes", r->fresh_system_bytes);
+		put_u(x, "fresh_mmapped_bytes", r->fresh_mmapped_bytes);
+		put_u(x, "fresh_mmapped_chunks", r->fresh_mmapped_chunks);
+		put_u(x, "fresh_trimmed_bytes", r->fresh_trimmed_bytes);
+		cJSON_AddItemToArray(a, x);
+	}
+	cJSON *g = obj(o, "merged");
+	put_u(g, "system_bytes", m->merged_system_bytes);
+	put_u(g, "mmapped_bytes", m->merged_mmapped_bytes);
+	put_u(g, "trimmed_bytes", m->merged_trimmed_bytes);
+	put_u(o, "live_held_bytes", m->live_held_bytes);
+	put_u(o, "fresh_held_bytes", m->fresh_held_bytes);
+	put_u(o, "merged_held_bytes", m->merged_held_bytes);
+	put_u(o, "misplaced_total", m->misplaced_total);
+	a = arr(o, "misplaced");
+	for (size_t i = 0; i < m->nmisplaced; i++) {
+		const struct hs_misplaced *x = &m->misplaced[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "arena", x->arena);
+		put_addr(e, "address", x->addr);
+		put_u(e, "size", x->size);
+		cJSON_AddStringToObject(e, "list", x->list);
+		cJSON_AddNumberToObject(e, "bin", x->index);
+		cJSON_AddStringToObject(e, "expected", x->expected);
+		cJSON_AddNumberToObject(e, "expected_bin", x->expected_index);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
 static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, const struct hs_report_opts *opt)
 {
 	const struct hs_symbols *s = c->sym;
@@ -448,6 +496,8 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	if (d->leaks)
 		leaks(root, d->leaks);
 	types(root, c);
+	if (d->compare)
+		compare(root, d->compare);
 	warnings(root, c);
 	if (opt->chunks)
 		chunks(root, c);

@@ -241,6 +241,43 @@ static void pinned(FILE *out, const struct hs_diagnosis *d)
 	}
 }
 
+/* --compare: each arena beside what the reference core says a fresh heap
+ * would hold for the same live set. */
+static void compare(FILE *out, const struct hs_compare *m)
+{
+	if (!m)
+		return;
+	if (!m->modelled) {
+		fprintf(out, "\ncompare: the reference core has no model of glibc %s\n", m->model);
+		return;
+	}
+	szbuf a, b, e, f, g, h;
+	fprintf(out, "\ncompare (reference core, glibc %s model; the live set re-allocated in address order):\n", m->model);
+	fprintf(out, "%5s %10s %10s %10s %12s %10s %12s\n", "arena", "held", "in use", "fresh heap", "fresh mmapped",
+		"fresh+trim", "trim(0) RSS");
+	for (size_t i = 0; i < m->narenas; i++) {
+		const struct hs_compare_arena *r = &m->arenas[i];
+		fprintf(out, "%5d %10s %10s %10s %12s %10s %12s\n", r->arena, hs_fmt_size(a, r->live_system_bytes),
+			hs_fmt_size(b, r->live_in_use_bytes), hs_fmt_size(e, r->fresh_system_bytes),
+			hs_fmt_size(f, r->fresh_mmapped_bytes), hs_fmt_size(g, r->fresh_trimmed_bytes),
+			hs_fmt_size(h, r->trimmable_bytes));
+	}
+	fprintf(out, "held from the OS: %s now, %s fresh, %s in one arena (MALLOC_ARENA_MAX=1)\n",
+		hs_fmt_size(a, m->live_held_bytes), hs_fmt_size(b, m->fresh_held_bytes),
+		hs_fmt_size(e, m->merged_held_bytes));
+	if (!m->misplaced_total) {
+		fprintf(out, "every free chunk is in the list the core would have put it in\n");
+		return;
+	}
+	fprintf(out, "%llu free chunks in a list the core would not have put them in (corruption, or a glibc "
+		     "the model does not know):\n", (unsigned long long)m->misplaced_total);
+	for (size_t i = 0; i < m->nmisplaced; i++) {
+		const struct hs_misplaced *x = &m->misplaced[i];
+		fprintf(out, "  arena %d 0x%" PRIx64 " size %" PRIu64 ": in %s %d, the core puts it in %s %d\n",
+			x->arena, x->addr, x->size, x->list, x->index, x->expected, x->expected_index);
+	}
+}
+
 static void warnings(FILE *out, const struct hs_census *c)
 {
 	const struct hs_warnings *w = c->warnings;
@@ -332,6 +369,7 @@ void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagno
 	leaks(out, d->leaks);
 	types(out, c);
 	pinned(out, d);
+	compare(out, d->compare);
 	warnings(out, c);
 	if (o->chunks)
 		chunks(out, c);

@@ -65,11 +65,7 @@ for bin in build/heapscope-san build/heapscope; do
 		echo "0 1" >>"$RESULTS"
 		continue
 	fi
-<<<<<<< HEAD
-	for s in exact bad_input signals sources storm trim leaks diagnose; do
-=======
-	for s in exact bad_input signals sources storm trim diagnose; do
->>>>>>> diag
+	for s in exact bad_input signals sources storm trim leaks diagnose replay compare; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
@@ -93,6 +89,12 @@ elif [[ $matrix_ok == yes ]]; then
 		if [[ $v != 2.36 ]]; then
 			echo "=== diagnose on glibc $v"
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "diagnose glibc $v" tests/e2e/diagnose.sh
+		fi
+		# the reference core against this glibc (debug symbols only: the
+		# symbol-free path is exact's business)
+		if [[ $v != 2.36 ]]; then
+			echo "=== replay on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "replay glibc $v" tests/e2e/replay.sh
 		fi
 	done
 fi
