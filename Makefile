@@ -103,12 +103,20 @@ $(B)/fuzz/fuzz_heap: tests/fuzz/fuzz_heap.c tests/fuzz/fuzz_image.h $(FUZZ_SRC) 
 $(B)/fuzz/mkseed: tests/fuzz/mkseed.c tests/fuzz/fuzz_image.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -Itests/fuzz -o $@ tests/fuzz/mkseed.c
+# The second target mutates heaps the reference core builds (every modelled
+# version and word size); unmutated ones must read back exactly.
+$(B)/fuzz/fuzz_refcore: tests/fuzz/fuzz_refcore.c $(FUZZ_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -fsanitize=fuzzer,address,undefined \
+		-o $@ tests/fuzz/fuzz_refcore.c $(FUZZ_SRC) $(LDLIBS)
 .PHONY: fuzz
-fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed
-	@mkdir -p $(B)/fuzz/corpus
+fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed $(B)/fuzz/fuzz_refcore
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-refcore
 	$(B)/fuzz/mkseed $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_heap -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 		-max_len=70000 $(B)/fuzz/corpus tests/fuzz/corpus
+	$(B)/fuzz/fuzz_refcore -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+		-max_len=4096 $(B)/fuzz/corpus-refcore tests/fuzz/corpus-refcore
 
 # The glibc test matrix (2.31, 2.41, 2.43 with their debug symbols) from
 # Debian's archive, cached outside the tree (HEAPSCOPE_MATRIX); `make check`

@@ -1478,7 +1478,7 @@ void hs_refcore_stats(const struct hs_refcore *rc0, struct hs_refcore_stats *s)
 		}
 	for (int i = 1; i < NBINS; i++) {
 		uint64_t b = bin_at(rc, i);
-		for (uint64_t p = fd(rc, b); p != b; p = fd(rc, p)) {
+		for (uint64_t p = fd(rc, b); p && p != b; p = fd(rc, p)) { /* 0: bins not set up yet */
 			s->bin_chunks++;
 			s->bin_bytes += csize(rc, p);
 		}
