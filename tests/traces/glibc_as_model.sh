@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REAL=${REAL_HEAPSCOPE:-$ROOT/build/heapscope}
 [[ ${1:-} == replay ]] || exec "$REAL" "$@"
 shift
-trace= glibc=2.36
+trace="" glibc=2.36
 for a in "$@"; do
 	case $a in
 	--glibc=*) glibc=${a#--glibc=} ;;
