@@ -10,8 +10,7 @@
  * into top, trimming and the mmap threshold. Sizes: tiny 1..24, small
  * 25..1008, medium 1009..4096, large 4 KiB..100 KiB, and rarely above the
  * mmap threshold (130 KiB..1 MiB). Operations: malloc, calloc, memalign
- * (alignment 16..4096, never above 100 KiB), realloc (grow and shrink),
- * free, malloc_trim.
+ * (alignment 16..4096), realloc (grow and shrink), free, malloc_trim.
  * Ids are never reused: every allocation names a fresh id, only live ids
  * are freed or reallocated, and no id is freed twice. */
 #include <inttypes.h>
@@ -122,13 +121,6 @@ int main(int argc, char **argv)
 				printf("c %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", id, n, size / n ? size / n : 1);
 			} else {
 				uint64_t align = (uint64_t)16 << range(&r, 0, 8); /* 16 .. 4096 */
-				/* Kept below the mmap threshold: an mmapped memalign
-				 * chunk starts inside its mapping, behind a stale
-				 * header that heapscope attach reads as the chunk
-				 * (see 20-memalign-mmapped.trace, which keeps that
-				 * case in view). */
-				if (size > 100 * 1024)
-					size = range(&r, 4097, 100 * 1024);
 				printf("a %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", id, align, size);
 			}
 			live[nlive++] = id;
