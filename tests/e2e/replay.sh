@@ -14,8 +14,11 @@
 #      (live blocks' offsets and sizes, mmapped sizes, the heap start) and
 #      with glibc's mallinfo2;
 #  (c) perturbed traces (a size changed; two frees swapped) normalise to a
-#      different text: the comparison can fail.
+#      different text: the comparison can fail; the fixture refuses
+#      malformed traces; the facts check fails on a moved block.
 # A heapscope without `replay` fails here, loudly (it is the thing proven).
+# tests/traces/glibc_as_model.sh stands in for `replay` to prove the replay
+# path itself (glibc as its own model: every comparison passes).
 # On a difference the first REPLAY_BISECT (3) failing traces are bisected
 # to the first operation after which glibc and the replay disagree
 # (REPLAY_KEEP=DIR keeps that prefix of the trace).
