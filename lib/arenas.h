@@ -53,7 +53,9 @@ struct hs_thread {
 };
 
 struct hs_mmchunk {
-	uint64_t addr, size; /* chunk header address; size incl. prev_size lead */
+	uint64_t addr, size; /* glibc's chunk: header address, chunksize (inside
+			      * the mapping after memalign: addr - map_start
+			      * is its prev_size) */
 	uint64_t map_start, map_len; /* the whole mapping glibc would munmap */
 };
 

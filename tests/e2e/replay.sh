@@ -14,9 +14,16 @@
 #      (live blocks' offsets and sizes, mmapped sizes, the heap start) and
 #      with glibc's mallinfo2;
 #  (c) perturbed traces (a size changed; two frees swapped) normalise to a
-#      different text: the comparison can fail.
+#      different text: the comparison can fail; the fixture refuses
+#      malformed traces; the facts check fails on a moved block.
 # A heapscope without `replay` fails here, loudly (it is the thing proven).
-#   usage: HEAPSCOPE=build/heapscope [HS_GLIBC=2.43] tests/e2e/replay.sh [FILTER]
+# tests/traces/glibc_as_model.sh stands in for `replay` to prove the replay
+# path itself (glibc as its own model: every comparison passes).
+# On a difference the first REPLAY_BISECT (3) failing traces are bisected
+# to the first operation after which glibc and the replay disagree
+# (REPLAY_KEEP=DIR keeps that prefix of the trace).
+#   usage: HEAPSCOPE=build/heapscope [HS_GLIBC=2.43] [REPLAY_SEEDS=20]
+#          [REPLAY_OPS=10000] tests/e2e/replay.sh [FILTER]
 set -uo pipefail
 SUITE=replay
 # shellcheck source=tests/lib.sh
@@ -66,6 +73,19 @@ first_diff() {
 	diff -u "$1" "$2" | sed -n '3,$p' | grep -m 12 -B3 -A3 '^[-+]' | head -n 24
 }
 
+# drift5 JSON: HS_RC is 5 and the only warnings are glibc 2.43's mremap
+# accounting drift: its mremap_chunk adds 16 bytes too many to
+# mp_.mmapped_mem at each resize (it subtracts chunksize, which no longer
+# holds the mapping's tail), and heapscope says so with exit 5. That warning
+# (same count, a few 16-byte steps more in mp_) is glibc's, not the heap's:
+# the report is printed and the comparison goes on. Any other warning fails.
+drift5() {
+	[[ $HS_RC -eq 5 ]] && jq -e '(.warnings | length) > 0 and ([.warnings[] | [
+		capture("^mmapped chunks: found (?<n>[0-9]+) \\((?<b>[0-9]+) bytes\\) in the maps, mp_ counts (?<m>[0-9]+) \\((?<c>[0-9]+) bytes\\)$")
+		| (.b | tonumber) as $b | (.c | tonumber) as $c
+		| .n == .m and $c > $b and ($c - $b) % 16 == 0 and ($c - $b) < 65536] == [true]] | all)' "$1" >/dev/null 2>&1
+}
+
 # live_run LABEL TRACE OUTPREFIX: plays TRACE in a fixture, attaches, writes
 # OUTPREFIX.json, .norm, .mallinfo2, .facts; stops the fixture. 1 on failure
 # (recorded).
@@ -80,13 +100,7 @@ live_run() {
 	cp "$d/mallinfo2.txt" "$out.mallinfo2"
 	cp "$d/facts.txt" "$out.facts"
 	stop_fixture "$FIX_PID"
-	# Exit 5 still prints the report. glibc 2.43's mremap_chunk adds 16
-	# bytes too many to mp_.mmapped_mem at each resize (it subtracts
-	# chunksize, which no longer holds the mapping's tail), and attach
-	# says so with exit 5: that one warning is glibc's, not the heap's,
-	# so the comparison goes on; any other warning fails.
-	if [[ $HS_RC -eq 5 ]] && jq -e '(.warnings | length) > 0 and all(.warnings[]; startswith("mmapped chunks: found"))' \
-		"$out.json" >/dev/null 2>&1; then
+	if drift5 "$out.json"; then
 		echo "  note  $label: attach exit 5: $(jq -r '.warnings | join("; ")' "$out.json")"
 	elif [[ $HS_RC -ne 0 ]]; then
 		fail "$label: attach --json --chunks --bins" "exit $HS_RC" "$out.err"
@@ -156,7 +170,9 @@ prove() {
 	# the model against glibc
 	[[ $HAVE_REPLAY == yes ]] || return 0
 	hs "$w.r.json" "$w.r.err" replay --json --chunks --bins --glibc="$VERSION" "$trace"
-	if [[ $HS_RC -ne 0 ]]; then
+	if drift5 "$w.r.json"; then
+		echo "  note  $label: replay exit 5: $(jq -r '.warnings | join("; ")' "$w.r.json")"
+	elif [[ $HS_RC -ne 0 ]]; then
 		fail "$label: replay --glibc=$VERSION" "exit $HS_RC" "$w.r.err"
 		return 0
 	fi
@@ -164,16 +180,60 @@ prove() {
 		fail "$label: normalise replay output" "jq failed" "$w.r.norm.err"
 		return 0
 	fi
+	local differ=0
 	if cmp -s "$w.a.norm" "$w.r.norm"; then
 		pass "$label: replay == glibc $VERSION, chunk for chunk and list for list ($(wc -l <"$w.a.norm") lines)"
 	else
+		differ=1
 		fail "$label: replay == glibc $VERSION" "$(basename "$trace"): heaps differ (- glibc, + replay)" \
 			"$(first_diff "$w.a.norm" "$w.r.norm")"
 	fi
 	md=$(mallinfo2_diff "$w.r.json" "$w.a.mallinfo2")
 	if [[ -z $md ]]; then pass "$label: replay mallinfo2 == glibc's"; else
+		differ=1
 		fail "$label: replay mallinfo2 == glibc's" "$(basename "$trace"): fields differ" "$md"; fi
+	if [[ $differ == 1 && $BISECTED -lt $BISECT_MAX ]]; then
+		BISECTED=$((BISECTED + 1))
+		bisect "$label" "$trace" "$w"
+	fi
 }
+
+# agree PREFIX OUT: glibc and the replay give the same normal form and
+# mallinfo2 for trace PREFIX (0), or not (1, also when either cannot run).
+agree() {
+	live_run "bisect" "$1" "$2" || return 1
+	hs "$2.r.json" "$2.r.err" replay --json --chunks --bins --glibc="$VERSION" "$1"
+	{ [[ $HS_RC -eq 0 ]] || drift5 "$2.r.json"; } && norm "$2.r.json" "$2.r.norm" || return 1
+	cmp -s "$2.norm" "$2.r.norm" && [[ -z $(mallinfo2_diff "$2.r.json" "$2.mallinfo2") ]]
+}
+
+# bisect LABEL TRACE W: the shortest prefix of TRACE on which the replay
+# and glibc disagree (binary search between an empty prefix, which agrees,
+# and the whole trace, which does not): names the line, shows the
+# operations before it and the first differences. With REPLAY_KEEP=DIR the
+# prefix is kept there as LABEL.trace.
+bisect() {
+	local label=$1 trace=$2 w=$3 lo=0 hi mid steps=0
+	hi=$(wc -l <"$trace")
+	while ((hi - lo > 1)); do
+		mid=$(((lo + hi) / 2))
+		head -n "$mid" "$trace" >"$w.prefix"
+		if agree "$w.prefix" "$w.p"; then lo=$mid; else hi=$mid; fi
+		steps=$((steps + 1))
+	done
+	head -n "$hi" "$trace" >"$w.prefix"
+	agree "$w.prefix" "$w.p"
+	echo "  bisect $label: glibc and the replay first disagree after line $hi of $(basename "$trace") ($steps steps): '$(sed -n "${hi}p" "$trace")'"
+	tail -n 6 "$w.prefix" | sed 's/^/        | op  /'
+	first_diff "$w.p.norm" "$w.p.r.norm" | sed 's/^/        | /'
+	mallinfo2_diff "$w.p.r.json" "$w.p.mallinfo2" | sed 's/^/        | mallinfo2 /'
+	if [[ -n ${REPLAY_KEEP:-} ]]; then
+		mkdir -p "$REPLAY_KEEP" && cp "$w.prefix" "$REPLAY_KEEP/$(basename "$w").trace" &&
+			echo "        | kept as $REPLAY_KEEP/$(basename "$w").trace"
+	fi
+}
+BISECTED=0
+BISECT_MAX=${REPLAY_BISECT:-3}
 
 shopt -s nullglob
 hand=("$ROOT"/tests/traces/*.trace)
@@ -187,8 +247,7 @@ for ((s = 1; s <= SEEDS; s++)); do
 		fail "gentrace $s $OPS" "exit non-zero"
 		continue
 	fi
-	# (a) for the first five seeds only: the hand traces and these bound the time
-	prove "gen seed $s ($OPS ops)" "$g" "$([[ $s -le 5 ]] && echo yes || echo no)"
+	prove "gen seed $s ($OPS ops)" "$g" yes
 done
 
 if [[ -z $FILTER ]]; then
@@ -229,7 +288,7 @@ if [[ -z $FILTER ]]; then
 		fi
 		if [[ $HAVE_REPLAY == yes ]]; then
 			hs "$p.r.json" "$p.r.err" replay --json --chunks --bins --glibc="$VERSION" "$orig"
-			if [[ $HS_RC -eq 0 ]] && norm "$p.r.json" "$p.r.norm" && ! cmp -s "$p.r.norm" "$WORK/perturbed.$label.norm"; then
+			if { [[ $HS_RC -eq 0 ]] || drift5 "$p.r.json"; } && norm "$p.r.json" "$p.r.norm" && ! cmp -s "$p.r.norm" "$WORK/perturbed.$label.norm"; then
 				pass "replay of the original differs from glibc on perturbed $label"
 			else
 				fail "replay of the original differs from glibc on perturbed $label" "exit $HS_RC, or equal normal forms"

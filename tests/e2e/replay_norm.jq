@@ -12,18 +12,19 @@
 #   mmapped_chunks N
 def hex: ltrimstr("0x") | ascii_downcase | explode
   | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end));
-[.arenas[] | .index as $a | .heaps | to_entries[]
+(.chunks // [.arenas[] | .chunks[]?]) as $C
+| [.arenas[] | .index as $a | .heaps | to_entries[]
  | {a: $a, k: .key, s: (.value.start | hex), e: (.value.end | hex), size: .value.size}] as $H
 | def where: hex as $x
     | ([$H[] | select(.s <= $x and $x < .e)] | first) as $h
     | if $h == null then "outside:\(.)" else "\($h.a).\($h.k)+\($x - $h.s)" end;
   def members: [(.chunks // [])[] | where] | join(" ");
   ($H[] | "heap \(.a).\(.k) \(.size)"),
-  (.chunks[] | select(.state != "mmapped") | "chunk \(.address | where) \(.size) \(.state)"),
+  ($C[] | select(.state != "mmapped") | "chunk \(.address | where) \(.size) \(.state)"),
   (.arenas[] | .index as $a | .bins
    | ((.tcache // [])[] | "tcache \($a) \(.bin) \(.size): \(members)"),
      ((.fast // [])[] | "fast \($a) \(.bin) \(.size): \(members)"),
      (.unsorted | select(. != null and .count > 0) | "unsorted \($a): \(members)"),
      ((.small // [])[] | "small \($a) \(.bin) \(.size): \(members)"),
      ((.large // [])[] | "large \($a) \(.bin): \(members)")),
-  ([.chunks[] | select(.state == "mmapped") | .size] | sort | (.[] | "mmapped \(.)"), "mmapped_chunks \(length)")
+  ([$C[] | select(.state == "mmapped") | .size] | sort | (.[] | "mmapped \(.)"), "mmapped_chunks \(length)")

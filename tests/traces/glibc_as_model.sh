@@ -4,8 +4,9 @@
 # replay fixture, under --glibc=V's ld.so) and `heapscope attach` reads it.
 #   HEAPSCOPE=tests/traces/glibc_as_model.sh tests/e2e/replay.sh   -> the
 #     replay comparisons must all pass (glibc agrees with itself)
-#   STUB_PERTURB=1 ...  -> a wrong "model" (its first malloc is 1 KiB
-#     bigger): every replay comparison must fail
+#   STUB_PERTURB=N ...  -> a wrong "model" (its N-th malloc asks 1 KiB
+#     more): the replay comparisons must fail from there on, and the
+#     bisection must name that malloc's line
 # Every other command goes to the real binary ($REAL_HEAPSCOPE, default
 # build/heapscope).
 set -uo pipefail
@@ -13,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 REAL=${REAL_HEAPSCOPE:-$ROOT/build/heapscope}
 [[ ${1:-} == replay ]] || exec "$REAL" "$@"
 shift
-trace= glibc=2.36
+trace="" glibc=2.36
 for a in "$@"; do
 	case $a in
 	--glibc=*) glibc=${a#--glibc=} ;;
@@ -24,8 +25,9 @@ done
 [[ -r $trace ]] || { echo "glibc_as_model: no trace" >&2; exit 2; }
 d=$(mktemp -d /tmp/heapscope-stub.XXXXXX)
 trap 'rm -rf "$d"' EXIT
-if [[ ${STUB_PERTURB:-} == 1 ]]; then
-	awk '!done && $1 == "m" { $3 += 1024; done = 1 } { print }' "$trace" >"$d/t"
+if [[ -n ${STUB_PERTURB:-} ]]; then
+	# the STUB_PERTURB-th malloc of the trace (1: the first) asks 1 KiB more
+	awk -v n="$STUB_PERTURB" '$1 == "m" && ++k == n { $3 += 1024 } { print }' "$trace" >"$d/t"
 	trace=$d/t
 fi
 fix=$ROOT/build/fixtures/replay run=()
