@@ -1322,7 +1322,10 @@ int hs_refcore_trim(struct hs_refcore *rc, uint64_t pad)
 
 struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 {
-	if (cfg->vmajor != 2 || cfg->vminor < 31 || cfg->vminor > 43 || (cfg->size_sz != 4 && cfg->size_sz != 8))
+	/* 2.38 scanned the bins in memalign and 2.42 reworked tcache, calloc
+	 * and mmap sizing: not modelled, so refused rather than approximated. */
+	if (cfg->vmajor != 2 || cfg->vminor < 31 || cfg->vminor > 41 || cfg->vminor == 38 ||
+	    (cfg->size_sz != 4 && cfg->size_sz != 8))
 		return NULL;
 	struct hs_refcore *rc = hs_xcalloc(1, sizeof *rc);
 	rc->cfg = *cfg;

@@ -26,7 +26,7 @@
 #define HS_RC_HEAP_BASE32 0x56559000ull
 
 struct hs_refcore_cfg {
-	int vmajor, vminor; /* glibc version modelled: 2.31 ... 2.43 */
+	int vmajor, vminor; /* glibc version modelled: 2.31 ... 2.41, not 2.38 */
 	unsigned size_sz;   /* 8, or 4 (i386: MALLOC_ALIGNMENT 16) */
 };
 
@@ -43,7 +43,9 @@ struct hs_refcore_stats {
 
 struct hs_refcore;
 
-/* NULL when the version or word size is outside the model. */
+/* NULL when the version or word size is outside the model: 2.31 ... 2.41
+ * except 2.38 (its memalign bin scan); 2.42+ (lazy tcache, large tcache
+ * bins, 2.43's missing fastbins) are not modelled yet. */
 struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg);
 void hs_refcore_destroy(struct hs_refcore *rc);
 
