@@ -193,16 +193,18 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 	const struct hs_layout *l = h->layout;
 	if (a->system_mem == 0 || h->mp.sbrk_base == 0)
 		return 0; /* nothing taken from the system yet */
-	uint64_t hdr[2];
-	if (hs_read(src, a->top, hdr, sizeof hdr) < 0) {
+	unsigned char hb[16];
+	if (hs_read(src, a->top, hb, 2 * l->size_sz) < 0) {
 		if (errno == ESRCH || errno == EINTR)
-			return read_or_fail(src, a->top, hdr, sizeof hdr, "main arena's top chunk", err);
+			return read_or_fail(src, a->top, hb, 2 * l->size_sz, "main arena's top chunk", err);
 		hs_warn(w, "main arena: top chunk 0x%llx is not readable: not a chunk of the main heap",
 			(unsigned long long)a->top);
 		return 0;
 	}
+	uint64_t hdr[2] = {get_word(hb, 0, l->size_sz), get_word(hb, (int)l->size_sz, l->size_sz)};
 	uint64_t top_size = hdr[1] & ~(uint64_t)SIZE_BITS;
-	if ((a->top & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
+	/* chunk2mem(top) is aligned: on i386 chunks sit 8 bytes before 16 */
+	if (((a->top + 2 * l->size_sz) & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
 	    top_size > h->layout->heap_max * 1024 * 1024) {
 		hs_warn(w, "main arena: top chunk 0x%llx with size field 0x%llx is not a chunk of the main heap",
 			(unsigned long long)a->top, (unsigned long long)hdr[1]);
@@ -372,9 +374,10 @@ static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_war
 		    in_arena_heap(h, m->start, m->end))
 			continue;
 		for (uint64_t a = m->start; a + 2 * l->size_sz <= m->end;) {
-			uint64_t hdr[2];
-			if (hs_read(src, a, hdr, sizeof hdr) < 0)
+			unsigned char hb[16];
+			if (hs_read(src, a, hb, 2 * l->size_sz) < 0)
 				break;
+			uint64_t hdr[2] = {get_word(hb, 0, l->size_sz), get_word(hb, (int)l->size_sz, l->size_sz)};
 			/* munmap_chunk() unmaps prev_size + size (+ a tail in 2.43)
 			 * from the chunk back: at a mapping's start prev_size is 0. */
 			uint64_t size = hdr[1] & ~(uint64_t)SIZE_BITS;
