@@ -368,28 +368,31 @@ static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_war
 	uint64_t bytes = 0;
 	if (h->mp.n_mmaps <= 0)
 		return;
+	/* i386: MALLOC_ALIGNMENT 16 > CHUNK_HDR_SZ 8, so sysmalloc_mmap puts
+	 * the chunk 8 bytes into its mapping and records that in prev_size. */
+	const uint64_t corr = l->align > 2 * l->size_sz ? l->align - 2 * l->size_sz : 0;
 	for (size_t i = 0; i < src->maps.n; i++) {
 		const struct hs_map *m = &src->maps.v[i];
 		if (m->path[0] || m->shared || (m->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
 		    in_arena_heap(h, m->start, m->end))
 			continue;
-		for (uint64_t a = m->start; a + 2 * l->size_sz <= m->end;) {
+		for (uint64_t a = m->start; a + corr + 2 * l->size_sz <= m->end;) {
 			unsigned char hb[16];
-			if (hs_read(src, a, hb, 2 * l->size_sz) < 0)
+			if (hs_read(src, a + corr, hb, 2 * l->size_sz) < 0)
 				break;
 			uint64_t hdr[2] = {get_word(hb, 0, l->size_sz), get_word(hb, (int)l->size_sz, l->size_sz)};
 			/* munmap_chunk() unmaps prev_size + size (+ a tail in 2.43)
 			 * from the chunk back: at a mapping's start prev_size is 0. */
 			uint64_t size = hdr[1] & ~(uint64_t)SIZE_BITS;
-			uint64_t total = size + l->mmap_tail;
-			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != 0 || size < 4096 - l->mmap_tail ||
+			uint64_t total = corr + size + l->mmap_tail;
+			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != corr || size < 4096 - l->mmap_tail - corr ||
 			    (total & 4095) || total > m->end - a)
 				break;
 			if (h->nmmapped == cap) {
 				cap = cap ? cap * 2 : 16;
 				h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
 			}
-			h->mmapped[h->nmmapped++] = (struct hs_mmchunk){a, size, a, total};
+			h->mmapped[h->nmmapped++] = (struct hs_mmchunk){a + corr, size, a, total};
 			bytes += total;
 			a += total;
 		}

@@ -1081,7 +1081,8 @@ void hs_refcore_free(struct hs_refcore *rc, uint64_t mem)
 	uint64_t p = mem2chunk(rc, mem);
 	if (is_mmapped(rc, p)) {
 		uint64_t s = size_nomask(rc, p);
-		uint64_t max = 4ull * 1024 * 1024 * rc->sz; /* DEFAULT_MMAP_THRESHOLD_MAX */
+		/* DEFAULT_MMAP_THRESHOLD_MAX: 4 MiB * sizeof(long), 512 KiB on 32-bit */
+		uint64_t max = rc->sz == 8 ? 32ull << 20 : 512ull << 10;
 		if (!rc->no_dyn_threshold && s > rc->mmap_threshold && s <= max) {
 			rc->mmap_threshold = csize(rc, p);
 			rc->trim_threshold = 2 * rc->mmap_threshold;

@@ -165,7 +165,10 @@ static inline uint32_t encode_ptr(const struct walker *k, uint64_t v)
 {
 	if (v == 0)
 		return HS_FD_NULL;
-	if (v & (k->l->align - 1))
+	/* A chunk (fastbin link) or a chunk's user memory (tcache link): on
+	 * i386 the two differ by 8 in 16-byte granules; the granule taken is
+	 * then the chunk's (bins.c subtracts only whole granules). */
+	if ((v & (k->l->align - 1)) && ((v + k->hdr) & (k->l->align - 1)))
 		return HS_FD_BAD;
 	const struct hs_segment *s = k->seg;
 	if (v < s->start || v >= s->end)

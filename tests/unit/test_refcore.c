@@ -1,7 +1,8 @@
 /* test_refcore.c - the reference allocator core, without a process.
  *
  * 1. Its structure layouts for SIZE_SZ 8 equal arch/'s measured tables.
- * 2. Its images, after a long pseudo-random mix of calls, read by the same
+ * 2. Its images (every modelled version tested against real glibc, both
+ *    word sizes), after a long pseudo-random mix of calls, read by the same
  *    stages as a live process (arenas, walk, bins, census) give exactly
  *    the core's own bookkeeping, with no warning.
  * 3. Targeted algorithm cases at glibc 2.36's exact offsets from the heap
@@ -164,9 +165,9 @@ static void random_mix(struct hs_refcore *rc, uint64_t seed, int n)
 static void images_read_back(void **state)
 {
 	(void)state;
-	for (size_t v = 0; v < HS_ARRAY_SIZE(versions); v++) {
+	for (size_t v = 0; v < HS_ARRAY_SIZE(versions) * 2; v++) {
 		for (uint64_t seed = 1; seed <= 3; seed++) {
-			struct hs_refcore_cfg cfg = {2, versions[v], 8};
+			struct hs_refcore_cfg cfg = {2, versions[v / 2], v % 2 ? 4 : 8};
 			struct hs_refcore *rc = hs_refcore_new(&cfg);
 			assert_non_null(rc);
 			random_mix(rc, seed * 0x9e3779b97f4a7c15ull, 3000);
