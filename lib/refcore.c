@@ -51,6 +51,7 @@ struct hs_refcore {
 	int nfast;
 	bool safe_link;
 	int vmin;
+	bool v43;                 /* 2.43: lazy tcache, no fastbins, 16 slots */
 	uint64_t wmax;            /* all-ones of a word */
 
 	/* The sbrk heap: [heap_base, brk). */
@@ -531,11 +532,41 @@ static void malloc_consolidate(struct hs_refcore *rc)
 /* ---- sysmalloc / systrim --------------------------------------------------- */
 
 static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock);
+static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes);
+static void tcache_init_bytes(struct hs_refcore *rc, uint64_t bytes);
+
+/* 2.43: a tcache that is still the inactive placeholder is allocated the
+ * first time _int_malloc could stash into it: _int_malloc(av,
+ * request2size(sizeof (tcache_perthread_struct))), a chunk 16 bytes larger
+ * than the one free's path (__libc_malloc2) makes. */
+static void tcache_init_av(struct hs_refcore *rc)
+{
+	if (!rc->tcache)
+		tcache_init_bytes(rc, request2size(rc, (uint64_t)rc->lay.tc_size));
+}
 
 static uint64_t sysmalloc_mmap(struct hs_refcore *rc, uint64_t nb)
 {
 	uint64_t size;
 	bool aligned_hdr = rc->hdr == 16; /* MALLOC_ALIGNMENT == CHUNK_HDR_SZ */
+	if (rc->v43) {
+		/* padding up front, CHUNK_HDR_SZ at the end (mmap_set_chunk) */
+		uint64_t padding = 16 - rc->hdr;
+		size = (nb + padding + rc->hdr + PAGE - 1) & ~(PAGE - 1);
+		uint64_t mm = mmap_(rc, size);
+		if (!mm)
+			return 0;
+		uint64_t p = mm + padding;
+		set_prev_size(rc, p, padding);
+		set_head(rc, p, (size - padding - rc->hdr) | IS_MMAPPED);
+		rc->n_mmaps++;
+		if (rc->n_mmaps > rc->max_n_mmaps)
+			rc->max_n_mmaps = rc->n_mmaps;
+		rc->mmapped_mem += size;
+		if (rc->mmapped_mem > rc->max_mmapped_mem)
+			rc->max_mmapped_mem = rc->mmapped_mem;
+		return chunk2mem(rc, p);
+	}
 	if (aligned_hdr)
 		size = (nb + rc->sz + PAGE - 1) & ~(PAGE - 1);
 	else
@@ -680,7 +711,7 @@ static uint64_t mremap_chunk(struct hs_refcore *rc, uint64_t p, uint64_t new_siz
 		return 0;
 	p = cp + offset;
 	set_head(rc, p, (new_size - offset - rc->lay.mmap_tail) | IS_MMAPPED);
-	rc->mmapped_mem += new_size - total;
+	rc->mmapped_mem += new_size - size - offset; /* glibc's own sum (2.43: CHUNK_HDR_SZ short) */
 	if (rc->mmapped_mem > rc->max_mmapped_mem)
 		rc->max_mmapped_mem = rc->mmapped_mem;
 	return p;
@@ -740,6 +771,8 @@ static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes)
 			set_bk(rc, bin, bck);
 			set_fd(rc, bck, bin);
 			uint64_t tc_idx = csize2tidx(rc, nb);
+			if (rc->v43 && tc_idx < rc->tcache_bins)
+				tcache_init_av(rc);
 			if (rc->tcache && tc_idx < rc->tcache_bins) {
 				uint64_t tv;
 				while (tc_count(rc, tc_idx) < rc->tcache_count && (tv = bk(rc, bin)) != bin) {
@@ -760,7 +793,7 @@ static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes)
 
 	uint64_t tcache_nb = 0;
 	uint64_t tc_idx = csize2tidx(rc, nb);
-	if (rc->tcache && tc_idx < rc->tcache_bins)
+	if ((rc->tcache || rc->v43) && tc_idx < rc->tcache_bins)
 		tcache_nb = nb;
 	bool return_cached = false;
 	uint64_t tcache_unsorted_count = 0;
@@ -793,7 +826,9 @@ static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes)
 			set_fd(rc, bck, ub);
 			if (size == nb) {
 				set_inuse_at(rc, victim, size);
-				if (tcache_nb && tc_count(rc, tc_idx) < rc->tcache_count) {
+				if (rc->v43)
+					tcache_init_av(rc);
+				if (tcache_nb && rc->tcache && tc_count(rc, tc_idx) < rc->tcache_count) {
 					tcache_put(rc, victim, tc_idx);
 					return_cached = true;
 					continue;
@@ -1035,13 +1070,21 @@ static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock)
 
 /* ---- tcache_init and the public entry points ---------------------------------- */
 
-static void tcache_init(struct hs_refcore *rc)
+static void tcache_init_bytes(struct hs_refcore *rc, uint64_t bytes)
 {
-	uint64_t v = int_malloc(rc, (uint64_t)rc->lay.tc_size);
+	uint64_t v = int_malloc(rc, bytes);
 	if (v) {
 		rc->tcache = v;
 		zero(rc, v, (uint64_t)rc->lay.tc_size);
+		/* 2.42+: num_slots start full (tc_set_count converts) */
+		for (int i = 0; i < rc->lay.tc_nbins && rc->lay.tcache_counts_down; i++)
+			tc_set_count(rc, (uint64_t)i, 0);
 	}
+}
+
+static void tcache_init(struct hs_refcore *rc)
+{
+	tcache_init_bytes(rc, (uint64_t)rc->lay.tc_size);
 }
 
 static void maybe_init_tcache(struct hs_refcore *rc)
@@ -1059,9 +1102,66 @@ static bool chunk_ok(struct hs_refcore *rc, uint64_t mem, const char *who)
 	return true;
 }
 
+/* 2.43's _int_free_chunk: no tcache, no fastbin. */
+static void free_chunk(struct hs_refcore *rc, uint64_t p)
+{
+	if (is_mmapped(rc, p)) {
+		uint64_t s = size_nomask(rc, p);
+		uint64_t max = rc->sz == 8 ? 32ull << 20 : 512ull << 10;
+		if (!rc->no_dyn_threshold && s > rc->mmap_threshold && s <= max) {
+			rc->mmap_threshold = csize(rc, p);
+			rc->trim_threshold = 2 * rc->mmap_threshold;
+		}
+		munmap_chunk(rc, p);
+		return;
+	}
+	merge_chunk(rc, p, csize(rc, p));
+}
+
+static void free43(struct hs_refcore *rc, uint64_t mem)
+{
+	uint64_t p = mem2chunk(rc, mem);
+	uint64_t size = csize(rc, p);
+	if (size < rc->tcache_max_bytes) {
+		uint64_t tc_idx = csize2tidx(rc, size);
+		if (rc->tcache && rd(rc, mem + W(1)) == rc->tcache_key) {
+			for (uint64_t i = 0; i < (uint64_t)rc->lay.tc_nbins; i++)
+				for (uint64_t t = tc_entry(rc, i); t; t = protect(rc, t, rd(rc, t)))
+					if (t == mem) {
+						snprintf(rc->error, sizeof rc->error,
+							 "free(): double free detected in tcache 2 (0x%llx)",
+							 (unsigned long long)mem);
+						return;
+					}
+			wr(rc, mem + W(1), 0);
+		}
+		if (rc->tcache && tc_idx < rc->tcache_bins && tc_count(rc, tc_idx) < rc->tcache_count) {
+			tcache_put(rc, p, tc_idx);
+			return;
+		}
+		if (!rc->tcache) { /* tcache_free_init: allocate it, free again */
+			tcache_init(rc);
+			if (rc->tcache) {
+				free43(rc, mem);
+				return;
+			}
+		}
+	}
+	free_chunk(rc, p);
+}
+
 uint64_t hs_refcore_malloc(struct hs_refcore *rc, uint64_t bytes)
 {
 	ptmalloc_init(rc);
+	if (rc->v43) {
+		uint64_t nb = checked_request2size(rc, bytes);
+		if (nb == 0)
+			return 0;
+		uint64_t idx = csize2tidx(rc, nb);
+		if (nb < rc->tcache_max_bytes && rc->tcache && tc_entry(rc, idx))
+			return tcache_get(rc, idx);
+		return int_malloc(rc, bytes);
+	}
 	uint64_t tbytes = checked_request2size(rc, bytes);
 	if (tbytes == 0)
 		return 0;
@@ -1078,6 +1178,10 @@ void hs_refcore_free(struct hs_refcore *rc, uint64_t mem)
 		return;
 	if (!chunk_ok(rc, mem, "free"))
 		return;
+	if (rc->v43) {
+		free43(rc, mem);
+		return;
+	}
 	uint64_t p = mem2chunk(rc, mem);
 	if (is_mmapped(rc, p)) {
 		uint64_t s = size_nomask(rc, p);
@@ -1124,7 +1228,10 @@ static uint64_t int_realloc(struct hs_refcore *rc, uint64_t oldp, uint64_t oldsi
 			unsigned char *src = at(rc, chunk2mem(rc, oldp), sz), *dst = at(rc, newmem, sz);
 			if (src && dst)
 				memmove(dst, src, (size_t)sz);
-			int_free(rc, oldp, true);
+			if (rc->v43)
+				free_chunk(rc, oldp);
+			else
+				int_free(rc, oldp, true);
 			return newmem;
 		}
 	}
@@ -1137,7 +1244,10 @@ static uint64_t int_realloc(struct hs_refcore *rc, uint64_t oldp, uint64_t oldsi
 		set_head_size(rc, newp, nb);
 		set_head(rc, rem, rsize | PREV_INUSE);
 		set_inuse_at(rc, rem, rsize);
-		int_free(rc, rem, true);
+		if (rc->v43)
+			free_chunk(rc, rem);
+		else
+			int_free(rc, rem, true);
 	}
 	return chunk2mem(rc, newp);
 }
@@ -1153,6 +1263,30 @@ uint64_t hs_refcore_realloc(struct hs_refcore *rc, uint64_t oldmem, uint64_t byt
 		return hs_refcore_malloc(rc, bytes);
 	if (!chunk_ok(rc, oldmem, "realloc"))
 		return 0;
+	if (rc->v43) {
+		uint64_t oldp = mem2chunk(rc, oldmem), oldsize = csize(rc, oldp);
+		uint64_t usable = oldsize - rc->hdr + rc->sz; /* memsize */
+		if (!is_mmapped(rc, oldp) && !inuse_at(rc, oldp, oldsize))
+			usable = 0;
+		if (bytes <= usable && usable - bytes < 2 * rc->sz)
+			return oldmem;
+		uint64_t nb = checked_request2size(rc, bytes);
+		if (nb == 0)
+			return 0;
+		if (is_mmapped(rc, oldp)) {
+			uint64_t np = mremap_chunk(rc, oldp, nb);
+			if (np)
+				return chunk2mem(rc, np);
+			if (bytes <= usable)
+				return oldmem;
+			uint64_t newmem = hs_refcore_malloc(rc, bytes);
+			if (!newmem)
+				return 0;
+			munmap_chunk(rc, oldp);
+			return newmem;
+		}
+		return int_realloc(rc, oldp, oldsize, nb);
+	}
 	uint64_t oldp = mem2chunk(rc, oldmem);
 	uint64_t oldsize = csize(rc, oldp);
 	if (!is_mmapped(rc, oldp))
@@ -1181,6 +1315,19 @@ uint64_t hs_refcore_calloc(struct hs_refcore *rc, uint64_t n, uint64_t elem)
 	if (__builtin_mul_overflow(n, elem, &bytes) || bytes > rc->wmax)
 		return 0;
 	ptmalloc_init(rc);
+	if (rc->v43) {
+		uint64_t nb = checked_request2size(rc, bytes);
+		if (nb && nb < rc->tcache_max_bytes && rc->tcache && tc_entry(rc, csize2tidx(rc, nb))) {
+			uint64_t idx = csize2tidx(rc, nb);
+			uint64_t m = tcache_get(rc, idx);
+			zero(rc, m, idx * 16 + rc->minsize - rc->sz); /* tidx2usize */
+			return m;
+		}
+		uint64_t mem = int_malloc(rc, bytes);
+		if (mem && !is_mmapped(rc, mem2chunk(rc, mem)))
+			zero(rc, mem, csize(rc, mem2chunk(rc, mem)) - rc->sz);
+		return mem;
+	}
 	if (rc->vmin == 41) { /* 2.41: calloc takes from the tcache too */
 		uint64_t tb = checked_request2size(rc, bytes);
 		if (tb == 0)
@@ -1204,11 +1351,46 @@ uint64_t hs_refcore_calloc(struct hs_refcore *rc, uint64_t n, uint64_t elem)
 	return mem;
 }
 
+static uint64_t int_memalign43(struct hs_refcore *rc, uint64_t alignment, uint64_t nb)
+{
+	uint64_t m = int_malloc(rc, nb + alignment + rc->minsize);
+	if (!m)
+		return 0;
+	uint64_t p = mem2chunk(rc, m);
+	if (is_mmapped(rc, p)) {
+		uint64_t base = p - prev_size(rc, p);
+		uint64_t msize = prev_size(rc, p) + csize(rc, p) + rc->hdr;
+		uint64_t newp = mem2chunk(rc, (m + alignment - 1) & -alignment);
+		set_prev_size(rc, newp, newp - base);
+		set_head(rc, newp, (msize - (newp - base) - rc->hdr) | IS_MMAPPED);
+		return chunk2mem(rc, newp);
+	}
+	uint64_t size = csize(rc, p);
+	if (m & (alignment - 1)) {
+		uint64_t newp = mem2chunk(rc, (m + rc->minsize + alignment - 1) & -alignment);
+		uint64_t lead = newp - p;
+		size -= lead;
+		set_head(rc, newp, size | PREV_INUSE);
+		set_inuse_at(rc, newp, size);
+		set_head_size(rc, p, lead);
+		merge_chunk(rc, p, lead);
+		p = newp;
+	}
+	if (size - nb >= rc->minsize) {
+		uint64_t next = p + size;
+		set_head_size(rc, p, nb);
+		maybe_consolidate(rc, create_chunk(rc, p + nb, size - nb, next, csize(rc, next)));
+	}
+	return chunk2mem(rc, p);
+}
+
 static uint64_t int_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t bytes)
 {
 	uint64_t nb = checked_request2size(rc, bytes);
 	if (nb == 0)
 		return 0;
+	if (rc->v43)
+		return int_memalign43(rc, alignment, nb);
 	uint64_t m = int_malloc(rc, nb + alignment + rc->minsize);
 	if (!m)
 		return 0;
@@ -1266,13 +1448,14 @@ uint64_t hs_refcore_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t
 			a <<= 1;
 		alignment = a;
 	}
-	if (rc->vmin == 41) {
-		/* 2.41: a tcache chunk that happens to be aligned is taken */
+	if (rc->vmin == 41 || rc->v43) {
+		/* 2.41, 2.43: a tcache chunk that happens to be aligned is taken */
 		uint64_t nb = checked_request2size(rc, bytes);
 		if (nb == 0)
 			return 0;
 		uint64_t idx = csize2tidx(rc, nb);
-		if (idx < rc->tcache_bins && rc->tcache && tc_count(rc, idx) > 0) {
+		if (idx < rc->tcache_bins && rc->tcache && tc_count(rc, idx) > 0 &&
+		    (!rc->v43 || nb < rc->tcache_max_bytes)) {
 			uint64_t ep = 0, e = tc_entry(rc, idx); /* ep: the entry whose next points at e */
 			while (e && (e & (alignment - 1))) {
 				ep = e;
@@ -1325,7 +1508,7 @@ struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 {
 	/* 2.38 scanned the bins in memalign and 2.42 reworked tcache, calloc
 	 * and mmap sizing: not modelled, so refused rather than approximated. */
-	if (cfg->vmajor != 2 || cfg->vminor < 31 || cfg->vminor > 41 || cfg->vminor == 38 ||
+	if (cfg->vmajor != 2 || cfg->vminor < 31 || cfg->vminor > 43 || cfg->vminor == 38 || cfg->vminor == 42 ||
 	    (cfg->size_sz != 4 && cfg->size_sz != 8))
 		return NULL;
 	struct hs_refcore *rc = hs_xcalloc(1, sizeof *rc);
@@ -1352,8 +1535,10 @@ struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 	rc->arena_test = rc->sz == 4 ? 2 : 8;
 	rc->n_mmaps_max = 65536;
 	rc->tcache_bins = TCACHE_SMALL_BINS;
-	rc->tcache_max_bytes = 63 * 16 + rc->minsize - rc->sz; /* tidx2usize(63) */
-	rc->tcache_count = 7;
+	rc->v43 = cfg->vminor >= 43;
+	/* tidx2usize(63); 2.43: MAX_TCACHE_SMALL_SIZE + 1, a chunk size bound */
+	rc->tcache_max_bytes = rc->v43 ? 63 * 16 + rc->minsize + 1 : 63 * 16 + rc->minsize - rc->sz;
+	rc->tcache_count = rc->v43 ? 16 : 7;
 	rc->tcache_key = rc->sz == 8 ? 0x7e57ca11ab1e5eedull : 0x7e57ca11u;
 	return rc;
 }
@@ -1469,6 +1654,8 @@ void hs_refcore_stats(const struct hs_refcore *rc0, struct hs_refcore_stats *s)
 	s->trim_threshold = rc->trim_threshold;
 	s->mmapped_chunks = (uint64_t)rc->n_mmaps;
 	s->mmapped_bytes = rc->mmapped_mem;
+	for (size_t i = 0; i < rc->nmm; i++)
+		s->mmapped_map_bytes += rc->mm[i].len;
 	for (uint64_t i = 0; rc->tcache && i < rc->tcache_bins; i++) {
 		uint64_t n = tc_count(rc, i);
 		s->tcache_chunks += n;

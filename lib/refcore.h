@@ -37,7 +37,8 @@ struct hs_refcore_stats {
 	uint64_t tcache_chunks, tcache_bytes;
 	uint64_t fast_chunks, fast_bytes;
 	uint64_t bin_chunks, bin_bytes;         /* unsorted + small + large */
-	uint64_t mmapped_chunks, mmapped_bytes;
+	uint64_t mmapped_chunks, mmapped_bytes; /* mp_.n_mmaps, mp_.mmapped_mem */
+	uint64_t mmapped_map_bytes;             /* what the mappings hold */
 	uint64_t mmap_threshold, trim_threshold;
 };
 

@@ -23,7 +23,7 @@
 #include "replay.h"
 #include "walk.h"
 
-static const int versions[] = {31, 36, 41};
+static const int versions[] = {31, 36, 41, 43};
 
 static void layout_matches_arch(void **state)
 {
@@ -98,7 +98,10 @@ static void check_against_core(struct hs_refcore *rc, const struct read *r)
 	assert_int_equal(t->in_use.chunks, s.in_use_chunks);
 	assert_int_equal(t->in_use.bytes, s.in_use_bytes);
 	assert_int_equal(t->mmapped.chunks, s.mmapped_chunks);
-	assert_int_equal(t->mmapped.bytes, s.mmapped_bytes);
+	assert_int_equal(t->mmapped.bytes, s.mmapped_map_bytes);
+	/* mp_.mmapped_mem equals the mappings, except for 2.43's mremap drift */
+	if (hs_refcore_layout_of(rc)->vminor < 43)
+		assert_int_equal(s.mmapped_bytes, s.mmapped_map_bytes);
 	/* mallinfo2 as glibc's int_mallinfo computes it from the core's state */
 	uint64_t avail = s.top_size + s.bin_bytes + s.fast_bytes;
 	assert_int_equal(r->c.mallinfo2.arena, s.system_mem);
