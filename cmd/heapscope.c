@@ -365,6 +365,8 @@ int main(int argc, char **argv)
 	}
 	if (!cmd)
 		return usage_error("%s", "no command given: use 'attach PID' or 'replay TRACE'");
+	if ((o.glibc_minor || o.word_size) && strcmp(cmd, "replay") != 0)
+		return usage_error("%s", "--glibc and --word-size are for replay");
 	if (strcmp(cmd, "attach") == 0) {
 		if (optind >= argc)
 			return usage_error("%s", "attach needs a PID");
@@ -388,7 +390,6 @@ int main(int argc, char **argv)
 			return usage_error("%s", "replay takes the report options, --glibc and --word-size only");
 		return cmd_replay(argv[optind], &o);
 	}
-	if (o.glibc_minor || o.word_size)
-		return usage_error("%s", "--glibc and --word-size are for replay");
+
 	return usage_error("unknown command '%s': use attach or replay", cmd);
 }

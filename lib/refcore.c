@@ -37,7 +37,8 @@
 
 struct mmregion {
 	uint64_t addr, len;
-	unsigned char *bytes;
+	unsigned char *bytes; /* calloc'd: pages never touched cost nothing */
+	uint64_t filled;      /* bytes past this were never touched: zero */
 };
 
 struct hs_refcore {
@@ -96,8 +97,12 @@ static unsigned char *at(struct hs_refcore *rc, uint64_t addr, uint64_t len)
 	if (addr >= rc->libc && addr + len <= rc->libc + LIBC_LEN)
 		return rc->libc_bytes + (addr - rc->libc);
 	for (size_t i = 0; i < rc->nmm; i++)
-		if (addr >= rc->mm[i].addr && addr + len <= rc->mm[i].addr + rc->mm[i].len)
-			return rc->mm[i].bytes + (addr - rc->mm[i].addr);
+		if (addr >= rc->mm[i].addr && addr + len <= rc->mm[i].addr + rc->mm[i].len) {
+			struct mmregion *m = &rc->mm[i];
+			if (addr + len - m->addr > m->filled)
+				m->filled = addr + len - m->addr;
+			return m->bytes + (addr - m->addr);
+		}
 	return NULL;
 }
 
@@ -367,7 +372,7 @@ static uint64_t mmap_(struct hs_refcore *rc, uint64_t len)
 		rc->capmm = rc->capmm ? rc->capmm * 2 : 16;
 		rc->mm = hs_xrealloc(rc->mm, rc->capmm, sizeof *rc->mm);
 	}
-	rc->mm[rc->nmm++] = (struct mmregion){a, len, b};
+	rc->mm[rc->nmm++] = (struct mmregion){a, len, b, 0};
 	qsort(rc->mm, rc->nmm, sizeof *rc->mm, cmp_mm);
 	return a;
 }
@@ -409,11 +414,15 @@ static uint64_t mremap_(struct hs_refcore *rc, uint64_t addr, uint64_t newlen)
 				return 0;
 		}
 	}
-	unsigned char *b = realloc(r->bytes, (size_t)newlen);
+	/* A fresh zeroed block with what was written copied over: the pages
+	 * never written stay untouched (a 1 GiB mapping costs one page). */
+	unsigned char *b = calloc(1, (size_t)newlen);
 	if (!b)
 		return 0;
-	if (newlen > r->len)
-		memset(b + r->len, 0, (size_t)(newlen - r->len));
+	if (r->filled > newlen)
+		r->filled = newlen;
+	memcpy(b, r->bytes, (size_t)r->filled);
+	free(r->bytes);
 	r->bytes = b;
 	r->addr = a;
 	r->len = newlen;
@@ -1623,11 +1632,13 @@ size_t hs_refcore_nregions(const struct hs_refcore *rc)
 struct hs_refcore_region hs_refcore_region(const struct hs_refcore *rc, size_t i)
 {
 	if (i == 0)
-		return (struct hs_refcore_region){rc->libc, LIBC_LEN, rc->libc_bytes, "libc"};
+		return (struct hs_refcore_region){rc->libc, LIBC_LEN, LIBC_LEN, rc->libc_bytes, "libc"};
 	if (rc->brk > rc->heap_base && i == 1)
-		return (struct hs_refcore_region){rc->heap_base, (size_t)(rc->brk - rc->heap_base), rc->heap, "[heap]"};
+		return (struct hs_refcore_region){rc->heap_base, (size_t)(rc->brk - rc->heap_base),
+						  (size_t)(rc->brk - rc->heap_base), rc->heap, "[heap]"};
 	const struct mmregion *m = &rc->mm[i - 1 - (rc->brk > rc->heap_base ? 1 : 0)];
-	return (struct hs_refcore_region){m->addr, (size_t)m->len, m->bytes, ""};
+	return (struct hs_refcore_region){m->addr, (size_t)m->len, (size_t)(m->filled < m->len ? m->filled : m->len),
+					  m->bytes, ""};
 }
 
 void hs_refcore_symbols(const struct hs_refcore *rc, struct hs_refcore_symbols *s)

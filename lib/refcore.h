@@ -71,6 +71,7 @@ void hs_refcore_stats(const struct hs_refcore *rc, struct hs_refcore_stats *s);
 struct hs_refcore_region {
 	uint64_t addr;
 	size_t len;
+	size_t filled; /* bytes[filled, len) are zero: no need to copy them */
 	const unsigned char *bytes;
 	const char *path; /* "[heap]", "" (anonymous) or "libc" */
 };
