@@ -1520,6 +1520,11 @@ struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 	if (cfg->vmajor != 2 || cfg->vminor < 31 || cfg->vminor > 43 || cfg->vminor == 38 || cfg->vminor == 42 ||
 	    (cfg->size_sz != 4 && cfg->size_sz != 8))
 		return NULL;
+	uint64_t top = cfg->size_sz == 8 ? MMAP_TOP64 : MMAP_TOP32;
+	/* room for the heap to grow below the simulated mmap area */
+	if (cfg->heap_base && ((cfg->heap_base & (PAGE - 1)) || cfg->heap_base < 0x10000 ||
+			       cfg->heap_base > top - (cfg->size_sz == 8 ? 1ull << 36 : 1ull << 30)))
+		return NULL;
 	struct hs_refcore *rc = hs_xcalloc(1, sizeof *rc);
 	rc->cfg = *cfg;
 	hs_refcore_layout(cfg->vmajor, cfg->vminor, cfg->size_sz, &rc->lay);
@@ -1532,12 +1537,14 @@ struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 	rc->min_large = (uint64_t)(NSMALLBINS - (rc->sz == 4 ? 1 : 0)) * 16;
 	rc->nfast = rc->lay.nfastbins;
 	rc->safe_link = rc->lay.safe_linking;
-	rc->heap_base = rc->sz == 8 ? HS_RC_HEAP_BASE64 : HS_RC_HEAP_BASE32;
+	rc->heap_base = cfg->heap_base ? cfg->heap_base : rc->sz == 8 ? HS_RC_HEAP_BASE64 : HS_RC_HEAP_BASE32;
 	rc->brk = rc->heap_base;
 	rc->libc = rc->sz == 8 ? LIBC64 : LIBC32;
 	rc->arena = rc->libc + ARENA_OFF;
 	rc->mmap_top = rc->sz == 8 ? MMAP_TOP64 : MMAP_TOP32;
 	rc->mmap_floor = rc->heap_base + (rc->sz == 8 ? (1ull << 40) : (1ull << 30));
+	if (rc->mmap_floor > rc->mmap_top / 4 * 3)
+		rc->mmap_floor = rc->heap_base + (rc->mmap_top - rc->heap_base) / 2;
 	rc->trim_threshold = 128 * 1024;
 	rc->top_pad = 128 * 1024;
 	rc->mmap_threshold = 128 * 1024;

@@ -28,6 +28,10 @@
 struct hs_refcore_cfg {
 	int vmajor, vminor; /* glibc version modelled: 2.31 ... 2.41, not 2.38 */
 	unsigned size_sz;   /* 8, or 4 (i386: MALLOC_ALIGNMENT 16) */
+	/* Where the sbrk heap starts (page-aligned); 0: HS_RC_HEAP_BASE64/32.
+	 * Only memalign with an alignment above the page size depends on it:
+	 * give a live process's heap start to compare with that process. */
+	uint64_t heap_base;
 };
 
 /* What glibc's own bookkeeping says, for tests and reconciliation. */
