@@ -170,7 +170,7 @@ static void images_read_back(void **state)
 	(void)state;
 	for (size_t v = 0; v < HS_ARRAY_SIZE(versions) * 2; v++) {
 		for (uint64_t seed = 1; seed <= 3; seed++) {
-			struct hs_refcore_cfg cfg = {2, versions[v / 2], v % 2 ? 4 : 8};
+			struct hs_refcore_cfg cfg = {2, versions[v / 2], v % 2 ? 4 : 8, 0};
 			struct hs_refcore *rc = hs_refcore_new(&cfg);
 			assert_non_null(rc);
 			random_mix(rc, seed * 0x9e3779b97f4a7c15ull, 3000);
@@ -186,7 +186,7 @@ static void images_read_back(void **state)
 /* Offsets from the heap start (2.36, SIZE_SZ 8). */
 static struct hs_refcore *core36(void)
 {
-	struct hs_refcore_cfg cfg = {2, 36, 8};
+	struct hs_refcore_cfg cfg = {2, 36, 8, 0};
 	return hs_refcore_new(&cfg);
 }
 #define OFF(p) ((p) - HS_RC_HEAP_BASE64)
@@ -315,6 +315,33 @@ static void mmap_threshold_rises_and_trim(void **state)
 	hs_refcore_destroy(rc);
 }
 
+/* memalign above the page size aligns absolute addresses: the heap's base
+ * moves the result (checked against real 2.36 with the live heap start). */
+static void heap_base_moves_big_alignments(void **state)
+{
+	(void)state;
+	uint64_t bases[] = {0x555555559000ull, 0x555555560000ull, 0x55555556f000ull};
+	uint64_t offs[3];
+	for (int i = 0; i < 3; i++) {
+		struct hs_refcore_cfg cfg = {2, 36, 8, bases[i]};
+		struct hs_refcore *rc = hs_refcore_new(&cfg);
+		assert_non_null(rc);
+		hs_refcore_malloc(rc, 24);
+		uint64_t p = hs_refcore_memalign(rc, 65536, 1000);
+		assert_int_equal(p % 65536, 0);
+		offs[i] = p - bases[i];
+		struct read r;
+		read_core(rc, &r);
+		check_against_core(rc, &r);
+		assert_int_equal(r.h.arenas[0].heaps[0].start, bases[i]);
+		read_free(&r);
+		hs_refcore_destroy(rc);
+	}
+	assert_int_not_equal(offs[0], offs[1]);
+	struct hs_refcore_cfg bad = {2, 36, 8, 0x555555559001ull};
+	assert_null(hs_refcore_new(&bad));
+}
+
 static void trace_errors_name_the_line(void **state)
 {
 	(void)state;
@@ -359,6 +386,7 @@ int main(void)
 		cmocka_unit_test(unsorted_sorting_and_last_remainder),
 		cmocka_unit_test(large_bin_best_fit),
 		cmocka_unit_test(mmap_threshold_rises_and_trim),
+		cmocka_unit_test(heap_base_moves_big_alignments),
 		cmocka_unit_test(trace_errors_name_the_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
