@@ -41,6 +41,7 @@ struct options {
 	int leaks; /* 0, 1 (sample), 2 (all) */
 	int glibc_minor;  /* replay: --glibc=2.N (default 36) */
 	unsigned word_size; /* replay: --word-size=4|8 (default 8) */
+	uint64_t heap_base; /* replay: --heap-base=ADDR (0: the core's default) */
 };
 
 static void usage(FILE *out)
@@ -59,6 +60,7 @@ static void usage(FILE *out)
 	      "      --no-debuginfo    ignore debug files: use the symbol-free path\n"
 	      "      --glibc=X.Y       replay: glibc version the core models (2.31 ... 2.43; 2.36)\n"
 	      "      --word-size=4|8   replay: SIZE_SZ the core models (default 8)\n"
+	      "      --heap-base=ADDR  replay: where the simulated heap starts (page-aligned)\n"
 	      "\n"
 	      "Exit codes: 0 report printed, 2 usage, 3 cannot attach, 4 target not supported,\n"
 	      "5 heap inconsistent or corrupt (report printed), 6 target exited while read.\n"
@@ -263,12 +265,18 @@ static int cmd_replay(const char *path, const struct options *o)
 	struct hs_index ix = {0};
 	struct hs_bins bins = {0};
 	struct hs_census c = {0};
-	struct hs_refcore_cfg cfg = {2, o->glibc_minor ? o->glibc_minor : 36, o->word_size ? o->word_size : 8};
+	struct hs_refcore_cfg cfg = {2, o->glibc_minor ? o->glibc_minor : 36, o->word_size ? o->word_size : 8,
+				     o->heap_base};
 	struct hs_refcore *rc = hs_refcore_new(&cfg);
 	int rcode = 0;
 	if (!rc) {
-		hs_fail(&err, HS_EUSAGE, "the reference core does not model glibc 2.%d with %u-byte words", cfg.vminor,
-			cfg.size_sz);
+		if (cfg.heap_base)
+			hs_fail(&err, HS_EUSAGE,
+				"the reference core does not model glibc 2.%d with %u-byte words and a heap at 0x%llx",
+				cfg.vminor, cfg.size_sz, (unsigned long long)cfg.heap_base);
+		else
+			hs_fail(&err, HS_EUSAGE, "the reference core does not model glibc 2.%d with %u-byte words",
+				cfg.vminor, cfg.size_sz);
 		goto out;
 	}
 	if (hs_trace_load(path, &tr, &err) || hs_replay(rc, &tr, path, NULL, &err))
@@ -306,7 +314,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_CHUNKS, OPT_BINS, OPT_COMPARE, OPT_LEAKS, OPT_NODEBUG, OPT_GLIBC, OPT_WORDSIZE };
+	enum { OPT_FORMAT = 256, OPT_CHUNKS, OPT_BINS, OPT_COMPARE, OPT_LEAKS, OPT_NODEBUG, OPT_GLIBC, OPT_WORDSIZE, OPT_HEAPBASE };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, 'j'},
 		{"pretty", no_argument, NULL, 'p'},
@@ -318,6 +326,7 @@ int main(int argc, char **argv)
 		{"no-debuginfo", no_argument, NULL, OPT_NODEBUG},
 		{"glibc", required_argument, NULL, OPT_GLIBC},
 		{"word-size", required_argument, NULL, OPT_WORDSIZE},
+		{"heap-base", required_argument, NULL, OPT_HEAPBASE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -383,6 +392,15 @@ int main(int argc, char **argv)
 				return usage_error("--word-size takes 4 or 8, not '%s'", optarg);
 			o.word_size = (unsigned)atoi(optarg);
 			break;
+		case OPT_HEAPBASE: {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 16);
+			if (errno || end == optarg || *end || v == 0 || (v & 4095) || optarg[0] == '-')
+				return usage_error("--heap-base takes a page-aligned hex address, not '%s'", optarg);
+			o.heap_base = v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -395,6 +413,8 @@ int main(int argc, char **argv)
 	}
 	if (!cmd)
 		return usage_error("%s", "no command given: use 'attach PID' or 'replay TRACE'");
+	if ((o.glibc_minor || o.word_size || o.heap_base) && strcmp(cmd, "replay") != 0)
+		return usage_error("%s", "--glibc, --word-size and --heap-base are for replay");
 	if (strcmp(cmd, "attach") == 0) {
 		if (optind >= argc)
 			return usage_error("%s", "attach needs a PID");
@@ -411,10 +431,9 @@ int main(int argc, char **argv)
 		if (optind + 1 < argc)
 			return usage_error("unexpected argument '%s' after the TRACE", argv[optind + 1]);
 		if (o.leaks || o.no_debuginfo)
-			return usage_error("%s", "replay takes the report options, --compare, --glibc and --word-size only");
+			return usage_error("%s", "replay takes the report options, --compare, --glibc, --word-size and --heap-base only");
 		return cmd_replay(argv[optind], &o);
 	}
-	if (o.glibc_minor || o.word_size)
-		return usage_error("%s", "--glibc and --word-size are for replay");
+
 	return usage_error("unknown command '%s': use attach or replay", cmd);
 }

@@ -193,16 +193,18 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 	const struct hs_layout *l = h->layout;
 	if (a->system_mem == 0 || h->mp.sbrk_base == 0)
 		return 0; /* nothing taken from the system yet */
-	uint64_t hdr[2];
-	if (hs_read(src, a->top, hdr, sizeof hdr) < 0) {
+	unsigned char hb[16];
+	if (hs_read(src, a->top, hb, 2 * l->size_sz) < 0) {
 		if (errno == ESRCH || errno == EINTR)
-			return read_or_fail(src, a->top, hdr, sizeof hdr, "main arena's top chunk", err);
+			return read_or_fail(src, a->top, hb, 2 * l->size_sz, "main arena's top chunk", err);
 		hs_warn(w, "main arena: top chunk 0x%llx is not readable: not a chunk of the main heap",
 			(unsigned long long)a->top);
 		return 0;
 	}
+	uint64_t hdr[2] = {get_word(hb, 0, l->size_sz), get_word(hb, (int)l->size_sz, l->size_sz)};
 	uint64_t top_size = hdr[1] & ~(uint64_t)SIZE_BITS;
-	if ((a->top & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
+	/* chunk2mem(top) is aligned: on i386 chunks sit 8 bytes before 16 */
+	if (((a->top + 2 * l->size_sz) & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
 	    top_size > h->layout->heap_max * 1024 * 1024) {
 		hs_warn(w, "main arena: top chunk 0x%llx with size field 0x%llx is not a chunk of the main heap",
 			(unsigned long long)a->top, (unsigned long long)hdr[1]);
@@ -399,25 +401,29 @@ static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_war
 	uint64_t bytes = 0;
 	if (h->mp.n_mmaps <= 0)
 		return;
+	/* i386: MALLOC_ALIGNMENT 16 > CHUNK_HDR_SZ 8, so sysmalloc_mmap puts
+	 * the chunk 8 bytes into its mapping and records that in prev_size. */
+	const uint64_t corr = l->align > 2 * l->size_sz ? l->align - 2 * l->size_sz : 0;
 	for (size_t i = 0; i < src->maps.n; i++) {
 		const struct hs_map *m = &src->maps.v[i];
 		if (m->path[0] || m->shared || (m->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
 		    in_arena_heap(h, m->start, m->end))
 			continue;
-		for (uint64_t a = m->start; a + 2 * l->size_sz <= m->end;) {
-			uint64_t hdr[2];
-			if (hs_read(src, a, hdr, sizeof hdr) < 0)
+		for (uint64_t a = m->start; a + corr + 2 * l->size_sz <= m->end;) {
+			unsigned char hb[16];
+			if (hs_read(src, a + corr, hb, 2 * l->size_sz) < 0)
 				break;
+			uint64_t hdr[2] = {get_word(hb, 0, l->size_sz), get_word(hb, (int)l->size_sz, l->size_sz)};
 			/* munmap_chunk() unmaps prev_size + size (+ a tail in 2.43)
 			 * from the chunk back: at a mapping's start prev_size is 0. */
 			uint64_t size = hdr[1] & ~(uint64_t)SIZE_BITS;
-			uint64_t total = size + l->mmap_tail;
-			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != 0 || size < 4096 - l->mmap_tail ||
+			uint64_t total = corr + size + l->mmap_tail;
+			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != corr || size < 4096 - l->mmap_tail - corr ||
 			    (total & 4095))
 				break;
 			/* a stale header (memalign): the chunk is further in, and
 			 * after an mremap the stale size may not fit any more */
-			uint64_t inner, off = aligned_inside(src, l, a, m->end - a, &inner);
+			uint64_t inner = 0, off = l->size_sz == 8 ? aligned_inside(src, l, a, m->end - a, &inner) : 0;
 			if (off)
 				total = off + inner + l->mmap_tail;
 			else if (total > m->end - a)
@@ -427,12 +433,17 @@ static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_war
 				h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
 			}
 			h->mmapped[h->nmmapped++] = off ? (struct hs_mmchunk){a + off, inner, a, total}
-							: (struct hs_mmchunk){a, size, a, total};
+							: (struct hs_mmchunk){a + corr, size, a, total};
 			bytes += total;
 			a += total;
 		}
 	}
-	if (h->nmmapped != (size_t)h->mp.n_mmaps || bytes != h->mp.mmapped_mem)
+	/* 2.43's mremap_chunk adds new_size - size - offset to mmapped_mem,
+	 * size lacking the CHUNK_HDR_SZ tail: mp_ then runs ahead of the maps
+	 * by that tail once per growing mremap. glibc's drift, not a corruption. */
+	uint64_t drift = h->mp.mmapped_mem - bytes;
+	bool mremap_drift = l->mmap_tail && h->mp.mmapped_mem > bytes && drift % l->mmap_tail == 0;
+	if (h->nmmapped != (size_t)h->mp.n_mmaps || (bytes != h->mp.mmapped_mem && !mremap_drift))
 		hs_warn(w, "mmapped chunks: found %zu (%llu bytes) in the maps, mp_ counts %d (%llu bytes)",
 			h->nmmapped, (unsigned long long)bytes, h->mp.n_mmaps,
 			(unsigned long long)h->mp.mmapped_mem);

@@ -17,15 +17,21 @@ uint64_t hs_fastbin_size(const struct hs_layout *l, int i)
 	return (uint64_t)(i + 2) << (l->size_sz == 8 ? 4 : 3);
 }
 
-/* glibc's bin_index() for 64-bit targets (smallbin_index with no
- * correction, largebin_index_64). 32-bit layouts (SMALLBIN_CORRECTION,
- * largebin_index_32_big) are not read from live processes. */
+/* glibc's bin_index(): smallbin_index (with SMALLBIN_CORRECTION where
+ * MALLOC_ALIGNMENT exceeds CHUNK_HDR_SZ, as on i386) and largebin_index_64
+ * or, for 4-byte words with 16-byte alignment, largebin_index_32_big. */
 static int bin_index(const struct hs_layout *l, uint64_t sz)
 {
-	if (sz < 64 * (uint64_t)l->align)
-		return (int)(sz >> 4);
-	return (sz >> 6) <= 48 ? 48 + (int)(sz >> 6)
-	     : (sz >> 9) <= 20 ? 91 + (int)(sz >> 9)
+	int corr = l->align > 2 * l->size_sz;
+	if (sz < (uint64_t)(64 - corr) * l->align)
+		return (int)(sz >> 4) + corr;
+	if (l->size_sz == 4) {
+		if ((sz >> 6) <= 45)
+			return 49 + (int)(sz >> 6);
+	} else if ((sz >> 6) <= 48) {
+		return 48 + (int)(sz >> 6);
+	}
+	return (sz >> 9) <= 20 ? 91 + (int)(sz >> 9)
 	     : (sz >> 12) <= 10 ? 110 + (int)(sz >> 12)
 	     : (sz >> 15) <= 4 ? 119 + (int)(sz >> 15)
 	     : (sz >> 18) <= 2 ? 124 + (int)(sz >> 18) : 126;
@@ -135,7 +141,8 @@ int hs_bins_read(const struct hs_heap *h, struct hs_index *ix, bool keep_nodes, 
 			lw.size = i < 64 ? hs_tcache_bin_size(l, i) : 0;
 			lw.bin = 0;
 			lw.want_free = false;
-			lw.link_off = 2 * l->size_sz;
+			/* whole granules only: 16 on x86_64, 0 on i386 (walk.c) */
+			lw.link_off = 2 * l->size_sz & ~(l->align - 1);
 			lw.max = tc->counts[i];
 			struct hs_binstat *st = &b->threads[t].tc[i];
 			uint64_t first = tc->entries[i] ? tc->entries[i] - 2 * l->size_sz : 0;

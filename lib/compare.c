@@ -130,7 +130,7 @@ void hs_compare_build(const struct hs_census *c, struct hs_compare *cmp, struct 
 	const struct hs_layout *l = c->heap ? c->heap->layout : NULL;
 	if (!l || !c->index)
 		return;
-	struct hs_refcore_cfg cfg = {l->vmajor, l->vminor, l->size_sz};
+	struct hs_refcore_cfg cfg = {.vmajor = l->vmajor, .vminor = l->vminor, .size_sz = l->size_sz};
 	snprintf(cmp->model, sizeof cmp->model, "%d.%d", l->vmajor, l->vminor);
 	struct hs_refcore *probe = hs_refcore_new(&cfg);
 	if (!probe)

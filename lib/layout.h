@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define HS_NBINS 128
-#define HS_MAX_FASTBINS 10
+#define HS_MAX_FASTBINS 11 /* i386: 11 (SIZE_SZ 4, fastbin_index by 8) */
 #define HS_MAX_TCACHE_BINS 76
 
 struct hs_layout {

@@ -37,7 +37,8 @@
 
 struct mmregion {
 	uint64_t addr, len;
-	unsigned char *bytes;
+	unsigned char *bytes; /* calloc'd: pages never touched cost nothing */
+	uint64_t filled;      /* bytes past this were never touched: zero */
 };
 
 struct hs_refcore {
@@ -51,6 +52,7 @@ struct hs_refcore {
 	int nfast;
 	bool safe_link;
 	int vmin;
+	bool v43;                 /* 2.43: lazy tcache, no fastbins, 16 slots */
 	uint64_t wmax;            /* all-ones of a word */
 
 	/* The sbrk heap: [heap_base, brk). */
@@ -95,8 +97,12 @@ static unsigned char *at(struct hs_refcore *rc, uint64_t addr, uint64_t len)
 	if (addr >= rc->libc && addr + len <= rc->libc + LIBC_LEN)
 		return rc->libc_bytes + (addr - rc->libc);
 	for (size_t i = 0; i < rc->nmm; i++)
-		if (addr >= rc->mm[i].addr && addr + len <= rc->mm[i].addr + rc->mm[i].len)
-			return rc->mm[i].bytes + (addr - rc->mm[i].addr);
+		if (addr >= rc->mm[i].addr && addr + len <= rc->mm[i].addr + rc->mm[i].len) {
+			struct mmregion *m = &rc->mm[i];
+			if (addr + len - m->addr > m->filled)
+				m->filled = addr + len - m->addr;
+			return m->bytes + (addr - m->addr);
+		}
 	return NULL;
 }
 
@@ -366,7 +372,7 @@ static uint64_t mmap_(struct hs_refcore *rc, uint64_t len)
 		rc->capmm = rc->capmm ? rc->capmm * 2 : 16;
 		rc->mm = hs_xrealloc(rc->mm, rc->capmm, sizeof *rc->mm);
 	}
-	rc->mm[rc->nmm++] = (struct mmregion){a, len, b};
+	rc->mm[rc->nmm++] = (struct mmregion){a, len, b, 0};
 	qsort(rc->mm, rc->nmm, sizeof *rc->mm, cmp_mm);
 	return a;
 }
@@ -408,11 +414,15 @@ static uint64_t mremap_(struct hs_refcore *rc, uint64_t addr, uint64_t newlen)
 				return 0;
 		}
 	}
-	unsigned char *b = realloc(r->bytes, (size_t)newlen);
+	/* A fresh zeroed block with what was written copied over: the pages
+	 * never written stay untouched (a 1 GiB mapping costs one page). */
+	unsigned char *b = calloc(1, (size_t)newlen);
 	if (!b)
 		return 0;
-	if (newlen > r->len)
-		memset(b + r->len, 0, (size_t)(newlen - r->len));
+	if (r->filled > newlen)
+		r->filled = newlen;
+	memcpy(b, r->bytes, (size_t)r->filled);
+	free(r->bytes);
 	r->bytes = b;
 	r->addr = a;
 	r->len = newlen;
@@ -531,11 +541,41 @@ static void malloc_consolidate(struct hs_refcore *rc)
 /* ---- sysmalloc / systrim --------------------------------------------------- */
 
 static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock);
+static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes);
+static void tcache_init_bytes(struct hs_refcore *rc, uint64_t bytes);
+
+/* 2.43: a tcache that is still the inactive placeholder is allocated the
+ * first time _int_malloc could stash into it: _int_malloc(av,
+ * request2size(sizeof (tcache_perthread_struct))), a chunk 16 bytes larger
+ * than the one free's path (__libc_malloc2) makes. */
+static void tcache_init_av(struct hs_refcore *rc)
+{
+	if (!rc->tcache)
+		tcache_init_bytes(rc, request2size(rc, (uint64_t)rc->lay.tc_size));
+}
 
 static uint64_t sysmalloc_mmap(struct hs_refcore *rc, uint64_t nb)
 {
 	uint64_t size;
 	bool aligned_hdr = rc->hdr == 16; /* MALLOC_ALIGNMENT == CHUNK_HDR_SZ */
+	if (rc->v43) {
+		/* padding up front, CHUNK_HDR_SZ at the end (mmap_set_chunk) */
+		uint64_t padding = 16 - rc->hdr;
+		size = (nb + padding + rc->hdr + PAGE - 1) & ~(PAGE - 1);
+		uint64_t mm = mmap_(rc, size);
+		if (!mm)
+			return 0;
+		uint64_t p = mm + padding;
+		set_prev_size(rc, p, padding);
+		set_head(rc, p, (size - padding - rc->hdr) | IS_MMAPPED);
+		rc->n_mmaps++;
+		if (rc->n_mmaps > rc->max_n_mmaps)
+			rc->max_n_mmaps = rc->n_mmaps;
+		rc->mmapped_mem += size;
+		if (rc->mmapped_mem > rc->max_mmapped_mem)
+			rc->max_mmapped_mem = rc->mmapped_mem;
+		return chunk2mem(rc, p);
+	}
 	if (aligned_hdr)
 		size = (nb + rc->sz + PAGE - 1) & ~(PAGE - 1);
 	else
@@ -680,7 +720,7 @@ static uint64_t mremap_chunk(struct hs_refcore *rc, uint64_t p, uint64_t new_siz
 		return 0;
 	p = cp + offset;
 	set_head(rc, p, (new_size - offset - rc->lay.mmap_tail) | IS_MMAPPED);
-	rc->mmapped_mem += new_size - total;
+	rc->mmapped_mem += new_size - size - offset; /* glibc's own sum (2.43: CHUNK_HDR_SZ short) */
 	if (rc->mmapped_mem > rc->max_mmapped_mem)
 		rc->max_mmapped_mem = rc->mmapped_mem;
 	return p;
@@ -740,6 +780,8 @@ static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes)
 			set_bk(rc, bin, bck);
 			set_fd(rc, bck, bin);
 			uint64_t tc_idx = csize2tidx(rc, nb);
+			if (rc->v43 && tc_idx < rc->tcache_bins)
+				tcache_init_av(rc);
 			if (rc->tcache && tc_idx < rc->tcache_bins) {
 				uint64_t tv;
 				while (tc_count(rc, tc_idx) < rc->tcache_count && (tv = bk(rc, bin)) != bin) {
@@ -760,7 +802,7 @@ static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes)
 
 	uint64_t tcache_nb = 0;
 	uint64_t tc_idx = csize2tidx(rc, nb);
-	if (rc->tcache && tc_idx < rc->tcache_bins)
+	if ((rc->tcache || rc->v43) && tc_idx < rc->tcache_bins)
 		tcache_nb = nb;
 	bool return_cached = false;
 	uint64_t tcache_unsorted_count = 0;
@@ -793,7 +835,9 @@ static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes)
 			set_fd(rc, bck, ub);
 			if (size == nb) {
 				set_inuse_at(rc, victim, size);
-				if (tcache_nb && tc_count(rc, tc_idx) < rc->tcache_count) {
+				if (rc->v43)
+					tcache_init_av(rc);
+				if (tcache_nb && rc->tcache && tc_count(rc, tc_idx) < rc->tcache_count) {
 					tcache_put(rc, victim, tc_idx);
 					return_cached = true;
 					continue;
@@ -1035,13 +1079,21 @@ static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock)
 
 /* ---- tcache_init and the public entry points ---------------------------------- */
 
-static void tcache_init(struct hs_refcore *rc)
+static void tcache_init_bytes(struct hs_refcore *rc, uint64_t bytes)
 {
-	uint64_t v = int_malloc(rc, (uint64_t)rc->lay.tc_size);
+	uint64_t v = int_malloc(rc, bytes);
 	if (v) {
 		rc->tcache = v;
 		zero(rc, v, (uint64_t)rc->lay.tc_size);
+		/* 2.42+: num_slots start full (tc_set_count converts) */
+		for (int i = 0; i < rc->lay.tc_nbins && rc->lay.tcache_counts_down; i++)
+			tc_set_count(rc, (uint64_t)i, 0);
 	}
+}
+
+static void tcache_init(struct hs_refcore *rc)
+{
+	tcache_init_bytes(rc, (uint64_t)rc->lay.tc_size);
 }
 
 static void maybe_init_tcache(struct hs_refcore *rc)
@@ -1059,9 +1111,66 @@ static bool chunk_ok(struct hs_refcore *rc, uint64_t mem, const char *who)
 	return true;
 }
 
+/* 2.43's _int_free_chunk: no tcache, no fastbin. */
+static void free_chunk(struct hs_refcore *rc, uint64_t p)
+{
+	if (is_mmapped(rc, p)) {
+		uint64_t s = size_nomask(rc, p);
+		uint64_t max = rc->sz == 8 ? 32ull << 20 : 512ull << 10;
+		if (!rc->no_dyn_threshold && s > rc->mmap_threshold && s <= max) {
+			rc->mmap_threshold = csize(rc, p);
+			rc->trim_threshold = 2 * rc->mmap_threshold;
+		}
+		munmap_chunk(rc, p);
+		return;
+	}
+	merge_chunk(rc, p, csize(rc, p));
+}
+
+static void free43(struct hs_refcore *rc, uint64_t mem)
+{
+	uint64_t p = mem2chunk(rc, mem);
+	uint64_t size = csize(rc, p);
+	if (size < rc->tcache_max_bytes) {
+		uint64_t tc_idx = csize2tidx(rc, size);
+		if (rc->tcache && rd(rc, mem + W(1)) == rc->tcache_key) {
+			for (uint64_t i = 0; i < (uint64_t)rc->lay.tc_nbins; i++)
+				for (uint64_t t = tc_entry(rc, i); t; t = protect(rc, t, rd(rc, t)))
+					if (t == mem) {
+						snprintf(rc->error, sizeof rc->error,
+							 "free(): double free detected in tcache 2 (0x%llx)",
+							 (unsigned long long)mem);
+						return;
+					}
+			wr(rc, mem + W(1), 0);
+		}
+		if (rc->tcache && tc_idx < rc->tcache_bins && tc_count(rc, tc_idx) < rc->tcache_count) {
+			tcache_put(rc, p, tc_idx);
+			return;
+		}
+		if (!rc->tcache) { /* tcache_free_init: allocate it, free again */
+			tcache_init(rc);
+			if (rc->tcache) {
+				free43(rc, mem);
+				return;
+			}
+		}
+	}
+	free_chunk(rc, p);
+}
+
 uint64_t hs_refcore_malloc(struct hs_refcore *rc, uint64_t bytes)
 {
 	ptmalloc_init(rc);
+	if (rc->v43) {
+		uint64_t nb = checked_request2size(rc, bytes);
+		if (nb == 0)
+			return 0;
+		uint64_t idx = csize2tidx(rc, nb);
+		if (nb < rc->tcache_max_bytes && rc->tcache && tc_entry(rc, idx))
+			return tcache_get(rc, idx);
+		return int_malloc(rc, bytes);
+	}
 	uint64_t tbytes = checked_request2size(rc, bytes);
 	if (tbytes == 0)
 		return 0;
@@ -1078,10 +1187,15 @@ void hs_refcore_free(struct hs_refcore *rc, uint64_t mem)
 		return;
 	if (!chunk_ok(rc, mem, "free"))
 		return;
+	if (rc->v43) {
+		free43(rc, mem);
+		return;
+	}
 	uint64_t p = mem2chunk(rc, mem);
 	if (is_mmapped(rc, p)) {
 		uint64_t s = size_nomask(rc, p);
-		uint64_t max = 4ull * 1024 * 1024 * rc->sz; /* DEFAULT_MMAP_THRESHOLD_MAX */
+		/* DEFAULT_MMAP_THRESHOLD_MAX: 4 MiB * sizeof(long), 512 KiB on 32-bit */
+		uint64_t max = rc->sz == 8 ? 32ull << 20 : 512ull << 10;
 		if (!rc->no_dyn_threshold && s > rc->mmap_threshold && s <= max) {
 			rc->mmap_threshold = csize(rc, p);
 			rc->trim_threshold = 2 * rc->mmap_threshold;
@@ -1123,7 +1237,10 @@ static uint64_t int_realloc(struct hs_refcore *rc, uint64_t oldp, uint64_t oldsi
 			unsigned char *src = at(rc, chunk2mem(rc, oldp), sz), *dst = at(rc, newmem, sz);
 			if (src && dst)
 				memmove(dst, src, (size_t)sz);
-			int_free(rc, oldp, true);
+			if (rc->v43)
+				free_chunk(rc, oldp);
+			else
+				int_free(rc, oldp, true);
 			return newmem;
 		}
 	}
@@ -1136,7 +1253,10 @@ static uint64_t int_realloc(struct hs_refcore *rc, uint64_t oldp, uint64_t oldsi
 		set_head_size(rc, newp, nb);
 		set_head(rc, rem, rsize | PREV_INUSE);
 		set_inuse_at(rc, rem, rsize);
-		int_free(rc, rem, true);
+		if (rc->v43)
+			free_chunk(rc, rem);
+		else
+			int_free(rc, rem, true);
 	}
 	return chunk2mem(rc, newp);
 }
@@ -1152,6 +1272,30 @@ uint64_t hs_refcore_realloc(struct hs_refcore *rc, uint64_t oldmem, uint64_t byt
 		return hs_refcore_malloc(rc, bytes);
 	if (!chunk_ok(rc, oldmem, "realloc"))
 		return 0;
+	if (rc->v43) {
+		uint64_t oldp = mem2chunk(rc, oldmem), oldsize = csize(rc, oldp);
+		uint64_t usable = oldsize - rc->hdr + rc->sz; /* memsize */
+		if (!is_mmapped(rc, oldp) && !inuse_at(rc, oldp, oldsize))
+			usable = 0;
+		if (bytes <= usable && usable - bytes < 2 * rc->sz)
+			return oldmem;
+		uint64_t nb = checked_request2size(rc, bytes);
+		if (nb == 0)
+			return 0;
+		if (is_mmapped(rc, oldp)) {
+			uint64_t np = mremap_chunk(rc, oldp, nb);
+			if (np)
+				return chunk2mem(rc, np);
+			if (bytes <= usable)
+				return oldmem;
+			uint64_t newmem = hs_refcore_malloc(rc, bytes);
+			if (!newmem)
+				return 0;
+			munmap_chunk(rc, oldp);
+			return newmem;
+		}
+		return int_realloc(rc, oldp, oldsize, nb);
+	}
 	uint64_t oldp = mem2chunk(rc, oldmem);
 	uint64_t oldsize = csize(rc, oldp);
 	if (!is_mmapped(rc, oldp))
@@ -1180,6 +1324,19 @@ uint64_t hs_refcore_calloc(struct hs_refcore *rc, uint64_t n, uint64_t elem)
 	if (__builtin_mul_overflow(n, elem, &bytes) || bytes > rc->wmax)
 		return 0;
 	ptmalloc_init(rc);
+	if (rc->v43) {
+		uint64_t nb = checked_request2size(rc, bytes);
+		if (nb && nb < rc->tcache_max_bytes && rc->tcache && tc_entry(rc, csize2tidx(rc, nb))) {
+			uint64_t idx = csize2tidx(rc, nb);
+			uint64_t m = tcache_get(rc, idx);
+			zero(rc, m, idx * 16 + rc->minsize - rc->sz); /* tidx2usize */
+			return m;
+		}
+		uint64_t mem = int_malloc(rc, bytes);
+		if (mem && !is_mmapped(rc, mem2chunk(rc, mem)))
+			zero(rc, mem, csize(rc, mem2chunk(rc, mem)) - rc->sz);
+		return mem;
+	}
 	if (rc->vmin == 41) { /* 2.41: calloc takes from the tcache too */
 		uint64_t tb = checked_request2size(rc, bytes);
 		if (tb == 0)
@@ -1203,11 +1360,46 @@ uint64_t hs_refcore_calloc(struct hs_refcore *rc, uint64_t n, uint64_t elem)
 	return mem;
 }
 
+static uint64_t int_memalign43(struct hs_refcore *rc, uint64_t alignment, uint64_t nb)
+{
+	uint64_t m = int_malloc(rc, nb + alignment + rc->minsize);
+	if (!m)
+		return 0;
+	uint64_t p = mem2chunk(rc, m);
+	if (is_mmapped(rc, p)) {
+		uint64_t base = p - prev_size(rc, p);
+		uint64_t msize = prev_size(rc, p) + csize(rc, p) + rc->hdr;
+		uint64_t newp = mem2chunk(rc, (m + alignment - 1) & -alignment);
+		set_prev_size(rc, newp, newp - base);
+		set_head(rc, newp, (msize - (newp - base) - rc->hdr) | IS_MMAPPED);
+		return chunk2mem(rc, newp);
+	}
+	uint64_t size = csize(rc, p);
+	if (m & (alignment - 1)) {
+		uint64_t newp = mem2chunk(rc, (m + rc->minsize + alignment - 1) & -alignment);
+		uint64_t lead = newp - p;
+		size -= lead;
+		set_head(rc, newp, size | PREV_INUSE);
+		set_inuse_at(rc, newp, size);
+		set_head_size(rc, p, lead);
+		merge_chunk(rc, p, lead);
+		p = newp;
+	}
+	if (size - nb >= rc->minsize) {
+		uint64_t next = p + size;
+		set_head_size(rc, p, nb);
+		maybe_consolidate(rc, create_chunk(rc, p + nb, size - nb, next, csize(rc, next)));
+	}
+	return chunk2mem(rc, p);
+}
+
 static uint64_t int_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t bytes)
 {
 	uint64_t nb = checked_request2size(rc, bytes);
 	if (nb == 0)
 		return 0;
+	if (rc->v43)
+		return int_memalign43(rc, alignment, nb);
 	uint64_t m = int_malloc(rc, nb + alignment + rc->minsize);
 	if (!m)
 		return 0;
@@ -1265,13 +1457,14 @@ uint64_t hs_refcore_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t
 			a <<= 1;
 		alignment = a;
 	}
-	if (rc->vmin == 41) {
-		/* 2.41: a tcache chunk that happens to be aligned is taken */
+	if (rc->vmin == 41 || rc->v43) {
+		/* 2.41, 2.43: a tcache chunk that happens to be aligned is taken */
 		uint64_t nb = checked_request2size(rc, bytes);
 		if (nb == 0)
 			return 0;
 		uint64_t idx = csize2tidx(rc, nb);
-		if (idx < rc->tcache_bins && rc->tcache && tc_count(rc, idx) > 0) {
+		if (idx < rc->tcache_bins && rc->tcache && tc_count(rc, idx) > 0 &&
+		    (!rc->v43 || nb < rc->tcache_max_bytes)) {
 			uint64_t ep = 0, e = tc_entry(rc, idx); /* ep: the entry whose next points at e */
 			while (e && (e & (alignment - 1))) {
 				ep = e;
@@ -1322,7 +1515,15 @@ int hs_refcore_trim(struct hs_refcore *rc, uint64_t pad)
 
 struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 {
-	if (cfg->vmajor != 2 || cfg->vminor < 31 || cfg->vminor > 43 || (cfg->size_sz != 4 && cfg->size_sz != 8))
+	/* 2.38 scanned the bins in memalign and 2.42 reworked tcache, calloc
+	 * and mmap sizing: not modelled, so refused rather than approximated. */
+	if (cfg->vmajor != 2 || cfg->vminor < 31 || cfg->vminor > 43 || cfg->vminor == 38 || cfg->vminor == 42 ||
+	    (cfg->size_sz != 4 && cfg->size_sz != 8))
+		return NULL;
+	uint64_t top = cfg->size_sz == 8 ? MMAP_TOP64 : MMAP_TOP32;
+	/* room for the heap to grow below the simulated mmap area */
+	if (cfg->heap_base && ((cfg->heap_base & (PAGE - 1)) || cfg->heap_base < 0x10000 ||
+			       cfg->heap_base > top - (cfg->size_sz == 8 ? 1ull << 36 : 1ull << 30)))
 		return NULL;
 	struct hs_refcore *rc = hs_xcalloc(1, sizeof *rc);
 	rc->cfg = *cfg;
@@ -1336,20 +1537,24 @@ struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 	rc->min_large = (uint64_t)(NSMALLBINS - (rc->sz == 4 ? 1 : 0)) * 16;
 	rc->nfast = rc->lay.nfastbins;
 	rc->safe_link = rc->lay.safe_linking;
-	rc->heap_base = rc->sz == 8 ? HS_RC_HEAP_BASE64 : HS_RC_HEAP_BASE32;
+	rc->heap_base = cfg->heap_base ? cfg->heap_base : rc->sz == 8 ? HS_RC_HEAP_BASE64 : HS_RC_HEAP_BASE32;
 	rc->brk = rc->heap_base;
 	rc->libc = rc->sz == 8 ? LIBC64 : LIBC32;
 	rc->arena = rc->libc + ARENA_OFF;
 	rc->mmap_top = rc->sz == 8 ? MMAP_TOP64 : MMAP_TOP32;
 	rc->mmap_floor = rc->heap_base + (rc->sz == 8 ? (1ull << 40) : (1ull << 30));
+	if (rc->mmap_floor > rc->mmap_top / 4 * 3)
+		rc->mmap_floor = rc->heap_base + (rc->mmap_top - rc->heap_base) / 2;
 	rc->trim_threshold = 128 * 1024;
 	rc->top_pad = 128 * 1024;
 	rc->mmap_threshold = 128 * 1024;
 	rc->arena_test = rc->sz == 4 ? 2 : 8;
 	rc->n_mmaps_max = 65536;
 	rc->tcache_bins = TCACHE_SMALL_BINS;
-	rc->tcache_max_bytes = 63 * 16 + rc->minsize - rc->sz; /* tidx2usize(63) */
-	rc->tcache_count = 7;
+	rc->v43 = cfg->vminor >= 43;
+	/* tidx2usize(63); 2.43: MAX_TCACHE_SMALL_SIZE + 1, a chunk size bound */
+	rc->tcache_max_bytes = rc->v43 ? 63 * 16 + rc->minsize + 1 : 63 * 16 + rc->minsize - rc->sz;
+	rc->tcache_count = rc->v43 ? 16 : 7;
 	rc->tcache_key = rc->sz == 8 ? 0x7e57ca11ab1e5eedull : 0x7e57ca11u;
 	return rc;
 }
@@ -1434,11 +1639,13 @@ size_t hs_refcore_nregions(const struct hs_refcore *rc)
 struct hs_refcore_region hs_refcore_region(const struct hs_refcore *rc, size_t i)
 {
 	if (i == 0)
-		return (struct hs_refcore_region){rc->libc, LIBC_LEN, rc->libc_bytes, "libc"};
+		return (struct hs_refcore_region){rc->libc, LIBC_LEN, LIBC_LEN, rc->libc_bytes, "libc"};
 	if (rc->brk > rc->heap_base && i == 1)
-		return (struct hs_refcore_region){rc->heap_base, (size_t)(rc->brk - rc->heap_base), rc->heap, "[heap]"};
+		return (struct hs_refcore_region){rc->heap_base, (size_t)(rc->brk - rc->heap_base),
+						  (size_t)(rc->brk - rc->heap_base), rc->heap, "[heap]"};
 	const struct mmregion *m = &rc->mm[i - 1 - (rc->brk > rc->heap_base ? 1 : 0)];
-	return (struct hs_refcore_region){m->addr, (size_t)m->len, m->bytes, ""};
+	return (struct hs_refcore_region){m->addr, (size_t)m->len, (size_t)(m->filled < m->len ? m->filled : m->len),
+					  m->bytes, ""};
 }
 
 void hs_refcore_symbols(const struct hs_refcore *rc, struct hs_refcore_symbols *s)
@@ -1465,6 +1672,8 @@ void hs_refcore_stats(const struct hs_refcore *rc0, struct hs_refcore_stats *s)
 	s->trim_threshold = rc->trim_threshold;
 	s->mmapped_chunks = (uint64_t)rc->n_mmaps;
 	s->mmapped_bytes = rc->mmapped_mem;
+	for (size_t i = 0; i < rc->nmm; i++)
+		s->mmapped_map_bytes += rc->mm[i].len;
 	for (uint64_t i = 0; rc->tcache && i < rc->tcache_bins; i++) {
 		uint64_t n = tc_count(rc, i);
 		s->tcache_chunks += n;

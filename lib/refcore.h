@@ -26,8 +26,12 @@
 #define HS_RC_HEAP_BASE32 0x56559000ull
 
 struct hs_refcore_cfg {
-	int vmajor, vminor; /* glibc version modelled: 2.31 ... 2.43 */
+	int vmajor, vminor; /* glibc version modelled: 2.31 ... 2.41, not 2.38 */
 	unsigned size_sz;   /* 8, or 4 (i386: MALLOC_ALIGNMENT 16) */
+	/* Where the sbrk heap starts (page-aligned); 0: HS_RC_HEAP_BASE64/32.
+	 * Only memalign with an alignment above the page size depends on it:
+	 * give a live process's heap start to compare with that process. */
+	uint64_t heap_base;
 };
 
 /* What glibc's own bookkeeping says, for tests and reconciliation. */
@@ -37,13 +41,16 @@ struct hs_refcore_stats {
 	uint64_t tcache_chunks, tcache_bytes;
 	uint64_t fast_chunks, fast_bytes;
 	uint64_t bin_chunks, bin_bytes;         /* unsorted + small + large */
-	uint64_t mmapped_chunks, mmapped_bytes;
+	uint64_t mmapped_chunks, mmapped_bytes; /* mp_.n_mmaps, mp_.mmapped_mem */
+	uint64_t mmapped_map_bytes;             /* what the mappings hold */
 	uint64_t mmap_threshold, trim_threshold;
 };
 
 struct hs_refcore;
 
-/* NULL when the version or word size is outside the model. */
+/* NULL when the version or word size is outside the model: 2.31 ... 2.41
+ * except 2.38 (its memalign bin scan); 2.42+ (lazy tcache, large tcache
+ * bins, 2.43's missing fastbins) are not modelled yet. */
 struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg);
 void hs_refcore_destroy(struct hs_refcore *rc);
 
@@ -68,6 +75,7 @@ void hs_refcore_stats(const struct hs_refcore *rc, struct hs_refcore_stats *s);
 struct hs_refcore_region {
 	uint64_t addr;
 	size_t len;
+	size_t filled; /* bytes[filled, len) are zero: no need to copy them */
 	const unsigned char *bytes;
 	const char *path; /* "[heap]", "" (anonymous) or "libc" */
 };

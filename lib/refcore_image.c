@@ -6,6 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Copies page by page, leaving all-zero pages alone: the image's region
+ * is already zero there, and a huge mapping's untouched pages then cost
+ * no memory on either side. */
+static void copy_nonzero(unsigned char *dst, const unsigned char *src, size_t len)
+{
+	static const unsigned char zero[4096];
+	for (size_t off = 0; off < len; off += sizeof zero) {
+		size_t n = len - off < sizeof zero ? len - off : sizeof zero;
+		if (memcmp(src + off, zero, n) != 0)
+			memcpy(dst + off, src + off, n);
+	}
+}
+
 void hs_refcore_image_build(struct hs_refcore *rc, struct hs_refcore_image *ri)
 {
 	memset(ri, 0, sizeof *ri);
@@ -14,7 +27,7 @@ void hs_refcore_image_build(struct hs_refcore *rc, struct hs_refcore_image *ri)
 	for (size_t i = 0; i < hs_refcore_nregions(rc); i++) {
 		struct hs_refcore_region r = hs_refcore_region(rc, i);
 		unsigned char *b = hs_image_add(&ri->im, r.addr, r.len, strcmp(r.path, "libc") == 0 ? "" : r.path);
-		memcpy(b, r.bytes, r.len);
+		copy_nonzero(b, r.bytes, r.filled);
 	}
 	struct hs_refcore_symbols s;
 	hs_refcore_symbols(rc, &s);

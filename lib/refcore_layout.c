@@ -37,8 +37,9 @@ int hs_refcore_layout(int vmajor, int vminor, unsigned size_sz, struct hs_layout
 	l->safe_linking = vminor >= 32;
 	l->tcache_counts_down = vminor >= 42;
 	l->mmap_tail = vminor >= 43 ? 2 * size_sz : 0;
-	/* HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX (4 * 1024 * 1024 * sizeof(long)) */
-	l->heap_max = 2ull * 4 * 1024 * 1024 * size_sz;
+	/* HEAP_MAX_SIZE = 2 * DEFAULT_MMAP_THRESHOLD_MAX (4 MiB * sizeof(long);
+	 * 512 KiB where __WORDSIZE is 32) */
+	l->heap_max = size_sz == 8 ? 64ull << 20 : 1ull << 20;
 	l->nbins = 128;
 
 	/* NFASTBINS = fastbin_index(request2size(MAX_FAST_SIZE)) + 1 */

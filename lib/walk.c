@@ -170,7 +170,10 @@ static inline uint32_t encode_ptr(const struct walker *k, uint64_t v)
 {
 	if (v == 0)
 		return HS_FD_NULL;
-	if (v & (k->l->align - 1))
+	/* A chunk (fastbin link) or a chunk's user memory (tcache link): on
+	 * i386 the two differ by 8 in 16-byte granules; the granule taken is
+	 * then the chunk's (bins.c subtracts only whole granules). */
+	if ((v & (k->l->align - 1)) && ((v + k->hdr) & (k->l->align - 1)))
 		return HS_FD_BAD;
 	const struct hs_segment *s = k->seg;
 	if (v < s->start || v >= s->end)
@@ -282,6 +285,19 @@ static inline __attribute__((always_inline)) void settle(struct walker *restrict
 
 /* Walks one segment. Returns 0, or an exit code when the target could not
  * be read at all. */
+/* One SIZE_SZ word of the target (4 or 8 bytes, little-endian). */
+static inline uint64_t word_at(const unsigned char *c, unsigned sz)
+{
+	if (sz == 4) {
+		uint32_t v;
+		memcpy(&v, c, sizeof v);
+		return v;
+	}
+	uint64_t v;
+	memcpy(&v, c, sizeof v);
+	return v;
+}
+
 static int walk_segment(struct walker *restrict k, struct hs_source *src, const struct hs_arena *a,
 			struct hs_stream *st, struct hs_err *err)
 {
@@ -325,8 +341,7 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 			if (p == top) {
 				if (p + 2 * sz > wend)
 					break;
-				uint64_t raw;
-				memcpy(&raw, c + sz, sizeof raw);
+				uint64_t raw = word_at(c + sz, sz);
 				SETTLE(raw & PREV_INUSE);
 				uint64_t tsize = raw & ~(uint64_t)SIZE_BITS;
 				k->wa->top_bytes += tsize;
@@ -343,8 +358,7 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 					goto overrun;
 				break; /* the next window holds p */
 			}
-			uint64_t raw, fd = 0;
-			memcpy(&raw, c + sz, sizeof raw);
+			uint64_t raw = word_at(c + sz, sz), fd = 0;
 			uint64_t size = raw & ~(uint64_t)SIZE_BITS;
 			if (size >= k->minsize) {
 				if (p + 3 * sz > wend) {
@@ -352,7 +366,7 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 						goto overrun;
 					break;
 				}
-				memcpy(&fd, c + 2 * sz, sizeof fd);
+				fd = word_at(c + 2 * sz, sz);
 			}
 			SETTLE(raw & PREV_INUSE);
 			if (size < k->minsize) {

@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size < 2)
 		return -1;
-	struct hs_refcore_cfg cfg = {2, versions[data[0] % (sizeof versions / sizeof *versions)], data[1] & 1 ? 4 : 8};
+	struct hs_refcore_cfg cfg = {.vmajor = 2, .vminor = versions[data[0] % (sizeof versions / sizeof *versions)], .size_sz = data[1] & 1 ? 4 : 8};
 	struct hs_refcore *rc = hs_refcore_new(&cfg);
 	if (!rc)
 		return -1;

@@ -29,7 +29,7 @@ struct run {
 static void build(struct run *r, int vminor)
 {
 	memset(r, 0, sizeof *r);
-	struct hs_refcore_cfg cfg = {2, vminor, 8};
+	struct hs_refcore_cfg cfg = {.vmajor = 2, .vminor = vminor, .size_sz = 8};
 	r->rc = hs_refcore_new(&cfg);
 	assert_non_null(r->rc);
 	uint64_t keep[64], drop[64];
