@@ -65,11 +65,7 @@ for bin in build/heapscope-san build/heapscope; do
 		echo "0 1" >>"$RESULTS"
 		continue
 	fi
-<<<<<<< HEAD
 	for s in exact bad_input signals sources storm trim leaks diagnose; do
-=======
-	for s in exact bad_input signals sources storm trim diagnose; do
->>>>>>> diag
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
