@@ -197,7 +197,7 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 			 hs_fmt_size(b3, holes));
 
 	struct hs_finding *f;
-	if (leaks && leaks->chunks && (f = add(d, "leak", leaks->bytes))) {
+	if (leaking && (f = add(d, "leak", leaks->bytes))) {
 		snprintf(f->message, sizeof f->message,
 			 "%s in %llu in-use chunks that nothing points to%s%s",
 			 hs_fmt_size(b1, leaks->bytes), (unsigned long long)leaks->chunks,
