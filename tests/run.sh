@@ -95,6 +95,8 @@ elif [[ $matrix_ok == yes ]]; then
 		if [[ $v != 2.36 ]]; then
 			echo "=== replay on glibc $v"
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "replay glibc $v" tests/e2e/replay.sh
+			echo "=== compare on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "compare glibc $v" tests/e2e/compare.sh
 		fi
 	done
 fi

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 #define MAX_LIVE 256
 
-static const int versions[] = {31, 36, 41};
+static const int versions[] = {31, 36, 41, 43};
 
 /* Request sizes: tiny to above the mmap threshold, biased small. */
 static uint64_t size_of(unsigned char a, unsigned char b)

@@ -72,7 +72,7 @@ static void done(struct run *r)
 static void test_sane(void **state)
 {
 	(void)state;
-	static const int versions[] = {31, 36, 41};
+	static const int versions[] = {31, 36, 41, 43};
 	for (size_t v = 0; v < sizeof versions / sizeof *versions; v++) {
 		struct run r;
 		build(&r, versions[v]);
