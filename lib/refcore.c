@@ -1298,6 +1298,20 @@ uint64_t hs_refcore_realloc(struct hs_refcore *rc, uint64_t oldmem, uint64_t byt
 	}
 	uint64_t oldp = mem2chunk(rc, oldmem);
 	uint64_t oldsize = csize(rc, oldp);
+	if (rc->vmin >= 37) {
+		/* 2.37: keep the block when it shrinks by up to trim_threshold;
+		 * 2.38-2.41: only when it changes by less than 2 * SIZE_SZ, or
+		 * an mmapped one by up to a page (musable: chunksize - CHUNK_HDR_SZ
+		 * for mmapped chunks, memsize otherwise). */
+		uint64_t usable = is_mmapped(rc, oldp) ? oldsize - rc->hdr
+				  : inuse_at(rc, oldp, oldsize) ? oldsize - rc->hdr + rc->sz : 0;
+		if (bytes <= usable) {
+			uint64_t diff = usable - bytes;
+			if (rc->vmin == 37 ? diff <= rc->trim_threshold
+					   : diff < 2 * rc->sz || (is_mmapped(rc, oldp) && diff <= PAGE))
+				return oldmem;
+		}
+	}
 	if (!is_mmapped(rc, oldp))
 		maybe_init_tcache(rc);
 	uint64_t nb = checked_request2size(rc, bytes);
