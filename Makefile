@@ -100,6 +100,11 @@ $(B)/fuzz/fuzz_heap: tests/fuzz/fuzz_heap.c tests/fuzz/fuzz_image.h $(FUZZ_SRC) 
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -Itests/fuzz -fsanitize=fuzzer,address,undefined \
 		-o $@ tests/fuzz/fuzz_heap.c $(FUZZ_SRC) $(LDLIBS)
+# The reference core on arbitrary traces, its heaps read back warning-free.
+$(B)/fuzz/fuzz_replay: tests/fuzz/fuzz_replay.c $(FUZZ_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -fsanitize=fuzzer,address,undefined \
+		-o $@ tests/fuzz/fuzz_replay.c $(FUZZ_SRC) $(LDLIBS)
 $(B)/fuzz/mkseed: tests/fuzz/mkseed.c tests/fuzz/fuzz_image.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -Itests/fuzz -o $@ tests/fuzz/mkseed.c
@@ -110,13 +115,15 @@ $(B)/fuzz/fuzz_refcore: tests/fuzz/fuzz_refcore.c $(FUZZ_SRC) $(wildcard lib/*.h
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -fsanitize=fuzzer,address,undefined \
 		-o $@ tests/fuzz/fuzz_refcore.c $(FUZZ_SRC) $(LDLIBS)
 .PHONY: fuzz
-fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed $(B)/fuzz/fuzz_refcore
-	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-refcore
+fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed $(B)/fuzz/fuzz_refcore $(B)/fuzz/fuzz_replay
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-refcore $(B)/fuzz/replay-corpus
 	$(B)/fuzz/mkseed $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_heap -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 		-max_len=70000 $(B)/fuzz/corpus tests/fuzz/corpus
 	$(B)/fuzz/fuzz_refcore -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 		-max_len=4096 $(B)/fuzz/corpus-refcore tests/fuzz/corpus-refcore
+	$(B)/fuzz/fuzz_replay -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=4000 -dict=tests/fuzz/replay.dict $(B)/fuzz/replay-corpus tests/fuzz/replay-seeds
 
 # The glibc test matrix (2.31, 2.41, 2.43 with their debug symbols) from
 # Debian's archive, cached outside the tree (HEAPSCOPE_MATRIX); `make check`

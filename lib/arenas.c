@@ -358,37 +358,36 @@ static bool in_arena_heap(const struct hs_heap *h, uint64_t start, uint64_t end)
 	return false;
 }
 
-/* memalign() over the mmap threshold over-allocates, then places the chunk
- * inside the mapping with prev_size = its offset, leaving the first header
- * stale (and mremap keeps it stale). The gap is never handed out, so it is
- * zero up to the real header: the first non-zero word in the mapping's
- * first page, after the stale header, is the real prev_size iff it equals
- * its own offset and is followed by an IS_MMAPPED size that ends the
- * mapping (room bytes at most). In an ordinary chunk that word is user
- * data. Returns the chunk's offset (0: none) and sets *size. */
-static uint64_t aligned_inside(struct hs_source *src, const struct hs_layout *l, uint64_t a, uint64_t room,
-			       uint64_t *size)
+/* A memaligned mmapped chunk sits `offset` bytes into its mapping with
+ * prev_size = offset; the mapping's start keeps the header it had before
+ * (prev_size 0, the size it had then). Looks for the real header after
+ * the stale one c; on success replaces c and corrects *bytes. */
+static bool find_aligned_mmapped(struct hs_source *src, const struct hs_layout *l, struct hs_mmchunk *c,
+				 uint64_t map_end, uint64_t *bytes)
 {
-	uint64_t v[512]; /* one page; user data is mostly non-zero early: 64 bytes first */
-	size_t lim = room / 8 < 512 ? (size_t)(room / 8) : 512, have = 0;
-	for (size_t i = 2;; i++) {
-		if (i + 1 >= have) {
-			size_t n = have ? lim : (lim < 8 ? lim : 8);
-			if (n <= have || hs_read(src, a + have * 8, v + have, (n - have) * 8) < 0)
-				return 0;
-			have = n;
-			if (i + 1 >= have)
-				return 0;
+	unsigned char buf[4096];
+	const unsigned w = l->size_sz;
+	for (uint64_t off = 2 * w; c->map_start + off + 2 * w <= map_end; off += sizeof buf - l->align) {
+		uint64_t n = map_end - (c->map_start + off);
+		n = n < sizeof buf ? n : sizeof buf;
+		if (hs_read(src, c->map_start + off, buf, (size_t)n) < 0)
+			return false;
+		for (uint64_t k = 0; k + 2 * w <= n; k += l->align) {
+			uint64_t pos = off + k;
+			/* chunk2mem aligned: pos + 2 * SIZE_SZ is a multiple of the alignment */
+			if ((pos + 2 * w) & (l->align - 1))
+				continue;
+			uint64_t ps = get_word(buf, (int)k, w), sz = get_word(buf, (int)(k + w), w);
+			uint64_t size = sz & ~(uint64_t)SIZE_BITS, total = pos + size + l->mmap_tail;
+			if (ps != pos || !(sz & IS_MMAPPED) || (sz & 4) || (total & 4095) || total > map_end - c->map_start ||
+			    total <= c->map_len)
+				continue;
+			*bytes += total - c->map_len;
+			*c = (struct hs_mmchunk){c->map_start + pos, size, c->map_start, total};
+			return true;
 		}
-		if (!v[i])
-			continue;
-		uint64_t off = i * 8, sz = v[i + 1] & ~(uint64_t)SIZE_BITS;
-		if (v[i] != off || (off & 15) || !(v[i + 1] & IS_MMAPPED) || (v[i + 1] & 4) ||
-		    ((off + sz + l->mmap_tail) & 4095) || off + sz + l->mmap_tail > room)
-			return 0;
-		*size = sz;
-		return off;
 	}
+	return false;
 }
 
 /* mmapped chunks are in no list: look for their headers (IS_MMAPPED, a
@@ -419,21 +418,37 @@ static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_war
 			uint64_t size = hdr[1] & ~(uint64_t)SIZE_BITS;
 			uint64_t total = corr + size + l->mmap_tail;
 			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != corr || size < 4096 - l->mmap_tail - corr ||
-			    (total & 4095))
+			    (total & 4095) || total > m->end - a) {
+				/* The mapping goes on but the chunk before claimed less:
+				 * that was the stale header memalign leaves at the
+				 * mapping's start, outgrown by a mremap. */
+				if (h->nmmapped && h->mmapped[h->nmmapped - 1].map_start + h->mmapped[h->nmmapped - 1].map_len == a &&
+				    find_aligned_mmapped(src, l, &h->mmapped[h->nmmapped - 1], m->end, &bytes)) {
+					a = h->mmapped[h->nmmapped - 1].map_start + h->mmapped[h->nmmapped - 1].map_len;
+					continue;
+				}
+				/* ... or one that claims more than the mapping, which
+				 * a mremap shrank. */
+				struct hs_mmchunk c = {a, size, a, 0};
+				uint64_t found = 0;
+				if ((hdr[1] & IS_MMAPPED) && !(hdr[1] & 4) && (hdr[0] & ~1ull) == corr && !(total & 4095) &&
+				    total > m->end - a && find_aligned_mmapped(src, l, &c, m->end, &found)) {
+					if (h->nmmapped == cap) {
+						cap = cap ? cap * 2 : 16;
+						h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
+					}
+					h->mmapped[h->nmmapped++] = c;
+					bytes += c.map_len;
+					a += c.map_len;
+					continue;
+				}
 				break;
-			/* a stale header (memalign): the chunk is further in, and
-			 * after an mremap the stale size may not fit any more */
-			uint64_t inner = 0, off = l->size_sz == 8 ? aligned_inside(src, l, a, m->end - a, &inner) : 0;
-			if (off)
-				total = off + inner + l->mmap_tail;
-			else if (total > m->end - a)
-				break;
+			}
 			if (h->nmmapped == cap) {
 				cap = cap ? cap * 2 : 16;
 				h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
 			}
-			h->mmapped[h->nmmapped++] = off ? (struct hs_mmchunk){a + off, inner, a, total}
-							: (struct hs_mmchunk){a + corr, size, a, total};
+			h->mmapped[h->nmmapped++] = (struct hs_mmchunk){a + corr, size, a, total};
 			bytes += total;
 			a += total;
 		}

@@ -540,7 +540,7 @@ static void malloc_consolidate(struct hs_refcore *rc)
 
 /* ---- sysmalloc / systrim --------------------------------------------------- */
 
-static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock);
+static void int_free(struct hs_refcore *rc, uint64_t p);
 static uint64_t int_malloc(struct hs_refcore *rc, uint64_t bytes);
 static void tcache_init_bytes(struct hs_refcore *rc, uint64_t bytes);
 
@@ -658,7 +658,7 @@ static uint64_t sysmalloc(struct hs_refcore *rc, uint64_t nb)
 			set_head(rc, old_top + old_size, rc->hdr | PREV_INUSE);
 			set_head(rc, old_top + old_size + rc->hdr, rc->hdr | PREV_INUSE);
 			if (old_size >= rc->minsize)
-				int_free(rc, old_top, true);
+				int_free(rc, old_top);
 		}
 	}
 	if (rc->system_mem > rc->max_system_mem)
@@ -1033,9 +1033,8 @@ static void merge_chunk(struct hs_refcore *rc, uint64_t p, uint64_t size)
 	maybe_consolidate(rc, size);
 }
 
-static void int_free(struct hs_refcore *rc, uint64_t p, bool have_lock)
+static void int_free(struct hs_refcore *rc, uint64_t p)
 {
-	(void)have_lock;
 	uint64_t size = csize(rc, p);
 	uint64_t tc_idx = csize2tidx(rc, size);
 	if (rc->tcache && tc_idx < rc->tcache_bins) {
@@ -1204,7 +1203,7 @@ void hs_refcore_free(struct hs_refcore *rc, uint64_t mem)
 		return;
 	}
 	maybe_init_tcache(rc);
-	int_free(rc, p, false);
+	int_free(rc, p);
 }
 
 static uint64_t int_realloc(struct hs_refcore *rc, uint64_t oldp, uint64_t oldsize, uint64_t nb)
@@ -1240,7 +1239,7 @@ static uint64_t int_realloc(struct hs_refcore *rc, uint64_t oldp, uint64_t oldsi
 			if (rc->v43)
 				free_chunk(rc, oldp);
 			else
-				int_free(rc, oldp, true);
+				int_free(rc, oldp);
 			return newmem;
 		}
 	}
@@ -1256,7 +1255,7 @@ static uint64_t int_realloc(struct hs_refcore *rc, uint64_t oldp, uint64_t oldsi
 		if (rc->v43)
 			free_chunk(rc, rem);
 		else
-			int_free(rc, rem, true);
+			int_free(rc, rem);
 	}
 	return chunk2mem(rc, newp);
 }
@@ -1298,6 +1297,20 @@ uint64_t hs_refcore_realloc(struct hs_refcore *rc, uint64_t oldmem, uint64_t byt
 	}
 	uint64_t oldp = mem2chunk(rc, oldmem);
 	uint64_t oldsize = csize(rc, oldp);
+	if (rc->vmin >= 37) {
+		/* 2.37: keep the block when it shrinks by up to trim_threshold;
+		 * 2.38-2.41: only when it changes by less than 2 * SIZE_SZ, or
+		 * an mmapped one by up to a page (musable: chunksize - CHUNK_HDR_SZ
+		 * for mmapped chunks, memsize otherwise). */
+		uint64_t usable = is_mmapped(rc, oldp) ? oldsize - rc->hdr
+				  : inuse_at(rc, oldp, oldsize) ? oldsize - rc->hdr + rc->sz : 0;
+		if (bytes <= usable) {
+			uint64_t diff = usable - bytes;
+			if (rc->vmin == 37 ? diff <= rc->trim_threshold
+					   : diff < 2 * rc->sz || (is_mmapped(rc, oldp) && diff <= PAGE))
+				return oldmem;
+		}
+	}
 	if (!is_mmapped(rc, oldp))
 		maybe_init_tcache(rc);
 	uint64_t nb = checked_request2size(rc, bytes);
@@ -1421,7 +1434,7 @@ static uint64_t int_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t
 		if (rc->vmin >= 39)
 			merge_chunk(rc, p, lead); /* no tcache, no fastbin */
 		else
-			int_free(rc, p, true);
+			int_free(rc, p);
 		p = newp;
 	}
 	if (!is_mmapped(rc, p)) {
@@ -1436,7 +1449,7 @@ static uint64_t int_memalign(struct hs_refcore *rc, uint64_t alignment, uint64_t
 			uint64_t rem = p + nb;
 			set_head(rc, rem, (size - nb) | PREV_INUSE);
 			set_head_size(rc, p, nb);
-			int_free(rc, rem, true);
+			int_free(rc, rem);
 		}
 	}
 	return chunk2mem(rc, p);

@@ -9,10 +9,14 @@
  * links (safe-linking included), as in a fresh single-threaded process
  * running that glibc (where nothing else called malloc first); malloc_state,
  * mp_ and the tcache hold the same values. mmapped chunks get addresses
- * from a simulated top-down mmap, so only their sizes match a process.
+ * from a simulated top-down mmap, so only their sizes match a process
+ * (and a memalign above the page size served by mmap can differ, since its
+ * lead depends on where the kernel put the mapping).
  *
- * Addresses are simulated: the sbrk heap starts at HS_RC_HEAP_BASE{64,32}.
- * Out of (simulated) memory is a NULL (0) return, as in glibc. */
+ * Addresses are simulated: the sbrk heap starts at HS_RC_HEAP_BASE{64,32}
+ * or at cfg.heap_base. Out of (simulated) memory is a NULL (0) return, as
+ * in glibc; a host that cannot back a huge simulated mapping makes it fail
+ * where a real process might have got it (overcommit). */
 #ifndef HS_REFCORE_H
 #define HS_REFCORE_H
 
@@ -37,7 +41,7 @@ struct hs_refcore_cfg {
 /* What glibc's own bookkeeping says, for tests and reconciliation. */
 struct hs_refcore_stats {
 	uint64_t sbrk_base, top, top_size, system_mem, max_system_mem;
-	uint64_t in_use_chunks, in_use_bytes;   /* sbrk heap, excl. tcache struct? no: incl. */
+	uint64_t in_use_chunks, in_use_bytes;   /* sbrk heap, the tcache struct included */
 	uint64_t tcache_chunks, tcache_bytes;
 	uint64_t fast_chunks, fast_bytes;
 	uint64_t bin_chunks, bin_bytes;         /* unsorted + small + large */

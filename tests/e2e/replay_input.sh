@@ -51,7 +51,7 @@ expect "--glibc=3.1" 2 "--glibc" -- "$HEAPSCOPE" replay --glibc=3.1 "$W/good.tr"
 expect "--glibc=2.36x" 2 "--glibc" -- "$HEAPSCOPE" replay --glibc=2.36x "$W/good.tr"
 expect "--word-size=5" 2 "--word-size" -- "$HEAPSCOPE" replay --word-size=5 "$W/good.tr"
 expect "--glibc on attach" 2 "replay" -- "$HEAPSCOPE" attach --glibc=2.36 1
-expect "--compare on replay" 2 "replay" -- "$HEAPSCOPE" replay --compare "$W/good.tr"
+expect "--leaks on replay" 2 "replay" -- "$HEAPSCOPE" replay --leaks "$W/good.tr"
 
 echo "== the JSON contract of replay"
 for v in 2.31 2.36 2.41 2.43; do

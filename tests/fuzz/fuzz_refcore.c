@@ -154,7 +154,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 					abort();
 				}
 			}
-			if (!mutations && cfg.size_sz == 8) {
+			if (!mutations) {
 				/* The core's heap read back exactly as the core keeps it. */
 				const struct hs_counts *t = &c.totals;
 				if (w.n || t->system_bytes != st.system_mem || t->top_bytes != st.top_size ||
