@@ -358,6 +358,39 @@ static bool in_arena_heap(const struct hs_heap *h, uint64_t start, uint64_t end)
 	return false;
 }
 
+/* memalign() over the mmap threshold over-allocates, then places the chunk
+ * inside the mapping with prev_size = its offset, leaving the first header
+ * stale (and mremap keeps it stale). The gap is never handed out, so it is
+ * zero up to the real header: the first non-zero word in the mapping's
+ * first page, after the stale header, is the real prev_size iff it equals
+ * its own offset and is followed by an IS_MMAPPED size that ends the
+ * mapping (room bytes at most). In an ordinary chunk that word is user
+ * data. Returns the chunk's offset (0: none) and sets *size. */
+static uint64_t aligned_inside(struct hs_source *src, const struct hs_layout *l, uint64_t a, uint64_t room,
+			       uint64_t *size)
+{
+	uint64_t v[512]; /* one page; user data is mostly non-zero early: 64 bytes first */
+	size_t lim = room / 8 < 512 ? (size_t)(room / 8) : 512, have = 0;
+	for (size_t i = 2;; i++) {
+		if (i + 1 >= have) {
+			size_t n = have ? lim : (lim < 8 ? lim : 8);
+			if (n <= have || hs_read(src, a + have * 8, v + have, (n - have) * 8) < 0)
+				return 0;
+			have = n;
+			if (i + 1 >= have)
+				return 0;
+		}
+		if (!v[i])
+			continue;
+		uint64_t off = i * 8, sz = v[i + 1] & ~(uint64_t)SIZE_BITS;
+		if (v[i] != off || (off & 15) || !(v[i + 1] & IS_MMAPPED) || (v[i + 1] & 4) ||
+		    ((off + sz + l->mmap_tail) & 4095) || off + sz + l->mmap_tail > room)
+			return 0;
+		*size = sz;
+		return off;
+	}
+}
+
 /* A memaligned mmapped chunk sits `offset` bytes into its mapping with
  * prev_size = offset; the mapping's start keeps the header it had before
  * (prev_size 0, the size it had then). Looks for the real header after
@@ -444,11 +477,17 @@ static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_war
 				}
 				break;
 			}
+			/* a stale header (memalign) with the real one in the first
+			 * page: the gap before it is zero */
+			uint64_t inner = 0, off = l->size_sz == 8 ? aligned_inside(src, l, a, m->end - a, &inner) : 0;
+			if (off)
+				total = off + inner + l->mmap_tail;
 			if (h->nmmapped == cap) {
 				cap = cap ? cap * 2 : 16;
 				h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
 			}
-			h->mmapped[h->nmmapped++] = (struct hs_mmchunk){a + corr, size, a, total};
+			h->mmapped[h->nmmapped++] = off ? (struct hs_mmchunk){a + off, inner, a, total}
+							: (struct hs_mmchunk){a + corr, size, a, total};
 			bytes += total;
 			a += total;
 		}
