@@ -69,7 +69,9 @@ for bin in build/heapscope-san build/heapscope; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
+		# Likewise the replay proof: 5 generated traces (of 20) under it.
 		STORM_ATTACHES=$([[ $bin == *-san ]] && echo 30 || echo 200) \
+			REPLAY_SEEDS=$([[ $bin == *-san ]] && echo 5 || echo 20) \
 			HEAPSCOPE=$bin suite "$s ($bin)" "tests/e2e/$s.sh"
 	done
 done
