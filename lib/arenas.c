@@ -211,6 +211,26 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 		return 0;
 	}
 	uint64_t top_end = a->top + top_size;
+	/* The main heap lies in memory the process has: from sbrk_base to the
+	 * top chunk's end, one run of readable mappings. Anything else is
+	 * corrupt (and would have the walk size its index for a heap that does
+	 * not exist). */
+	uint64_t mapped_end = a->top, mapped_start = a->top;
+	for (const struct hs_map *m; (m = hs_maps_find(&src->maps, mapped_end)) && (m->prot & PROT_READ);)
+		mapped_end = m->end;
+	for (const struct hs_map *m; mapped_start && (m = hs_maps_find(&src->maps, mapped_start - 1)) &&
+				     (m->prot & PROT_READ);)
+		mapped_start = m->start;
+	if (src->maps.n && h->mp.sbrk_base < mapped_start) {
+		hs_warn(w, "main arena: sbrk_base 0x%llx is not in the mappings that hold the top chunk 0x%llx",
+			(unsigned long long)h->mp.sbrk_base, (unsigned long long)a->top);
+		return 0;
+	}
+	if (src->maps.n && top_end > mapped_end) {
+		hs_warn(w, "main arena: top chunk 0x%llx with size 0x%llx runs past its mapping (ends 0x%llx); cut there",
+			(unsigned long long)a->top, (unsigned long long)top_size, (unsigned long long)mapped_end);
+		top_end = mapped_end;
+	}
 	struct hs_heapseg s = {0};
 	s.base = h->mp.sbrk_base;
 	s.start = align_up(h->mp.sbrk_base + 2 * l->size_sz, l->align) - 2 * l->size_sz;

@@ -39,16 +39,6 @@ struct marker {
 	uint64_t scanned;
 };
 
-/* Spelled out, as in walk.c: __builtin_popcountll is a libgcc call on
- * an x86_64 without -mpopcnt. */
-static inline unsigned popcount64(uint64_t x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ull);
-	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	return (unsigned)((x * 0x0101010101010101ull) >> 56);
-}
-
 static void add_chunk(struct marker *m, uint64_t g, uint64_t units)
 {
 	if (m->nheap == m->cap) { /* not reached: cap is the walk's count */
@@ -161,7 +151,7 @@ static int64_t lookup(const struct marker *m, uint64_t v, bool *start)
 			return -1;
 		uint64_t g = s->g0 + ((v - s->start) >> m->shift);
 		uint64_t w = g >> 6, bits = m->starts[w] & (~0ull >> (63 - (g & 63)));
-		int64_t o = bits ? (int64_t)(m->rank[w] + popcount64(bits)) - 1 : (int64_t)m->rank[w] - 1;
+		int64_t o = bits ? (int64_t)(m->rank[w] + hs_popcount64(bits)) - 1 : (int64_t)m->rank[w] - 1;
 		if (o >= 0) {
 			if (m->gran[o] < s->g0) /* the last chunk of an earlier segment */
 				return -1;
@@ -338,7 +328,7 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	uint64_t acc = 0;
 	for (uint64_t i = 0; i < words; i++) {
 		m.rank[i] = (uint32_t)acc;
-		acc += popcount64(m.starts[i]);
+		acc += hs_popcount64(m.starts[i]);
 	}
 	if (ix->nsegs) {
 		m.lo = ix->segs[0].start;

@@ -40,16 +40,6 @@ struct walker {
 	uint64_t ntail;
 };
 
-/* Bits set in a word. Spelled out so that it compiles to a handful of
- * instructions on every x86_64, with or without the POPCNT instruction. */
-static inline unsigned popcount64(uint64_t x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ull);
-	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	return (unsigned)((x * 0x0101010101010101ull) >> 56);
-}
-
 static void kv_put(struct hs_kv **tab, size_t *n, size_t *cap, uint64_t key, uint64_t val)
 {
 	if (2 * (*n + 1) > *cap) {
@@ -136,7 +126,7 @@ int64_t hs_index_find(const struct hs_index *ix, uint64_t addr)
 	uint64_t word = ix->recorded[g >> 6], bit = 1ull << (g & 63);
 	if (!(word & bit))
 		return -1;
-	return (int64_t)(ix->rank[g >> 6] + (uint64_t)popcount64(word & (bit - 1)));
+	return (int64_t)(ix->rank[g >> 6] + (uint64_t)hs_popcount64(word & (bit - 1)));
 }
 
 uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
@@ -151,7 +141,7 @@ uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord)
 {
 	for (uint64_t i = 0; i < (ix->ngranules + 63) / 64; i++) {
 		uint64_t word = ix->recorded[i];
-		if (ix->rank[i] + (uint64_t)popcount64(word) <= ord)
+		if (ix->rank[i] + (uint64_t)hs_popcount64(word) <= ord)
 			continue;
 		for (uint64_t left = ord - ix->rank[i]; left; left--)
 			word &= word - 1;
@@ -499,6 +489,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		return hs_fail(err, HS_EUNSUPPORTED, "the arenas span %llu GiB; heapscope handles up to 64 GiB",
 			       (unsigned long long)(g << ix->align_shift >> 30));
 	ix->ngranules = g;
+	for (size_t i = 0; getenv("HS_DBG") && i < ix->nsegs; i++) fprintf(stderr, "seg %zu arena %d %llx-%llx\n", i, ix->segs[i].arena, (unsigned long long)ix->segs[i].start, (unsigned long long)ix->segs[i].end);
 	ix->recorded = reserve(((g + 63) / 64 + 1) * sizeof *ix->recorded);
 	ix->rank = hs_xcalloc((g + 63) / 64 + 1, sizeof *ix->rank);
 
@@ -550,7 +541,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	uint64_t acc = 0;
 	for (uint64_t i = 0; i < (g + 63) / 64 + 1; i++) {
 		ix->rank[i] = (uint32_t)acc;
-		acc += (uint64_t)popcount64(ix->recorded[i]);
+		acc += (uint64_t)hs_popcount64(ix->recorded[i]);
 	}
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "contents.h"
 #include "diagnose.h"
 #include "fuzz_image.h"
+#include "fuzz_stages.h"
 #include "image.h"
 #include "report.h"
 #include "walk.h"
@@ -48,45 +49,21 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	snprintf(sym.version, sizeof sym.version, "2.36");
 	struct hs_task task = {.tid = 1, .attached = true, .regs = {.tp = FZ_TP}};
 
-	struct hs_err err = {0};
-	struct hs_warnings w = {0};
-	struct hs_heap h;
-	struct hs_index ix;
-	struct hs_bins b;
-	struct hs_census c;
-	memset(&ix, 0, sizeof ix);
-	memset(&b, 0, sizeof b);
-	memset(&c, 0, sizeof c);
+	struct fz_run r;
 	struct hs_contents ct = {0};
 	struct hs_leaks lk = {0};
-	if (hs_arenas_read(&im.src, &sym, &task, 1, &h, &w, &err) == 0) {
-		struct hs_walk_opts o = {.keep_chunks = true, .window = 4096};
-		if (hs_walk(&im.src, &h, &o, &ix, &w, &err) == 0 &&
-		    hs_contents_copy(&im.src, &h, &ix, NULL, 0, &ct, &w, &err) == 0) {
-			hs_bins_read(&h, &ix, true, &b, &w);
-			hs_census_build(&h, &ix, &b, &c, &w);
-			hs_leaks_find(&h, &ix, &ct, NULL, true, &lk);
-			c.sym = &sym;
-			c.exe = "fuzz";
-			c.arch = "x86_64";
-			struct hs_diagnosis d;
-			hs_diagnose(&c, &lk, &d);
-			FILE *out = fopen("/dev/null", "w");
-			for (int f = HS_FMT_TEXT; f <= HS_FMT_MALLOC_INFO && out; f++) {
-				struct hs_report_opts ro = {.format = (enum hs_format)f, .chunks = true, .bins = true};
-				hs_report(out, &c, &d, &ro);
-			}
-			if (out)
-				fclose(out);
-		}
+	if (fz_read(&im.src, &sym, &task, &r) &&
+	    hs_contents_copy(&im.src, &r.h, &r.ix, NULL, 0, &ct, &r.w, &r.err) == 0) {
+		hs_leaks_find(&r.h, &r.ix, &ct, NULL, true, &lk);
+		r.c.exe = "fuzz";
+		r.c.arch = "x86_64";
+		struct hs_diagnosis d;
+		hs_diagnose(&r.c, &lk, &d);
+		fz_report_all(&r.c, &d);
 	}
 	hs_leaks_free(&lk);
 	hs_contents_free(&ct);
-	hs_census_free(&c);
-	hs_bins_free(&b);
-	hs_index_free(&ix);
-	hs_heap_free(&h);
-	hs_warnings_free(&w);
+	fz_free(&r);
 	hs_image_free(&im);
 	return 0;
 }

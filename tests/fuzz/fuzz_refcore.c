@@ -15,15 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arenas.h"
-#include "bins.h"
-#include "census.h"
 #include "compare.h"
 #include "diagnose.h"
+#include "fuzz_stages.h"
 #include "refcore.h"
 #include "refcore_image.h"
-#include "report.h"
-#include "walk.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -115,66 +111,43 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	hs_refcore_image_build(rc, &ri);
 	size_t mutations = mutate(&ri.im, data + 2 + used, size - 2 - used);
 
-	struct hs_err err = {0};
-	struct hs_warnings w = {0};
-	struct hs_heap h;
-	struct hs_index ix;
-	struct hs_bins b;
-	struct hs_census c;
-	memset(&h, 0, sizeof h);
-	memset(&ix, 0, sizeof ix);
-	memset(&b, 0, sizeof b);
-	memset(&c, 0, sizeof c);
-	if (hs_arenas_read(&ri.im.src, &ri.sym, &ri.task, 1, &h, &w, &err) == 0 && h.malloc_initialised) {
-		struct hs_walk_opts o = {.keep_chunks = true, .window = 4096};
-		if (hs_walk(&ri.im.src, &h, &o, &ix, &w, &err) == 0) {
-			hs_bins_read(&h, &ix, true, &b, &w);
-			hs_census_build(&h, &ix, &b, &c, &w);
-			c.sym = &ri.sym;
-			c.exe = "fuzz";
-			c.arch = cfg.size_sz == 8 ? "x86_64" : "i386";
-			c.consistent = true;
-			struct hs_compare cmp;
-			hs_compare_build(&c, &cmp, &w);
-			struct hs_diagnosis d;
-			hs_diagnose(&c, NULL, &d);
-			d.compare = &cmp;
-			FILE *out = fopen("/dev/null", "w");
-			for (int f = HS_FMT_TEXT; f <= HS_FMT_MALLOC_INFO && out; f++) {
-				struct hs_report_opts ro = {.format = (enum hs_format)f, .chunks = true, .bins = true};
-				hs_report(out, &c, &d, &ro);
+	struct fz_run r;
+	if (fz_read(&ri.im.src, &ri.sym, &ri.task, &r)) {
+		struct hs_census *c = &r.c;
+		const struct hs_warnings *w = &r.w;
+		c->exe = "fuzz";
+		c->arch = cfg.size_sz == 8 ? "x86_64" : "i386";
+		c->consistent = true;
+		struct hs_compare cmp;
+		hs_compare_build(c, &cmp, &r.w);
+		struct hs_diagnosis d;
+		hs_diagnose(c, NULL, &d);
+		d.compare = &cmp;
+		fz_report_all(c, &d);
+		for (size_t i = 0; i < c->narenas; i++) {
+			const struct hs_counts *k = &c->arenas[i].c;
+			if (k->in_use.bytes + k->free.bytes + k->top_bytes + k->overhead_bytes != k->system_bytes &&
+			    !w->n && !w->dropped) {
+				fprintf(stderr, "arena %zu does not add up and no warning says so\n", i);
+				abort();
 			}
-			if (out)
-				fclose(out);
-			for (size_t i = 0; i < c.narenas; i++) {
-				const struct hs_counts *k = &c.arenas[i].c;
-				if (k->in_use.bytes + k->free.bytes + k->top_bytes + k->overhead_bytes != k->system_bytes &&
-				    !w.n && !w.dropped) {
-					fprintf(stderr, "arena %zu does not add up and no warning says so\n", i);
-					abort();
-				}
-			}
-			if (!mutations) {
-				/* The core's heap read back exactly as the core keeps it. */
-				const struct hs_counts *t = &c.totals;
-				if (w.n || t->system_bytes != st.system_mem || t->top_bytes != st.top_size ||
-				    t->tcache.chunks != st.tcache_chunks || t->tcache.bytes != st.tcache_bytes ||
-				    t->fast.chunks != st.fast_chunks || t->fast.bytes != st.fast_bytes ||
-				    t->bin.chunks != st.bin_chunks || t->bin.bytes != st.bin_bytes ||
-				    t->mmapped.chunks != st.mmapped_chunks || cmp.misplaced_total) {
-					fprintf(stderr, "glibc 2.%d: heapscope read the core's heap differently (%zu warnings%s%s)\n",
-						cfg.vminor, w.n, w.n ? ": " : "", w.n ? w.v[0] : "");
-					abort();
-				}
-			}
-			hs_compare_free(&cmp);
 		}
+		if (!mutations) {
+			/* The core's heap read back exactly as the core keeps it. */
+			const struct hs_counts *t = &c->totals;
+			if (w->n || t->system_bytes != st.system_mem || t->top_bytes != st.top_size ||
+			    t->tcache.chunks != st.tcache_chunks || t->tcache.bytes != st.tcache_bytes ||
+			    t->fast.chunks != st.fast_chunks || t->fast.bytes != st.fast_bytes ||
+			    t->bin.chunks != st.bin_chunks || t->bin.bytes != st.bin_bytes ||
+			    t->mmapped.chunks != st.mmapped_chunks || cmp.misplaced_total) {
+				fprintf(stderr, "glibc 2.%d: heapscope read the core's heap differently (%zu warnings%s%s)\n",
+					cfg.vminor, w->n, w->n ? ": " : "", w->n ? w->v[0] : "");
+				abort();
+			}
+		}
+		hs_compare_free(&cmp);
 	}
-	hs_census_free(&c);
-	hs_bins_free(&b);
-	hs_index_free(&ix);
-	hs_heap_free(&h);
-	hs_warnings_free(&w);
+	fz_free(&r);
 	hs_refcore_image_free(&ri);
 	hs_refcore_destroy(rc);
 	return 0;

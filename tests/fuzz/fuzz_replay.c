@@ -8,12 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arenas.h"
-#include "bins.h"
-#include "census.h"
+#include "fuzz_stages.h"
 #include "refcore_image.h"
 #include "replay.h"
-#include "walk.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -26,40 +23,26 @@ static void play(const struct hs_trace *t, int vminor, unsigned size_sz)
 	if (hs_replay(rc, t, "fuzz", NULL, &err) == 0) {
 		struct hs_refcore_image ri;
 		hs_refcore_image_build(rc, &ri);
-		struct hs_warnings w = {0};
-		struct hs_heap h;
-		struct hs_index ix;
-		struct hs_bins b;
-		struct hs_census c;
-		memset(&ix, 0, sizeof ix);
-		memset(&b, 0, sizeof b);
-		memset(&c, 0, sizeof c);
-		if (hs_arenas_read(&ri.im.src, &ri.sym, &ri.task, 1, &h, &w, &err) != 0)
-			abort();
-		if (h.malloc_initialised) {
-			struct hs_walk_opts o = {.keep_chunks = true};
-			if (hs_walk(&ri.im.src, &h, &o, &ix, &w, &err) != 0)
-				abort();
-			hs_bins_read(&h, &ix, true, &b, &w);
-			hs_census_build(&h, &ix, &b, &c, &w);
+		struct fz_run r;
+		bool read = fz_read(&ri.im.src, &ri.sym, &ri.task, &r);
+		if (!read && (r.err.code || r.h.malloc_initialised))
+			abort(); /* the core's own heap must always be readable */
+		if (read) {
 			struct hs_refcore_stats s;
 			hs_refcore_stats(rc, &s);
-			if (c.totals.in_use.bytes != s.in_use_bytes || c.totals.bin.bytes != s.bin_bytes ||
-			    c.totals.tcache.bytes != s.tcache_bytes || c.totals.fast.bytes != s.fast_bytes ||
-			    c.totals.top_bytes != s.top_size || c.totals.system_bytes != s.system_mem) {
+			const struct hs_counts *k = &r.c.totals;
+			if (k->in_use.bytes != s.in_use_bytes || k->bin.bytes != s.bin_bytes ||
+			    k->tcache.bytes != s.tcache_bytes || k->fast.bytes != s.fast_bytes ||
+			    k->top_bytes != s.top_size || k->system_bytes != s.system_mem) {
 				fprintf(stderr, "glibc 2.%d/%u: census differs from the core\n", vminor, size_sz);
 				abort();
 			}
 		}
-		if (w.n) {
-			fprintf(stderr, "glibc 2.%d/%u: %s\n", vminor, size_sz, w.v[0]);
+		if (r.w.n) {
+			fprintf(stderr, "glibc 2.%d/%u: %s\n", vminor, size_sz, r.w.v[0]);
 			abort();
 		}
-		hs_census_free(&c);
-		hs_bins_free(&b);
-		hs_index_free(&ix);
-		hs_heap_free(&h);
-		hs_warnings_free(&w);
+		fz_free(&r);
 		hs_refcore_image_free(&ri);
 	}
 	hs_refcore_destroy(rc);
