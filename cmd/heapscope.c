@@ -136,15 +136,21 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		if (hs_resident_read(t->pid, heap) < 0)
 			hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
 				(int)t->pid);
-		if (hs_walk(&t->src, heap, &wo, ix, w, err) == 0 && o->leaks) {
+		/* --leaks copies the heaps first and walks the copy: each heap
+		 * byte is read from the target once. */
+		struct hs_contents_source cs;
+		hs_contents_source(ct, &t->src, &cs);
+		if (o->leaks) {
 			pid_t *tids = hs_xcalloc(t->ntasks + 1, sizeof *tids);
 			size_t n = 0;
 			for (size_t i = 0; i < t->ntasks; i++)
 				if (t->tasks[i].attached)
 					tids[n++] = t->tasks[i].tid;
-			hs_contents_copy(&t->src, heap, ix, tids, n, ct, w, err);
+			hs_contents_copy(&t->src, heap, tids, n, ct, w, err);
 			free(tids);
 		}
+		if (!err->code)
+			hs_walk(&cs.src, heap, &wo, ix, w, err);
 	}
 	hs_target_resume(t);
 	hs_stacks_close(stacks);

@@ -272,9 +272,14 @@ static bool is_root(const struct hs_maps *maps, const struct hs_map *m)
 	return !(m->prot & PROT_EXEC) && m->path[0] == '/' && is_module(maps, m->path);
 }
 
-int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struct hs_index *ix,
-		     const pid_t *tids, size_t ntids, struct hs_contents *c, struct hs_warnings *w,
-		     struct hs_err *err)
+static int cmp_heapseg(const void *x, const void *y)
+{
+	const struct hs_heapseg *a = *(const struct hs_heapseg *const *)x, *b = *(const struct hs_heapseg *const *)y;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t *tids, size_t ntids,
+		     struct hs_contents *c, struct hs_warnings *w, struct hs_err *err)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/pagemap", (int)src->pid);
@@ -284,14 +289,24 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struc
 	const unsigned sz = h->layout->size_sz;
 	int rc = 0;
 
-	/* The heaps' chunk areas, up to the top chunk's header. */
-	c->heaps = hs_xcalloc(ix->nsegs + 1, sizeof *c->heaps);
-	for (size_t i = 0; i < ix->nsegs && !rc; i++, c->nheaps++) {
-		const struct hs_segment *s = &ix->segs[i];
-		uint64_t top = h->arenas[s->arena].top, end = s->end;
-		if (top >= s->start && top < s->end)
-			end = top + 2 * sz;
-		rc = copy_range(&k, &c->heaps[i], s->start, end);
+	/* The heaps' chunk areas, up to the top chunk's header, in address
+	 * order (the order of the walk's segments). */
+	size_t nseg = 0;
+	for (size_t a = 0; a < h->narenas; a++)
+		nseg += h->arenas[a].nheaps;
+	const struct hs_heapseg **seg = hs_xcalloc(nseg + 1, sizeof *seg);
+	nseg = 0;
+	for (size_t a = 0; a < h->narenas; a++)
+		for (size_t i = 0; i < h->arenas[a].nheaps; i++)
+			seg[nseg++] = &h->arenas[a].heaps[i];
+	qsort(seg, nseg, sizeof *seg, cmp_heapseg);
+	c->heaps = hs_xcalloc(nseg + 1, sizeof *c->heaps);
+	for (size_t i = 0; i < nseg && !rc; i++, c->nheaps++) {
+		uint64_t end = seg[i]->end;
+		for (size_t a = 0; a < h->narenas; a++)
+			if (h->arenas[a].top >= seg[i]->start && h->arenas[a].top < seg[i]->end)
+				end = h->arenas[a].top + 2 * sz;
+		rc = copy_range(&k, &c->heaps[i], seg[i]->start, end);
 	}
 	c->mmapped = hs_xcalloc(h->nmmapped + 1, sizeof *c->mmapped);
 	for (size_t i = 0; i < h->nmmapped && !rc; i++, c->nmmapped++)
@@ -328,9 +343,9 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struc
 	 * the mark), and each stack below its thread's stack pointer (dead
 	 * frames would hide leaks). */
 	size_t nex = 0;
-	struct range *ex = hs_xcalloc(ix->nsegs + h->nmmapped + ntids + 1, sizeof *ex);
-	for (size_t i = 0; i < ix->nsegs; i++)
-		ex[nex++] = (struct range){ix->segs[i].start, ix->segs[i].end};
+	struct range *ex = hs_xcalloc(nseg + h->nmmapped + ntids + 1, sizeof *ex);
+	for (size_t i = 0; i < nseg; i++)
+		ex[nex++] = (struct range){seg[i]->start, seg[i]->end};
 	for (size_t i = 0; i < h->nmmapped; i++)
 		ex[nex++] = (struct range){h->mmapped[i].map_start, h->mmapped[i].map_start + h->mmapped[i].map_len};
 	for (size_t i = 0; i < ntids; i++) {
@@ -352,9 +367,39 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struc
 	}
 	free(ex);
 	free(sps);
+	free(seg);
 	if (k.pagemap >= 0)
 		close(k.pagemap);
 	return rc;
+}
+
+/* Reads from the heap copies where they hold the whole range, from the
+ * target otherwise: with --leaks the walk reads the heaps from the copy,
+ * so they are read from the target once. */
+static int contents_read(struct hs_source *src, uint64_t addr, void *buf, size_t len)
+{
+	struct hs_contents_source *cs = (struct hs_contents_source *)src;
+	const struct hs_contents *c = cs->c;
+	unsigned char *out = buf;
+	for (size_t i = 0; i < c->nheaps && len; i++) {
+		const struct hs_copy *cp = &c->heaps[i];
+		if (!cp->data || addr < cp->start || addr >= cp->end)
+			continue;
+		size_t n = cp->end - addr < len ? (size_t)(cp->end - addr) : len;
+		memcpy(out, cp->data + (addr - cp->start), n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return len ? hs_read(cs->under, addr, out, len) : 0;
+}
+
+void hs_contents_source(const struct hs_contents *c, struct hs_source *under, struct hs_contents_source *cs)
+{
+	cs->src = *under;
+	cs->src.read = contents_read;
+	cs->under = under;
+	cs->c = c;
 }
 
 void hs_contents_free(struct hs_contents *c)

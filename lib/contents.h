@@ -15,7 +15,7 @@
 #ifndef HS_CONTENTS_H
 #define HS_CONTENTS_H
 
-#include "walk.h"
+#include "arenas.h"
 
 struct hs_copy {
 	uint64_t start, end;  /* target addresses held */
@@ -46,10 +46,20 @@ struct hs_contents {
  * copy is bounded by the target's anonymous resident and swapped memory
  * (RssAnon + VmSwap; written private file pages count as anonymous). */
 int hs_contents_prepare(pid_t pid, struct hs_contents *c, struct hs_err *err);
-/* While stopped, after hs_walk. tids: the stopped threads. */
-int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const struct hs_index *ix,
-		     const pid_t *tids, size_t ntids, struct hs_contents *c, struct hs_warnings *w,
-		     struct hs_err *err);
+/* While stopped, after hs_arenas_read. tids: the stopped threads. The
+ * heap copies are in address order, as hs_walk's segments. */
+int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t *tids, size_t ntids,
+		     struct hs_contents *c, struct hs_warnings *w, struct hs_err *err);
+
+/* The target seen through the copies: reads a heap copy holds are served
+ * from it, any other from `under`. Lets the walk run over the copy, so
+ * that --leaks reads each heap byte from the target once. */
+struct hs_contents_source {
+	struct hs_source src; /* first: what the stages read through */
+	struct hs_source *under;
+	const struct hs_contents *c;
+};
+void hs_contents_source(const struct hs_contents *c, struct hs_source *under, struct hs_contents_source *cs);
 void hs_contents_free(struct hs_contents *c);
 
 #endif

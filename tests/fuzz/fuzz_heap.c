@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	struct hs_contents ct = {0};
 	struct hs_leaks lk = {0};
 	if (fz_read(&im.src, &sym, &task, &r) &&
-	    hs_contents_copy(&im.src, &r.h, &r.ix, NULL, 0, &ct, &r.w, &r.err) == 0) {
+	    hs_contents_copy(&im.src, &r.h, NULL, 0, &ct, &r.w, &r.err) == 0) {
 		hs_leaks_find(&r.h, &r.ix, &ct, NULL, true, &lk);
 		r.c.exe = "fuzz";
 		r.c.arch = "x86_64";

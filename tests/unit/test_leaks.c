@@ -109,7 +109,7 @@ static void test_mark(void **state)
 	assert_int_equal(hs_arenas_read(&im.src, &sym, NULL, 0, &heap, &w, &err), 0);
 	struct hs_walk_opts o = {.types = &ty, .window = 256};
 	assert_int_equal(hs_walk(&im.src, &heap, &o, &ix, &w, &err), 0);
-	assert_int_equal(hs_contents_copy(&im.src, &heap, &ix, NULL, 0, &ct, &w, &err), 0);
+	assert_int_equal(hs_contents_copy(&im.src, &heap, NULL, 0, &ct, &w, &err), 0);
 	hs_bins_read(&heap, &ix, false, &bins, &w);
 	hs_census_build(&heap, &ix, &bins, &c, &w);
 	hs_leaks_find(&heap, &ix, &ct, &ty, true, &lk);
