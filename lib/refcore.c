@@ -706,6 +706,20 @@ static void munmap_chunk(struct hs_refcore *rc, uint64_t p)
 	munmap_(rc, block);
 }
 
+/* free() of an mmapped chunk: the dynamic threshold rises to its size
+ * (up to DEFAULT_MMAP_THRESHOLD_MAX: 4 MiB * sizeof(long), 512 KiB on
+ * 32-bit), the trim threshold to twice that; then the mapping goes. */
+static void free_mmapped(struct hs_refcore *rc, uint64_t p)
+{
+	uint64_t s = size_nomask(rc, p);
+	uint64_t max = rc->sz == 8 ? 32ull << 20 : 512ull << 10;
+	if (!rc->no_dyn_threshold && s > rc->mmap_threshold && s <= max) {
+		rc->mmap_threshold = csize(rc, p);
+		rc->trim_threshold = 2 * rc->mmap_threshold;
+	}
+	munmap_chunk(rc, p);
+}
+
 static uint64_t mremap_chunk(struct hs_refcore *rc, uint64_t p, uint64_t new_size)
 {
 	uint64_t offset = prev_size(rc, p);
@@ -1114,13 +1128,7 @@ static bool chunk_ok(struct hs_refcore *rc, uint64_t mem, const char *who)
 static void free_chunk(struct hs_refcore *rc, uint64_t p)
 {
 	if (is_mmapped(rc, p)) {
-		uint64_t s = size_nomask(rc, p);
-		uint64_t max = rc->sz == 8 ? 32ull << 20 : 512ull << 10;
-		if (!rc->no_dyn_threshold && s > rc->mmap_threshold && s <= max) {
-			rc->mmap_threshold = csize(rc, p);
-			rc->trim_threshold = 2 * rc->mmap_threshold;
-		}
-		munmap_chunk(rc, p);
+		free_mmapped(rc, p);
 		return;
 	}
 	merge_chunk(rc, p, csize(rc, p));
@@ -1192,14 +1200,7 @@ void hs_refcore_free(struct hs_refcore *rc, uint64_t mem)
 	}
 	uint64_t p = mem2chunk(rc, mem);
 	if (is_mmapped(rc, p)) {
-		uint64_t s = size_nomask(rc, p);
-		/* DEFAULT_MMAP_THRESHOLD_MAX: 4 MiB * sizeof(long), 512 KiB on 32-bit */
-		uint64_t max = rc->sz == 8 ? 32ull << 20 : 512ull << 10;
-		if (!rc->no_dyn_threshold && s > rc->mmap_threshold && s <= max) {
-			rc->mmap_threshold = csize(rc, p);
-			rc->trim_threshold = 2 * rc->mmap_threshold;
-		}
-		munmap_chunk(rc, p);
+		free_mmapped(rc, p);
 		return;
 	}
 	maybe_init_tcache(rc);
