@@ -10,7 +10,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -Iarch
 LDLIBS  += -ldw -lelf -lcjson -lpthread -lunwind-ptrace -lunwind-generic -lunwind -lseccomp -lstdc++
 
 B       := build
-LIB_SRC := $(wildcard lib/*.c) arch/$(ARCH).c
+LIB_SRC := $(wildcard lib/*/*.c) arch/$(ARCH).c
 CMD_SRC := cmd/heapscope.c
 FIX_SRC := $(filter-out fixtures/oracle.c,$(wildcard fixtures/*.c))
 UNIT_SRC:= $(wildcard tests/unit/test_*.c)
@@ -26,10 +26,10 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 .PHONY: all deps demo check bench install clean fixtures units
 all: $(B)/heapscope $(FIXTURES)
 
-$(B)/obj/%.o: %.c $(wildcard lib/*.h arch/*.h)
+$(B)/obj/%.o: %.c $(wildcard lib/*/*.h arch/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
-$(B)/san/%.o: %.c $(wildcard lib/*.h arch/*.h)
+$(B)/san/%.o: %.c $(wildcard lib/*/*.h arch/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SANFLAGS) -c -o $@ $<
 
@@ -100,7 +100,7 @@ FUZZ_SRC := $(filter-out arch/%,$(LIB_SRC)) arch/$(ARCH).c
 # the reference core built, every modelled version and word size, which
 # unmutated must read back exactly (fuzz_refcore); any text as a trace,
 # through the parser and the core (fuzz_replay).
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRC) $(wildcard lib/*.h)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRC) $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -Itests/fuzz -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(FUZZ_SRC) $(LDLIBS)

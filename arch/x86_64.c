@@ -8,7 +8,7 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 
-#include "../lib/layout.h"
+#include "base/layout.h"
 
 const struct hs_arch hs_arch = {
 	.name = "x86_64",

@@ -7,16 +7,16 @@
 #include <string.h>
 
 #include "arch.h"
-#include "arenas.h"
-#include "bins.h"
-#include "census.h"
-#include "contents.h"
-#include "diagnose.h"
+#include "glibc/arenas.h"
+#include "glibc/bins.h"
+#include "analysis/census.h"
+#include "glibc/contents.h"
+#include "analysis/diagnose.h"
 #include "fuzz_image.h"
 #include "fuzz_stages.h"
-#include "image.h"
-#include "report.h"
-#include "walk.h"
+#include "source/image.h"
+#include "report/report.h"
+#include "glibc/walk.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 

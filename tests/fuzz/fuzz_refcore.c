@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compare.h"
-#include "diagnose.h"
+#include "analysis/compare.h"
+#include "analysis/diagnose.h"
 #include "fuzz_stages.h"
-#include "refcore.h"
-#include "refcore_image.h"
+#include "refcore/refcore.h"
+#include "refcore/refcore_image.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 

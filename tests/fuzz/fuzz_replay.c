@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "fuzz_stages.h"
-#include "refcore_image.h"
-#include "replay.h"
+#include "refcore/refcore_image.h"
+#include "refcore/replay.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arenas.h"
-#include "bins.h"
-#include "census.h"
-#include "report.h"
-#include "walk.h"
+#include "glibc/arenas.h"
+#include "glibc/bins.h"
+#include "analysis/census.h"
+#include "report/report.h"
+#include "glibc/walk.h"
 
 struct fz_run {
 	struct hs_err err;

@@ -9,12 +9,12 @@
 
 #include <cmocka.h>
 
-#include "bins.h"
-#include "census.h"
-#include "compare.h"
-#include "refcore.h"
-#include "refcore_image.h"
-#include "walk.h"
+#include "glibc/bins.h"
+#include "analysis/census.h"
+#include "analysis/compare.h"
+#include "refcore/refcore.h"
+#include "refcore/refcore_image.h"
+#include "glibc/walk.h"
 
 struct run {
 	struct hs_refcore *rc;

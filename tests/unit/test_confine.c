@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "confine.h"
+#include "source/confine.h"
 
 /* Exit status of the child: 0 when every forbidden call failed as it must. */
 static int child(void)

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "diagnose.h"
+#include "analysis/diagnose.h"
 
 #define MiB (1024ull * 1024)
 

@@ -9,15 +9,15 @@
 #include <string.h>
 
 #include "arch.h"
-#include "arenas.h"
-#include "bins.h"
-#include "census.h"
-#include "contents.h"
-#include "image.h"
-#include "leaks.h"
-#include "report.h"
-#include "types.h"
-#include "walk.h"
+#include "glibc/arenas.h"
+#include "glibc/bins.h"
+#include "analysis/census.h"
+#include "glibc/contents.h"
+#include "source/image.h"
+#include "analysis/leaks.h"
+#include "report/report.h"
+#include "glibc/types.h"
+#include "glibc/walk.h"
 
 #define DATA 0x600000ull
 #define VTABLE (DATA + 0x800)

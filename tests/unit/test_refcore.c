@@ -16,12 +16,12 @@
 #include <string.h>
 
 #include "arch.h"
-#include "arenas.h"
-#include "bins.h"
-#include "census.h"
-#include "refcore_image.h"
-#include "replay.h"
-#include "walk.h"
+#include "glibc/arenas.h"
+#include "glibc/bins.h"
+#include "analysis/census.h"
+#include "refcore/refcore_image.h"
+#include "refcore/replay.h"
+#include "glibc/walk.h"
 
 static const int versions[] = {31, 36, 41, 43};
 

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
-#include "diagnose.h"
-#include "report.h"
+#include "analysis/diagnose.h"
+#include "report/report.h"
 
 /* Everything a census points to, in one place. */
 struct fixture {

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "arch.h"
-#include "symbols.h"
-#include "target.h"
+#include "glibc/symbols.h"
+#include "source/target.h"
 
 static void test_dwarf_matches_table(void **state)
 {

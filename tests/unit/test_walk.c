@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "arch.h"
-#include "arenas.h"
-#include "bins.h"
-#include "census.h"
-#include "image.h"
-#include "walk.h"
+#include "glibc/arenas.h"
+#include "glibc/bins.h"
+#include "analysis/census.h"
+#include "source/image.h"
+#include "glibc/walk.h"
 
 #define HEAP 0x555555559000ull
 #define HEAP_LEN 0x21000ull

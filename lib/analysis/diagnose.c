@@ -1,0 +1,351 @@
+/* diagnose.c - the verdict and findings, from the census (and the --leaks
+ * scan when there is one).
+ *
+ * The question is "is it a leak, or holes glibc keeps?". Holes are bytes
+ * glibc holds from the system but the program does not: free chunks
+ * (tcache, fastbins, bins) and the top chunks. The verdicts, first match:
+ *   empty          malloc never ran, or nothing is held
+ *   leak-suspected --leaks found significant in-use bytes nothing points to
+ *   arena-sprawl   many arenas, most of them mostly holes, the holes spread
+ *                  over them (one arena with most of them is fragmented)
+ *   trimmable      most holes are the main arena's top chunk, which free()
+ *                  keeps (below M_TRIM_THRESHOLD, or grown by consolidation)
+ *                  and malloc_trim(0) returns as it is
+ *   fragmented     holes outweigh what the program holds
+ *   healthy        none of the above
+ * Each finding carries bytes and a remedy in the target glibc's own terms
+ * (which tunables exist, and how they are spelled, depends on its version). */
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis/diagnose.h"
+#include "report/report.h"
+
+#define MiB (1024ull * 1024)
+
+/* Below this many bytes of holes nothing is worth an action at 3 a.m.:
+ * a few MiB of free lists is the normal working set of any allocator. */
+#define HOLES_FLOOR (16 * MiB)
+/* Arena sprawl needs more arenas than a small service would ever create
+ * with glibc's default of 8 per core... but far fewer than that to hurt:
+ * 4 arenas each keeping their own free space already multiply the holes. */
+#define SPRAWL_MIN_ARENAS 4
+/* An arena is "mostly holes" when its free space and top exceed what the
+ * program holds in it. */
+#define MOSTLY_HOLES(free_top, in_use) ((free_top) > (in_use))
+/* Per-thread caches are small by design (7 or 16 chunks a bin): more than
+ * this across all threads is worth naming. */
+#define TCACHE_FLOOR (4 * MiB)
+/* Fastbins are emptied by any malloc of 1 KiB or more; many MiB sitting
+ * there means the program only makes small requests. */
+#define FASTBIN_FLOOR (4 * MiB)
+/* A pin worth a finding: it keeps at least this much from the system. */
+#define PIN_FLOOR (1 * MiB)
+/* Unreachable bytes that make a leak the verdict: at least this much, and
+ * at least a tenth of what the program holds (a conservative scan always
+ * finds a little: buffers reached only through registers it missed,
+ * pointers hidden in XOR lists...). */
+#define LEAK_FLOOR (1 * MiB)
+#define LEAK_SHARE 10
+/* glibc's DEFAULT_MMAP_THRESHOLD_MIN: where M_MMAP_THRESHOLD starts. */
+#define MMAP_THRESHOLD_DEFAULT (128 * 1024)
+
+static struct hs_finding *add(struct hs_diagnosis *d, const char *kind, uint64_t bytes)
+{
+	if (d->nfindings >= HS_ARRAY_SIZE(d->findings))
+		return NULL;
+	struct hs_finding *f = &d->findings[d->nfindings++];
+	memset(f, 0, sizeof *f);
+	f->kind = kind;
+	f->bytes = bytes;
+	return f;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* How a malloc tunable is set from the environment in glibc 2.vminor
+ * (0: unknown, taken as current): GLIBC_TUNABLES since 2.26, before that
+ * only the MALLOC_*_ variables some of them have; "" when this version
+ * has no such setting. */
+static const char *tunable(char *buf, size_t n, int vminor, const char *name, const char *val)
+{
+	static const struct {
+		const char *name, *env;
+		int since;
+	} t[] = {
+		{"trim_threshold", "MALLOC_TRIM_THRESHOLD_", 26}, {"mmap_threshold", "MALLOC_MMAP_THRESHOLD_", 26},
+		{"arena_max", "MALLOC_ARENA_MAX", 26},           {"top_pad", "MALLOC_TOP_PAD_", 26},
+		{"tcache_count", NULL, 26},                       {"tcache_max", NULL, 26},
+		{"mxfast", NULL, 31},                             {"hugetlb", NULL, 35},
+	};
+	for (size_t i = 0; i < HS_ARRAY_SIZE(t); i++) {
+		if (strcmp(t[i].name, name))
+			continue;
+		if (!vminor || vminor >= t[i].since)
+			snprintf(buf, n, "GLIBC_TUNABLES=glibc.malloc.%s=%s", name, val);
+		else if (t[i].env)
+			snprintf(buf, n, "%s=%s", t[i].env, val);
+		else
+			buf[0] = 0;
+		return buf;
+	}
+	buf[0] = 0;
+	return buf;
+}
+
+/* The arena limit glibc's arena_get2() applies: arena_max if set, else
+ * NARENAS_FROM_NCORES(cores). 2.35 to 2.38 count cores with
+ * sched_getaffinity (__get_nprocs_sched), the others the CPUs online. */
+static void arena_limit(const struct hs_census *c, int vminor, struct hs_diagnosis *d)
+{
+	const struct hs_heap *h = c->heap;
+	unsigned size_sz = c->sym ? c->sym->layout.size_sz : 8;
+	if (h && h->mp.arena_max) {
+		d->arena_limit = (int)h->mp.arena_max;
+		d->cores_from = "arena_max";
+		return;
+	}
+	bool sched = vminor >= 35 && vminor <= 38;
+	d->cores = sched ? c->cpus_allowed : c->cpus_online;
+	d->cores_from = sched ? "affinity mask" : "online CPUs";
+	d->arena_limit = d->cores * (size_sz == 4 ? 2 : 8);
+}
+
+static bool leak_significant(const struct hs_leaks *l, uint64_t used)
+{
+	return l && l->bytes >= LEAK_FLOOR && l->bytes * LEAK_SHARE >= used;
+}
+
+void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct hs_diagnosis *d)
+{
+	memset(d, 0, sizeof *d);
+	d->leaks = leaks;
+	const struct hs_counts *t = &c->totals;
+	const struct hs_heap *h = c->heap;
+	char b1[HS_SIZE_BUF], b2[HS_SIZE_BUF], b3[HS_SIZE_BUF], b4[HS_SIZE_BUF];
+	char tu[128];
+	int vminor = c->sym ? c->sym->layout.vminor : 0;
+
+	uint64_t held = t->system_bytes + t->mmapped.bytes;  /* from the OS */
+	uint64_t used = t->in_use.bytes + t->mmapped.bytes;  /* the program's */
+	uint64_t holes = t->free.bytes + t->top_bytes;
+
+	if ((h && !h->malloc_initialised) || held == 0) {
+		d->verdict = "empty";
+		snprintf(d->summary, sizeof d->summary, "%s",
+			 h && !h->malloc_initialised ? "malloc has not run in this process: no heap"
+						     : "no heap memory held");
+		return;
+	}
+	arena_limit(c, vminor, d);
+	d->npins = hs_pins_find(c, d->pins, HS_ARRAY_SIZE(d->pins));
+
+	/* The main arena's top chunk, and what glibc would trim from it. */
+	const struct hs_arena_census *main = NULL;
+	for (size_t i = 0; i < c->narenas; i++)
+		if (c->arenas[i].arena && c->arenas[i].arena->main)
+			main = &c->arenas[i];
+	uint64_t main_top = main ? main->c.top_bytes : 0;
+	uint64_t trim_threshold = h ? h->mp.trim_threshold : 0;
+
+	/* Thread arenas that are mostly holes, and the largest share of
+	 * holes any one of them has. */
+	size_t holey = 0;
+	uint64_t thread_holes = 0, max_arena_holes = 0;
+	for (size_t i = 0; i < c->narenas; i++) {
+		const struct hs_counts *a = &c->arenas[i].c;
+		if (c->arenas[i].arena && c->arenas[i].arena->main)
+			continue;
+		thread_holes += a->free.bytes + a->top_bytes;
+		if (a->free.bytes + a->top_bytes > max_arena_holes)
+			max_arena_holes = a->free.bytes + a->top_bytes;
+		if (MOSTLY_HOLES(a->free.bytes + a->top_bytes, a->in_use.bytes))
+			holey++;
+	}
+
+	bool many_holes = holes > used && holes > HOLES_FLOOR;
+	bool leaking = leak_significant(leaks, used);
+	if (leaking)
+		d->verdict = "leak-suspected";
+	else if (many_holes && c->narenas >= SPRAWL_MIN_ARENAS && 2 * holey >= c->narenas - 1 &&
+		 thread_holes > holes / 2 && 2 * max_arena_holes <= thread_holes)
+		d->verdict = "arena-sprawl";
+	else if (many_holes && main_top > HOLES_FLOOR && 2 * main_top >= holes)
+		d->verdict = "trimmable";
+	else if (many_holes)
+		d->verdict = "fragmented";
+	else
+		d->verdict = "healthy";
+
+	if (leaking)
+		snprintf(d->summary, sizeof d->summary,
+			 "%s from the system, %s in use, of which %s (%.1f%%) is unreachable: a leak",
+			 hs_fmt_size(b1, held), hs_fmt_size(b2, used), hs_fmt_size(b3, leaks->bytes),
+			 pct(leaks->bytes, used));
+	else if (many_holes)
+		snprintf(d->summary, sizeof d->summary,
+			 "%s from the system, %s in use: %.1f%% is holes glibc keeps (%s)",
+			 hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(holes, held),
+			 leaks ? "not a leak: --leaks found little unreachable" : "not a leak");
+	else
+		snprintf(d->summary, sizeof d->summary,
+			 "%s from the system, %s in use (%.1f%%), %s free or top: no action needed",
+			 hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(used, held),
+			 hs_fmt_size(b3, holes));
+
+	struct hs_finding *f;
+	if (leaking && (f = add(d, "leak", leaks->bytes))) {
+		snprintf(f->message, sizeof f->message,
+			 "%s in %llu in-use chunks that nothing points to%s%s",
+			 hs_fmt_size(b1, leaks->bytes), (unsigned long long)leaks->chunks,
+			 leaks->nby_size ? ", most of them chunks of " : "",
+			 leaks->nby_size ? hs_fmt_size(b2, leaks->by_size[0].size) : "");
+		snprintf(f->remedy, sizeof f->remedy,
+			 "find the code that allocates them (the suspects' previews and types below; "
+			 "--leaks=all lists every one; heaptrack or valgrind --leak-check=full on a test "
+			 "run names the call sites); no malloc setting returns leaked memory");
+	}
+	if (t->free.bytes > HOLES_FLOOR && t->free.bytes > t->in_use.bytes && (f = add(d, "holes", t->free.bytes))) {
+		snprintf(f->message, sizeof f->message,
+			 "%s in %llu free chunks between live ones (tcache %s, fastbins %s, bins %s)",
+			 hs_fmt_size(b1, t->free.bytes), (unsigned long long)t->free.chunks,
+			 hs_fmt_size(b2, t->tcache.bytes), hs_fmt_size(b3, t->fast.bytes),
+			 hs_fmt_size(b4, t->bin.bytes));
+		tunable(tu, sizeof tu, vminor, "mmap_threshold", "N");
+		if (c->have_residency)
+			snprintf(f->remedy, sizeof f->remedy,
+				 "malloc_trim(0) would return %s of RSS now (whole free pages, nothing moves); "
+				 "mallopt(M_MMAP_THRESHOLD, N)%s%s gives blocks >= N their own mappings",
+				 hs_fmt_size(b1, t->trimmable_bytes), tu[0] ? " or " : "", tu);
+		else
+			snprintf(f->remedy, sizeof f->remedy,
+				 "malloc_trim(0) returns their whole free pages to the OS (RSS) without moving "
+				 "anything; mallopt(M_MMAP_THRESHOLD, N)%s%s gives blocks >= N their own mappings",
+				 tu[0] ? " or " : "", tu);
+	}
+	if (d->npins && d->pins[0].held_bytes >= PIN_FLOOR && (f = add(d, "top-pinned", d->pins[0].held_bytes))) {
+		const struct hs_pin *p = &d->pins[0], *hi = p;
+		size_t more = 0; /* other pins of the same heap: all must go */
+		for (size_t i = 1; i < d->npins; i++) {
+			const struct hs_pin *q = &d->pins[i];
+			if (q->arena != p->arena || q->heap != p->heap)
+				continue;
+			more++;
+			if (q->addr > hi->addr)
+				hi = q;
+		}
+		char others[160] = "";
+		if (more)
+			snprintf(others, sizeof others, ", and so do %zu more above it (the highest: a %s %s at 0x%llx)",
+				 more, hs_fmt_size(b3, hi->size), hi->type ? hi->type : "chunk",
+				 (unsigned long long)hi->addr);
+		snprintf(f->message, sizeof f->message,
+			 "one %s in-use chunk at 0x%llx (arena %d) holds %s of free space below it from "
+			 "the system%s: glibc returns memory from the top of a heap only",
+			 hs_fmt_size(b1, p->size), (unsigned long long)p->addr, p->arena,
+			 hs_fmt_size(b2, p->held_bytes), others);
+		char trim[96] = "";
+		if (c->have_residency)
+			snprintf(trim, sizeof trim, " (%s of RSS now)", hs_fmt_size(b1, t->trimmable_bytes));
+		if (hi->type && !strcmp(hi->type, "tcache_perthread_struct"))
+			/* 2.42+ allocates a thread's tcache at its first free(). */
+			snprintf(f->remedy, sizeof f->remedy,
+				 "glibc allocated the thread's tcache at its first free(), above the blocks "
+				 "freed since, and keeps it for the thread's life: a malloc and free of a small "
+				 "block when the thread starts places it low; meanwhile malloc_trim(0) gives "
+				 "back the free pages below%s but not the address space", trim);
+		else
+			snprintf(f->remedy, sizeof f->remedy,
+				 "free %s, or allocate such long-lived blocks before the short-lived ones (or "
+				 "from their own mmap); until then malloc_trim(0) gives back the free pages "
+				 "below%s but not the address space", more ? "them" : "it", trim);
+	}
+	if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
+		if (main_top > trim_threshold)
+			snprintf(f->message, sizeof f->message,
+				 "the main arena's top chunk is %s, above M_TRIM_THRESHOLD (%s): glibc "
+				 "has not given it back yet (free() trims only after freeing 64 KiB or more)",
+				 hs_fmt_size(b1, main_top), hs_fmt_size(b2, trim_threshold));
+		else
+			snprintf(f->message, sizeof f->message,
+				 "the main arena's top chunk is %s, below M_TRIM_THRESHOLD (%s%s): free() "
+				 "keeps it by design",
+				 hs_fmt_size(b1, main_top), hs_fmt_size(b2, trim_threshold),
+				 h && h->mp.no_dyn_threshold ? ", set by the program or a tunable"
+							     : ", raised by glibc's dynamic threshold");
+		tunable(tu, sizeof tu, vminor, "trim_threshold", "N");
+		snprintf(f->remedy, sizeof f->remedy,
+			 "malloc_trim(0) returns %s of it now; a lower mallopt(M_TRIM_THRESHOLD, N)%s%s "
+			 "makes free() return it",
+			 c->have_residency && main ? hs_fmt_size(b1, main->c.trimmable_bytes) : "most",
+			 tu[0] ? " or " : "", tu);
+	}
+	if (c->narenas >= SPRAWL_MIN_ARENAS && thread_holes > HOLES_FLOOR &&
+	    (f = add(d, "arena-sprawl", thread_holes))) {
+		char lim[96] = "";
+		if (d->arena_limit && d->cores)
+			snprintf(lim, sizeof lim, " (glibc's limit here: %d, %d per core, %d cores by the %s)",
+				 d->arena_limit, d->arena_limit / d->cores, d->cores, d->cores_from);
+		else if (d->arena_limit)
+			snprintf(lim, sizeof lim, " (limit: arena_max %d)", d->arena_limit);
+		snprintf(f->message, sizeof f->message,
+			 "%zu arenas%s; %zu thread arenas are mostly holes, %s in all (thread arenas' "
+			 "top chunks are never trimmed by malloc_trim)",
+			 c->narenas, lim, holey, hs_fmt_size(b1, thread_holes));
+		tunable(tu, sizeof tu, vminor, "arena_max", "2");
+		snprintf(f->remedy, sizeof f->remedy,
+			 "MALLOC_ARENA_MAX=2%s%s (or mallopt(M_ARENA_MAX, 2) before threads start): "
+			 "fewer arenas share their free space",
+			 tu[0] && strncmp(tu, "MALLOC_", 7) ? " or " : "", strncmp(tu, "MALLOC_", 7) ? tu : "");
+	}
+	if (h && !h->mp.no_dyn_threshold && h->mp.mmap_threshold > MMAP_THRESHOLD_DEFAULT &&
+	    (f = add(d, "mmap-threshold", h->mp.mmap_threshold))) {
+		snprintf(f->message, sizeof f->message,
+			 "glibc raised M_MMAP_THRESHOLD from %s to %s (and M_TRIM_THRESHOLD to %s) when the "
+			 "program freed an mmapped block that size: blocks below %s now come from the heap, "
+			 "and their holes stay",
+			 hs_fmt_size(b1, MMAP_THRESHOLD_DEFAULT), hs_fmt_size(b2, h->mp.mmap_threshold),
+			 hs_fmt_size(b3, h->mp.trim_threshold), hs_fmt_size(b4, h->mp.mmap_threshold));
+		/* Several tunables go in one GLIBC_TUNABLES, ':'-separated. */
+		if (!vminor || vminor >= 26)
+			snprintf(tu, sizeof tu, "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:"
+				 "glibc.malloc.trim_threshold=131072");
+		else
+			snprintf(tu, sizeof tu, "MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072");
+		snprintf(f->remedy, sizeof f->remedy,
+			 "pin the thresholds: mallopt(M_MMAP_THRESHOLD, 131072) and mallopt(M_TRIM_THRESHOLD, "
+			 "131072), or %s (setting either turns the dynamic threshold off)", tu);
+	}
+	if (t->tcache.bytes > TCACHE_FLOOR && (f = add(d, "tcache", t->tcache.bytes))) {
+		snprintf(f->message, sizeof f->message,
+			 "%s in %llu chunks sit in per-thread caches, which glibc's own statistics "
+			 "count as in use",
+			 hs_fmt_size(b1, t->tcache.bytes), (unsigned long long)t->tcache.chunks);
+		tunable(tu, sizeof tu, vminor, "tcache_count", "0");
+		snprintf(f->remedy, sizeof f->remedy,
+			 "%s disables the caches (or a count below this glibc's default of %d)",
+			 tu[0] ? tu : "upgrade: this glibc has no tcache tunable;", vminor >= 43 ? 16 : 7);
+	}
+	if (t->fast.bytes > FASTBIN_FLOOR && (f = add(d, "fastbins", t->fast.bytes))) {
+		snprintf(f->message, sizeof f->message,
+			 "%s in %llu fastbin chunks, never coalesced until a large request or a trim",
+			 hs_fmt_size(b1, t->fast.bytes), (unsigned long long)t->fast.chunks);
+		tunable(tu, sizeof tu, vminor, "mxfast", "0");
+		snprintf(f->remedy, sizeof f->remedy,
+			 "malloc_trim(0) consolidates them; mallopt(M_MXFAST, 0)%s%s stops using fastbins",
+			 tu[0] ? " or " : "", tu);
+	}
+	if (c->warnings && (c->warnings->n || c->warnings->dropped) && (f = add(d, "inconsistent", 0))) {
+		snprintf(f->message, sizeof f->message,
+			 "%zu problems found reading the heap (see warnings): numbers may be off",
+			 c->warnings->n + c->warnings->dropped);
+		/* 2.34 moved the checking malloc into libc_malloc_debug.so. */
+		snprintf(f->remedy, sizeof f->remedy,
+			 "run again; if it persists the heap may be corrupt: run the program with "
+			 "MALLOC_CHECK_=3%s",
+			 vminor >= 34 ? " and LD_PRELOAD=libc_malloc_debug.so.0" : "");
+	}
+}

@@ -1,0 +1,76 @@
+/* hs.c - errors, warnings and allocation helpers shared by every stage. */
+#include "base/hs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hs_fail(struct hs_err *err, int code, const char *fmt, ...)
+{
+	if (err->code)
+		return err->code; /* the first error is the one that explains */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	err->code = code;
+	return code;
+}
+
+void hs_warn(struct hs_warnings *w, const char *fmt, ...)
+{
+	if (w->n >= HS_MAX_WARNINGS) {
+		w->dropped++;
+		return;
+	}
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->v = hs_xrealloc(w->v, w->cap, sizeof *w->v);
+	}
+	w->v[w->n++] = hs_xstrdup(buf);
+}
+
+void hs_warnings_free(struct hs_warnings *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+	memset(w, 0, sizeof *w);
+}
+
+static void oom(void)
+{
+	fputs("heapscope: out of memory\n", stderr);
+	exit(HS_EINTERNAL);
+}
+
+void *hs_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *hs_xrealloc(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		oom();
+	void *q = realloc(p, (n && size) ? n * size : 1);
+	if (!q)
+		oom();
+	return q;
+}
+
+char *hs_xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		oom();
+	return d;
+}

@@ -1,0 +1,65 @@
+/* contents.h - the bytes --leaks needs, copied while the target is stopped.
+ *
+ * The heaps' chunk areas (up to the top chunk's header), every mmapped
+ * chunk, and the roots of the conservative mark: each thread's registers;
+ * each thread's stack from its stack pointer (less the x86_64 red zone) to
+ * the end of the mapping that holds it; and every other private writable
+ * mapping (the executable's and libraries' .data and .bss, the TLS blocks
+ * and TCB ld.so and pthread placed there, the program's own mmap pools,
+ * the part of [heap] below the first chunk, where a static executable's
+ * TLS lives). Only pages that hold data are copied: present or swapped
+ * out, from /proc/PID/pagemap; a page never touched reads as zero and can
+ * hold no pointer, so it is left zero in the copy (and costs no memory:
+ * the copies are reserved address space, touched only where written).
+ * After the copy the target runs again; the mark reads only this. */
+#ifndef HS_CONTENTS_H
+#define HS_CONTENTS_H
+
+#include "glibc/arenas.h"
+
+struct hs_copy {
+	uint64_t start, end;  /* target addresses held */
+	unsigned char *data;  /* data[0] is the byte at start */
+	void *map;            /* what was reserved */
+	size_t maplen;
+	const char *what;     /* for roots: "registers", "stack", "mapping" */
+};
+
+struct hs_contents {
+	struct hs_copy *heaps;   /* one per index segment, in hs_index.segs order */
+	size_t nheaps;
+	struct hs_copy *mmapped; /* one per hs_heap.mmapped */
+	size_t nmmapped;
+	struct hs_copy *roots;
+	size_t nroots, caproots;
+	uint64_t copied_bytes;   /* bytes actually read from the target */
+	uint64_t root_bytes;     /* bytes of roots (copied or zero) */
+	/* Memory faulted in before the stop, so that the kernel's zeroing of
+	 * fresh pages (most of a copy's cost) is not paid while the target
+	 * waits; the copies are carved from it while it lasts. */
+	unsigned char *pool;
+	size_t poollen, poolused;
+};
+
+/* Before the target is stopped: refuses (HS_EUNSUPPORTED, one line) when
+ * the copy could exceed half of MemAvailable, and faults in the pool. The
+ * copy is bounded by the target's anonymous resident and swapped memory
+ * (RssAnon + VmSwap; written private file pages count as anonymous). */
+int hs_contents_prepare(pid_t pid, struct hs_contents *c, struct hs_err *err);
+/* While stopped, after hs_arenas_read. tids: the stopped threads. The
+ * heap copies are in address order, as hs_walk's segments. */
+int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t *tids, size_t ntids,
+		     struct hs_contents *c, struct hs_warnings *w, struct hs_err *err);
+
+/* The target seen through the copies: reads a heap copy holds are served
+ * from it, any other from `under`. Lets the walk run over the copy, so
+ * that --leaks reads each heap byte from the target once. */
+struct hs_contents_source {
+	struct hs_source src; /* first: what the stages read through */
+	struct hs_source *under;
+	const struct hs_contents *c;
+};
+void hs_contents_source(const struct hs_contents *c, struct hs_source *under, struct hs_contents_source *cs);
+void hs_contents_free(struct hs_contents *c);
+
+#endif

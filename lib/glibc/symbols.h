@@ -1,0 +1,49 @@
+/* symbols.h - find glibc's allocator inside the target.
+ *
+ * libdwfl reports the target's modules (files opened through
+ * /proc/PID/root so a container's libc is the one read), finds libc's
+ * debug file by build-id, and from its DWARF gives the addresses of
+ * main_arena and mp_, every struct member offset and the TLS offsets of
+ * `tcache` and `thread_arena`. */
+#ifndef HS_SYMBOLS_H
+#define HS_SYMBOLS_H
+
+#include <limits.h>
+
+#include "base/layout.h"
+#include "source/source.h"
+
+struct hs_symbols {
+	char libc[PATH_MAX];      /* libc's file as the target maps it */
+	char debuginfo[PATH_MAX]; /* the debug file used, "" if none */
+	char build_id[41];
+	const char *method; /* "dwarf", "symtab" or "scan": JSON symbols.source */
+	char version[32];   /* "2.36", from the banner */
+	uint64_t main_arena, mp;
+	uint64_t l_tls_offset; /* libc's static TLS offset from the thread pointer */
+	uint64_t tls_size;     /* libc's PT_TLS block: where the locate scan looks */
+	uint64_t tls_align;
+	bool is_static;        /* glibc linked into the executable */
+	/* Another malloc in the process ("jemalloc 5.3.0 (libjemalloc.so.2)"),
+	 * which serves the program instead of glibc's; "" if none. */
+	char other_allocator[160];
+	bool have_tls;
+	struct hs_layout layout;
+	void *dwfl; /* kept to name code addresses (hs_symbols_name) */
+	void *libc_mod;
+	void *ctx; /* callbacks and search path libdwfl points to */
+};
+
+struct hs_symbols_opts {
+	bool no_debuginfo;
+};
+
+/* Fails with HS_EUNSUPPORTED when the target has no glibc or no usable
+ * debug symbols (the message names the package to install). */
+int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o,
+		    struct hs_symbols *s, struct hs_err *err);
+/* True when pc lies in libc's allocator (malloc, free, _int_malloc, ...). */
+bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **fn);
+void hs_symbols_free(struct hs_symbols *s);
+
+#endif

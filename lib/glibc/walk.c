@@ -1,0 +1,565 @@
+/* walk.c - stream every heap through one window and walk its chunks. */
+#include "glibc/walk.h"
+
+#include "source/stream.h"
+#include "glibc/types.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* 1 MiB: two windows stay in cache between the copy and the walk, and
+ * process_vm_readv is already at full speed (GLIBC-FACTS.md 8). */
+#define DEFAULT_WINDOW (1u << 20)
+#define PREV_INUSE 1
+#define NON_MAIN_ARENA 4
+#define SIZE_BITS 7
+
+struct walker {
+	struct hs_index *ix;
+	const struct hs_heap *h;
+	const struct hs_layout *l;
+	struct hs_warnings *w;
+	const struct hs_segment *seg;
+	struct hs_walk_arena *wa;
+	/* Copies of the index's arrays and count: the hot path works on these
+	 * (k is restrict, so byte stores cannot make the compiler reload). */
+	uint64_t *recorded;
+	uint32_t *fd;
+	uint8_t *sz, *flags;
+	uint64_t nrec, rec_limit;
+	unsigned shift, minsize, hdr;
+	bool safe_linking;
+	bool keep_chunks;
+	bool main; /* the segment's arena is main_arena */
+	uint64_t tlo, tspan; /* vptrs lie in [tlo, tlo + tspan); span 0: no types */
+	/* Ring of the last chunks that looked in use in this segment. */
+	uint64_t tail_addr[HS_TAIL_CHUNKS], tail_size[HS_TAIL_CHUNKS];
+	uint64_t ntail;
+};
+
+static void kv_put(struct hs_kv **tab, size_t *n, size_t *cap, uint64_t key, uint64_t val)
+{
+	if (2 * (*n + 1) > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct hs_kv *nt = hs_xcalloc(ncap, sizeof *nt);
+		for (size_t i = 0; i < *cap; i++) {
+			if (!(*tab)[i].key)
+				continue;
+			size_t j = (*tab)[i].key * 0x9e3779b97f4a7c15ull % ncap;
+			while (nt[j].key)
+				j = (j + 1) % ncap;
+			nt[j] = (*tab)[i];
+		}
+		free(*tab);
+		*tab = nt;
+		*cap = ncap;
+	}
+	key++; /* 0 marks an empty slot */
+	size_t j = key * 0x9e3779b97f4a7c15ull % *cap;
+	while ((*tab)[j].key && (*tab)[j].key != key)
+		j = (j + 1) % *cap;
+	if (!(*tab)[j].key)
+		(*n)++;
+	(*tab)[j] = (struct hs_kv){key, val};
+}
+
+static bool kv_get(const struct hs_kv *tab, size_t cap, uint64_t key, uint64_t *val)
+{
+	if (!cap)
+		return false;
+	key++;
+	for (size_t j = key * 0x9e3779b97f4a7c15ull % cap; tab[j].key; j = (j + 1) % cap) {
+		if (tab[j].key == key) {
+			*val = tab[j].val;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct hs_segment *seg_of(const struct hs_index *ix, uint64_t addr)
+{
+	size_t lo = 0, hi = ix->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < ix->segs[mid].start)
+			hi = mid;
+		else if (addr >= ix->segs[mid].end)
+			lo = mid + 1;
+		else
+			return &ix->segs[mid];
+	}
+	return NULL;
+}
+
+static uint64_t index_granule(const struct hs_index *ix, uint64_t addr)
+{
+	const struct hs_segment *s = seg_of(ix, addr);
+	if (!s)
+		return HS_FD_OTHER;
+	if ((addr - s->start) & ((1u << ix->align_shift) - 1))
+		return HS_FD_BAD;
+	return s->g0 + ((addr - s->start) >> ix->align_shift);
+}
+
+uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g)
+{
+	size_t lo = 0, hi = ix->nsegs;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g < ix->segs[mid].g0)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return ix->segs[lo].start + ((g - ix->segs[lo].g0) << ix->align_shift);
+}
+
+int64_t hs_index_find(const struct hs_index *ix, uint64_t addr)
+{
+	uint64_t g = index_granule(ix, addr);
+	if (g >= ix->ngranules)
+		return -1;
+	uint64_t word = ix->recorded[g >> 6], bit = 1ull << (g & 63);
+	if (!(word & bit))
+		return -1;
+	return (int64_t)(ix->rank[g >> 6] + (uint64_t)hs_popcount64(word & (bit - 1)));
+}
+
+uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
+{
+	uint64_t v;
+	if (ix->sz[ord])
+		return (uint64_t)ix->sz[ord] << ix->align_shift;
+	return kv_get(ix->big, ix->capbig, ord, &v) ? v : 0;
+}
+
+uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord)
+{
+	for (uint64_t i = 0; i < (ix->ngranules + 63) / 64; i++) {
+		uint64_t word = ix->recorded[i];
+		if (ix->rank[i] + (uint64_t)hs_popcount64(word) <= ord)
+			continue;
+		for (uint64_t left = ord - ix->rank[i]; left; left--)
+			word &= word - 1;
+		return hs_index_addr(ix, i * 64 + (uint64_t)__builtin_ctzll(word));
+	}
+	return 0;
+}
+
+bool hs_index_other(const struct hs_index *ix, uint64_t ord, uint64_t *raw)
+{
+	return kv_get(ix->other, ix->capother, ord, raw);
+}
+
+/* Granule of a pointer for the index: HS_FD_NULL, _OTHER, _BAD or one. */
+static inline uint32_t encode_ptr(const struct walker *k, uint64_t v)
+{
+	if (v == 0)
+		return HS_FD_NULL;
+	/* A chunk (fastbin link) or a chunk's user memory (tcache link): on
+	 * i386 the two differ by 8 in 16-byte granules; the granule taken is
+	 * then the chunk's (bins.c subtracts only whole granules). */
+	if ((v & (k->l->align - 1)) && ((v + k->hdr) & (k->l->align - 1)))
+		return HS_FD_BAD;
+	const struct hs_segment *s = k->seg;
+	if (v < s->start || v >= s->end)
+		s = seg_of(k->ix, v);
+	if (!s)
+		return HS_FD_OTHER;
+	return (uint32_t)(s->g0 + ((v - s->start) >> k->ix->align_shift));
+}
+
+/* Per chunk: hot. */
+static inline void record(struct walker *restrict k, bool is_free, uint64_t addr, uint64_t size,
+			  uint64_t rawfd, unsigned bits)
+{
+	const uint64_t ord = k->nrec++;
+	const struct hs_segment *seg = k->seg;
+	const uint64_t g = seg->g0 + ((addr - seg->start) >> k->shift);
+	const uint64_t units = size >> k->shift;
+	uint32_t fd;
+	if (is_free) {
+		/* Regular bins link chunks with plain pointers. The last node
+		 * points at its bin's header inside malloc_state, which need not
+		 * be 16-aligned (2.43's bins start at +0x18): keep any pointer
+		 * that is not a chunk as it is. */
+		fd = encode_ptr(k, rawfd);
+		if (fd == HS_FD_OTHER || fd == HS_FD_BAD) {
+			fd = HS_FD_OTHER;
+			kv_put(&k->ix->other, &k->ix->nother, &k->ix->capother, ord, rawfd);
+		}
+	} else {
+		/* A tcache or fastbin link, if this is one: safe-linking stores
+		 * (&link >> 12) ^ ptr, and &link is the chunk's user pointer. */
+		if (k->safe_linking)
+			rawfd ^= (addr + k->hdr) >> 12;
+		fd = encode_ptr(k, rawfd);
+	}
+	if (units >= 256)
+		kv_put(&k->ix->big, &k->ix->nbig, &k->ix->capbig, ord, size);
+	k->recorded[g >> 6] |= 1ull << (g & 63);
+	k->fd[ord] = fd;
+	k->sz[ord] = units < 256 ? (uint8_t)units : 0;
+	k->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (bits << 5));
+}
+
+static void push_chunk(struct hs_index *ix, struct hs_chunk ch)
+{
+	if (ix->nchunks == ix->capchunks) {
+		ix->capchunks = ix->capchunks ? ix->capchunks * 2 : 1024;
+		ix->chunks = hs_xrealloc(ix->chunks, ix->capchunks, sizeof *ix->chunks);
+	}
+	ix->chunks[ix->nchunks++] = ch;
+}
+
+static void keep_chunk(struct walker *k, uint64_t addr, uint64_t size, uint8_t state)
+{
+	push_chunk(k->ix, (struct hs_chunk){addr, size, k->seg->arena, state});
+}
+
+/* glibc sets NON_MAIN_ARENA on chunks it hands out (free chunks in bins
+ * drop it): it is how free() finds the arena. */
+static __attribute__((noinline, cold)) void warn_arena_bit(struct walker *k, uint64_t addr)
+{
+	hs_warn(k->w, "arena %d: in-use chunk 0x%llx has NON_MAIN_ARENA %s", k->seg->arena,
+		(unsigned long long)addr, k->main ? "set" : "clear");
+}
+
+/* An in-use chunk whose first word lies between the vtables (only C++
+ * programs get here: kept out of the hot path). */
+static __attribute__((noinline)) void note_type(struct walker *k, bool recorded, uint64_t size, uint64_t w)
+{
+	int t = hs_types_find(k->ix->types, w);
+	if (t < 0)
+		return;
+	if (recorded)
+		k->ix->rtype[k->nrec - 1] = (uint32_t)t + 1;
+	else {
+		k->ix->type_big[t].chunks++;
+		k->ix->type_big[t].bytes += size;
+	}
+}
+
+/* A chunk's state is settled by the next chunk's PREV_INUSE bit. Chunks
+ * a list may hold are recorded; the rest (large, in use) only tallied. */
+static inline __attribute__((always_inline)) void settle(struct walker *restrict k, uint64_t addr, uint64_t size, uint64_t rawfd,
+			  unsigned bits, bool prev_inuse)
+{
+	const bool is_free = !prev_inuse;
+	if (__builtin_expect(!is_free && !!(bits & NON_MAIN_ARENA) == k->main, 0))
+		warn_arena_bit(k, addr);
+	if (!is_free) {
+		k->tail_addr[k->ntail % HS_TAIL_CHUNKS] = addr;
+		k->tail_size[k->ntail % HS_TAIL_CHUNKS] = size;
+		k->ntail++;
+	}
+	if (is_free || size <= k->rec_limit) {
+		record(k, is_free, addr, size, rawfd, bits);
+	} else {
+		struct hs_walk_arena *wa = k->wa;
+		int c = hs_size_class(size);
+		wa->big_chunks++;
+		wa->big_bytes += size;
+		wa->hist_big[c].chunks++;
+		wa->hist_big[c].bytes += size;
+	}
+	if (__builtin_expect(!is_free && rawfd - k->tlo < k->tspan, 0))
+		note_type(k, size <= k->rec_limit, size, rawfd);
+	if (k->keep_chunks)
+		keep_chunk(k, addr, size, is_free ? HS_ST_BIN : HS_ST_INUSE);
+}
+
+/* Walks one segment. Returns 0, or an exit code when the target could not
+ * be read at all. */
+/* One SIZE_SZ word of the target (4 or 8 bytes, little-endian). */
+static inline uint64_t word_at(const unsigned char *c, unsigned sz)
+{
+	if (sz == 4) {
+		uint32_t v;
+		memcpy(&v, c, sizeof v);
+		return v;
+	}
+	uint64_t v;
+	memcpy(&v, c, sizeof v);
+	return v;
+}
+
+static int walk_segment(struct walker *restrict k, struct hs_source *src, const struct hs_arena *a,
+			struct hs_stream *st, struct hs_err *err)
+{
+	/* The chunk before the current one, until its state is known. */
+	bool pend = false;
+	uint64_t pa = 0, ps = 0, pfd = 0;
+	unsigned pbits = 0;
+#define SETTLE(inuse)                                          \
+	do {                                                   \
+		if (pend)                                      \
+			settle(k, pa, ps, pfd, pbits, (inuse)); \
+		pend = false;                                  \
+	} while (0)
+	const struct hs_segment *s = k->seg;
+	const unsigned sz = k->l->size_sz;
+	const uint64_t top = a->top;
+	const bool top_here = top >= s->start && top < s->end;
+	/* Nothing past the top chunk's header is needed: its body is not read
+	 * (reading never-touched pages would only map the zero page). */
+	const uint64_t read_end = top_here ? top + 2 * sz : s->end;
+	uint64_t p = s->start;
+	/* heap_info, the arena's malloc_state, alignment before the first chunk */
+	k->wa->overhead_bytes += s->start - a->heaps[s->heap].base;
+
+	while (p < read_end) {
+		const unsigned char *win;
+		uint64_t wstart;
+		size_t len;
+		if (hs_stream_get(st, p, read_end, 3 * sz, &win, &wstart, &len) < 0) {
+			if (errno == ESRCH)
+				return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)src->pid);
+			if (errno == EINTR)
+				return hs_fail(err, HS_EINTERNAL, "interrupted while reading the heap");
+			hs_warn(k->w, "arena %d: heap bytes at 0x%llx are not readable (%s); walk of this heap cut",
+				a->index, (unsigned long long)p, strerror(errno));
+			break;
+		}
+		const uint64_t wend = wstart + len;
+		while (p < wend) {
+			const unsigned char *c = win + (p - wstart);
+			if (p == top) {
+				if (p + 2 * sz > wend)
+					break;
+				uint64_t raw = word_at(c + sz, sz);
+				SETTLE(raw & PREV_INUSE);
+				uint64_t tsize = raw & ~(uint64_t)SIZE_BITS;
+				k->wa->top_bytes += tsize;
+				if (k->keep_chunks)
+					keep_chunk(k, p, tsize, HS_ST_TOP);
+				if (p + tsize != s->end)
+					hs_warn(k->w, "arena %d: top chunk 0x%llx of size 0x%llx does not end at its heap's end 0x%llx",
+						a->index, (unsigned long long)p, (unsigned long long)tsize,
+						(unsigned long long)s->end);
+				return 0;
+			}
+			if (p + 2 * sz > wend) {
+				if (wend == read_end)
+					goto overrun;
+				break; /* the next window holds p */
+			}
+			uint64_t raw = word_at(c + sz, sz), fd = 0;
+			uint64_t size = raw & ~(uint64_t)SIZE_BITS;
+			if (size >= k->minsize) {
+				if (p + 3 * sz > wend) {
+					if (wend == read_end)
+						goto overrun;
+					break;
+				}
+				fd = word_at(c + 2 * sz, sz);
+			}
+			SETTLE(raw & PREV_INUSE);
+			if (size < k->minsize) {
+				if (size == 2 * sz) { /* fencepost at the end of an old heap */
+					k->wa->overhead_bytes += size;
+					p += size;
+					continue;
+				}
+				if (size == 0 && !top_here) { /* the heap's end marker */
+					k->wa->overhead_bytes += s->end - p;
+					return 0;
+				}
+				goto overrun;
+			}
+			/* Written so that a huge size cannot wrap the address around. */
+			if ((size & (k->l->align - 1)) || size > (top_here ? top : s->end) - p)
+				goto overrun;
+			pend = true;
+			pa = p;
+			ps = size;
+			pfd = fd;
+			pbits = (unsigned)(raw & SIZE_BITS);
+			p += size;
+		}
+	}
+	if (p >= read_end && top_here)
+		goto overrun;
+	if (!top_here && p == s->end) {
+		SETTLE(true);
+		return 0;
+	}
+	k->wa->overhead_bytes += s->end > p ? s->end - p : 0;
+	return 0;
+overrun:
+	SETTLE(true);
+	{
+		uint64_t raw = 0;
+		hs_read(src, p + sz, &raw, sizeof raw);
+		hs_warn(k->w, "arena %d: chunk 0x%llx has size field 0x%llx, which overruns its heap [0x%llx, 0x%llx); walk of this heap cut",
+			a->index, (unsigned long long)p, (unsigned long long)raw, (unsigned long long)s->start,
+			(unsigned long long)(top_here ? top : s->end));
+	}
+	k->wa->overhead_bytes += (top_here ? top : s->end) - p;
+	if (top_here) {
+		uint64_t th[2] = {0, 0};
+		hs_read(src, top, th, sizeof th);
+		k->wa->top_bytes += th[1] & ~(uint64_t)SIZE_BITS;
+	}
+	return 0;
+#undef SETTLE
+}
+
+/* The chunks nearest top, with their first bytes, read now while the
+ * target is still stopped. An unreadable one keeps nbytes 0. */
+static void keep_tail(struct walker *k, struct hs_source *src, struct hs_tail *t)
+{
+	uint64_t n = k->ntail < HS_TAIL_CHUNKS ? k->ntail : HS_TAIL_CHUNKS;
+	t->all = k->ntail <= HS_TAIL_CHUNKS;
+	t->n = (unsigned)n;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r = (k->ntail - n + i) % HS_TAIL_CHUNKS;
+		struct hs_tail_chunk *c = &t->c[i];
+		c->addr = k->tail_addr[r];
+		c->size = k->tail_size[r];
+		/* The user area runs to the next chunk's size field. */
+		uint64_t avail = c->size > 2u * k->l->size_sz ? c->size - k->l->size_sz : 0;
+		unsigned want = avail < HS_PREVIEW_BYTES ? (unsigned)avail : HS_PREVIEW_BYTES;
+		if (want && hs_read(src, c->addr + k->hdr, c->bytes, want) == 0)
+			c->nbytes = want;
+	}
+}
+
+static void *reserve(size_t bytes)
+{
+	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED) {
+		fputs("heapscope: out of memory\n", stderr);
+		exit(HS_EINTERNAL);
+	}
+	/* Filled while the target is stopped: 2 MiB pages fault 512 times
+	 * less often than 4 KiB ones. */
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+static void release(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes ? bytes : 1);
+}
+
+static int cmp_seg(const void *x, const void *y)
+{
+	const struct hs_segment *a = x, *b = y;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk_opts *o,
+	    struct hs_index *ix, struct hs_warnings *w, struct hs_err *err)
+{
+	const struct hs_layout *l = h->layout;
+	memset(ix, 0, sizeof *ix);
+	ix->align_shift = (unsigned)__builtin_ctz(l->align);
+	ix->narenas = h->narenas;
+	ix->arenas = hs_xcalloc(h->narenas, sizeof *ix->arenas);
+	/* Small chunks that look in use may sit in a tcache or a fastbin. */
+	uint64_t tc_max = h->mp.tcache_max_bytes + l->size_sz + l->align - 1;
+	tc_max &= ~(uint64_t)(l->align - 1);
+	uint64_t fast_max = (80 * l->size_sz / 4 + l->size_sz + l->align - 1) & ~(uint64_t)(l->align - 1);
+	ix->rec_limit = tc_max > fast_max ? tc_max : fast_max;
+
+	size_t n = 0;
+	for (size_t i = 0; i < h->narenas; i++)
+		n += h->arenas[i].nheaps;
+	ix->segs = hs_xcalloc(n, sizeof *ix->segs);
+	ix->tails = hs_xcalloc(n ? n : 1, sizeof *ix->tails);
+	for (size_t i = 0; i < h->narenas; i++)
+		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
+			ix->segs[ix->nsegs++] = (struct hs_segment){
+				.arena = (int)i, .heap = k,
+				.start = h->arenas[i].heaps[k].start, .end = h->arenas[i].heaps[k].end};
+	qsort(ix->segs, ix->nsegs, sizeof *ix->segs, cmp_seg);
+	uint64_t g = 0;
+	for (size_t i = 0; i < ix->nsegs; i++) {
+		ix->segs[i].g0 = g;
+		g += (ix->segs[i].end - ix->segs[i].start) >> ix->align_shift;
+	}
+	if (g >= HS_GRANULE_MAX)
+		return hs_fail(err, HS_EUNSUPPORTED, "the arenas span %llu GiB; heapscope handles up to 64 GiB",
+			       (unsigned long long)(g << ix->align_shift >> 30));
+	ix->ngranules = g;
+	for (size_t i = 0; getenv("HS_DBG") && i < ix->nsegs; i++) fprintf(stderr, "seg %zu arena %d %llx-%llx\n", i, ix->segs[i].arena, (unsigned long long)ix->segs[i].start, (unsigned long long)ix->segs[i].end);
+	ix->recorded = reserve(((g + 63) / 64 + 1) * sizeof *ix->recorded);
+	ix->rank = hs_xcalloc((g + 63) / 64 + 1, sizeof *ix->rank);
+
+	/* Room for as many chunks as the heaps could hold, reserved as address
+	 * space only: pages count once touched, so the walk never stops to
+	 * grow (and copy) an array while the target waits. */
+	ix->caprec = (size_t)(g / ((4 * l->size_sz) >> ix->align_shift ? (4 * l->size_sz) >> ix->align_shift : 1)) + ix->nsegs + 1;
+	ix->fd = reserve(ix->caprec * sizeof *ix->fd);
+	ix->sz = reserve(ix->caprec);
+	ix->flags = reserve(ix->caprec);
+
+	struct walker k = {.ix = ix, .h = h, .l = l, .w = w, .minsize = 4 * l->size_sz,
+			   .hdr = 2 * l->size_sz, .shift = ix->align_shift, .rec_limit = ix->rec_limit,
+			   .safe_linking = l->safe_linking, .recorded = ix->recorded, .fd = ix->fd,
+			   .sz = ix->sz, .flags = ix->flags, .keep_chunks = o && o->keep_chunks};
+	if (o && o->types && o->types->n) {
+		ix->types = o->types;
+		ix->type_big = hs_xcalloc(o->types->nnames, sizeof *ix->type_big);
+		ix->rtype = reserve(ix->caprec * sizeof *ix->rtype);
+		k.tlo = o->types->lo;
+		k.tspan = o->types->hi - o->types->lo;
+	}
+	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
+	struct hs_stream *st = hs_stream_open(src, wsize);
+	int rc = 0;
+	for (size_t i = 0; i < ix->nsegs && !rc; i++) {
+		struct hs_segment *s = &ix->segs[i];
+		const struct hs_arena *a = &h->arenas[s->arena];
+		k.seg = s;
+		k.wa = &ix->arenas[s->arena];
+		k.main = a->main;
+		s->ord0 = k.nrec;
+		k.ntail = 0;
+		rc = walk_segment(&k, src, a, st, err);
+		s->ord1 = k.nrec;
+		if (!rc && a->top >= s->start && a->top < s->end)
+			keep_tail(&k, src, &ix->tails[i]);
+	}
+	ix->nrec = k.nrec;
+	hs_stream_close(st);
+	for (size_t i = 0; ix->types && !rc && i < h->nmmapped; i++) {
+		uint64_t w0;
+		if (hs_read_u64(src, h->mmapped[i].addr + k.hdr, &w0) == 0 && w0 - k.tlo < k.tspan)
+			note_type(&k, false, h->mmapped[i].size, w0);
+	}
+	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++)
+		push_chunk(ix, (struct hs_chunk){h->mmapped[i].addr, h->mmapped[i].size, -1, HS_ST_MMAPPED});
+	/* Rank: recorded chunks before each word, for hs_index_find(). */
+	uint64_t acc = 0;
+	for (uint64_t i = 0; i < (g + 63) / 64 + 1; i++) {
+		ix->rank[i] = (uint32_t)acc;
+		acc += (uint64_t)hs_popcount64(ix->recorded[i]);
+	}
+	return rc;
+}
+
+void hs_index_free(struct hs_index *ix)
+{
+	free(ix->segs);
+	free(ix->tails);
+	release(ix->recorded, ((ix->ngranules + 63) / 64 + 1) * sizeof *ix->recorded);
+	free(ix->rank);
+	release(ix->fd, ix->caprec * sizeof *ix->fd);
+	release(ix->sz, ix->caprec);
+	release(ix->flags, ix->caprec);
+	free(ix->big);
+	free(ix->other);
+	release(ix->rtype, ix->caprec * sizeof *ix->rtype);
+	free(ix->type_big);
+	free(ix->arenas);
+	free(ix->chunks);
+	memset(ix, 0, sizeof *ix);
+}

@@ -1,0 +1,148 @@
+/* walk.h - every chunk of every heap, in address order.
+ *
+ * The heaps are streamed through one reused window while the target is
+ * stopped; nothing of the heap's contents is kept except what the free
+ * lists need afterwards: for each chunk a list could hold (every chunk
+ * that looks free, and every small chunk that looks in use, as tcache and
+ * fastbin chunks do) its size and its next pointer, decoded. The lists are
+ * then walked from this index with no further read of the target, which
+ * is what makes a fastbin of 21 million nodes cheap.
+ *
+ * Granules: the heaps' bytes are numbered in units of MALLOC_ALIGNMENT, one
+ * segment after the other, so a chunk is a 32-bit granule number. */
+#ifndef HS_WALK_H
+#define HS_WALK_H
+
+#include "glibc/arenas.h"
+#include "analysis/leaks.h"
+
+/* Special values of a stored next pointer. */
+#define HS_FD_NULL 0xffffffffu  /* NULL: the end of a tcache or fastbin list */
+#define HS_FD_OTHER 0xfffffffeu /* outside every heap (see hs_index_other) */
+#define HS_FD_BAD 0xfffffffdu   /* misaligned: cannot be a chunk */
+#define HS_GRANULE_MAX 0xfffffff0u
+
+/* Per recorded chunk, one byte of flags. */
+#define HS_CF_FREE 0x01     /* looks free: the next chunk's PREV_INUSE is clear */
+#define HS_CF_LISTMASK 0x0e /* which list holds it (enum hs_list << 1) */
+#define HS_CF_VISITED 0x10  /* reached by a list walk (cycle guard) */
+#define HS_CF_SIZEBITS 0xe0 /* the low 3 bits of the size field (<< 5) */
+
+enum hs_list { HS_LIST_NONE, HS_LIST_TCACHE, HS_LIST_FAST, HS_LIST_UNSORTED, HS_LIST_SMALL, HS_LIST_LARGE };
+
+enum hs_state { HS_ST_INUSE, HS_ST_TCACHE, HS_ST_FAST, HS_ST_BIN, HS_ST_TOP, HS_ST_MMAPPED, HS_ST_FREE_UNLISTED };
+
+struct hs_segment {
+	int arena;
+	size_t heap;          /* index in the arena's heaps */
+	uint64_t start, end;  /* chunks lie in [start, end) */
+	uint64_t g0;          /* granule number of start */
+	uint64_t ord0, ord1;  /* recorded chunks of this segment: [ord0, ord1) */
+};
+
+/* Size classes of the histogram: [32,63], [64,127], ... by powers of two
+ * (class 0 also takes anything smaller). */
+#define HS_HIST_CLASSES 40
+static inline int hs_size_class(uint64_t size)
+{
+	if (size < 64)
+		return 0;
+	int c = 58 - __builtin_clzll(size); /* 64..127 -> 1 */
+	return c < HS_HIST_CLASSES - 1 ? c : HS_HIST_CLASSES - 1;
+}
+
+struct hs_walk_tally {
+	uint64_t chunks, bytes;
+};
+
+/* What the walk tallies itself: only the chunks it does not record (in
+ * use and too large for any tcache or fastbin); the census adds the
+ * recorded ones from the index, after the target runs again. */
+struct hs_walk_arena {
+	struct hs_walk_tally hist_big[HS_HIST_CLASSES];
+	uint64_t big_chunks, big_bytes;
+	uint64_t top_bytes;
+	uint64_t overhead_bytes; /* headers, alignment, fenceposts */
+};
+
+/* The chunks that look in use nearest a heap's top, with their first
+ * bytes, copied while the target is stopped: what pins the heap is among
+ * them (the diagnosis picks it once the lists are known). Only for the
+ * segment that holds its arena's top chunk. */
+#define HS_TAIL_CHUNKS 32
+struct hs_tail_chunk {
+	uint64_t addr, size; /* chunk header address, size (flags masked) */
+	unsigned char bytes[HS_PREVIEW_BYTES]; /* the user area's first bytes */
+	unsigned nbytes;     /* how many of them were read */
+};
+struct hs_tail {
+	struct hs_tail_chunk c[HS_TAIL_CHUNKS]; /* address order */
+	unsigned n;
+	bool all; /* c[] holds every chunk that looked in use in the segment */
+};
+
+/* One chunk, kept only with --chunks; mmapped chunks come last, arena -1. */
+struct hs_chunk {
+	uint64_t addr, size;
+	int arena;
+	uint8_t apparent; /* HS_ST_INUSE, HS_ST_BIN (looks free), HS_ST_TOP, HS_ST_MMAPPED */
+};
+
+struct hs_index {
+	struct hs_segment *segs; /* sorted by start */
+	size_t nsegs;
+	struct hs_tail *tails;   /* per segment (same order); n = 0 without top */
+	uint64_t ngranules;
+	uint64_t *recorded;   /* bit per granule: a chunk starts here and is recorded */
+	uint32_t *rank;       /* recorded bits before each 64-bit word */
+	uint64_t nrec;
+	uint32_t *fd;         /* per recorded chunk: granule of next (decoded), or HS_FD_* */
+	uint8_t *sz;          /* per recorded chunk: size / align, 0 = in the big table */
+	uint8_t *flags;       /* per recorded chunk: HS_CF_* */
+	size_t caprec;        /* entries reserved (address space only until used) */
+	/* Small side tables: sizes too large for a byte; and the raw next
+	 * pointer of free chunks whose next lies outside the heaps (the bin
+	 * headers in malloc_state). Open addressing on the ordinal. */
+	struct hs_kv { uint64_t key, val; } *big, *other;
+	size_t nbig, capbig, nother, capother;
+	unsigned align_shift;
+	uint64_t rec_limit; /* apparently-in-use chunks up to this size are recorded */
+	struct hs_walk_arena *arenas;
+	size_t narenas;
+	/* C++ types (hs_walk_opts.types): in-use chunks whose first word is a
+	 * vptr. Per recorded chunk its type + 1, 0 for none (their final state
+	 * is known only from the lists; reserved like fd, touched only where
+	 * typed chunks are); the others tallied per type here. */
+	const struct hs_types *types;
+	uint32_t *rtype;
+	struct hs_walk_tally *type_big; /* per type; mmapped chunks included */
+	struct hs_chunk *chunks; /* with keep_chunks */
+	size_t nchunks, capchunks;
+};
+
+struct hs_types;
+struct hs_walk_opts {
+	bool keep_chunks; /* --chunks: keep every chunk */
+	const struct hs_types *types; /* vtables: tally in-use chunks by type (NULL: none) */
+	size_t window;    /* bytes per read; 0 = default */
+};
+
+/* Walks every heap of every arena. Corruption (a size that overruns its
+ * heap, a top chunk that is not where the walk ends) is a warning naming
+ * the address, and the walk of that heap stops there. */
+int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk_opts *o,
+	    struct hs_index *ix, struct hs_warnings *w, struct hs_err *err);
+
+/* Ordinal of the recorded chunk at addr, or -1. */
+int64_t hs_index_find(const struct hs_index *ix, uint64_t addr);
+/* Address of granule g. */
+uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g);
+/* Size (flags masked) and raw low size bits of a recorded chunk. */
+uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord);
+/* Address of the recorded chunk with this ordinal (slow: for messages). */
+uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord);
+/* Raw next pointer stored for a recorded free chunk with HS_FD_OTHER. */
+bool hs_index_other(const struct hs_index *ix, uint64_t ord, uint64_t *raw);
+void hs_index_free(struct hs_index *ix);
+
+#endif

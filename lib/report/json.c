@@ -1,0 +1,520 @@
+/* report_json.c - the "heapscope/1" object of shared/JSON.md, built with
+ * cJSON (no hand-written escaping). Addresses are "0x..." strings, sizes
+ * integers: values of 10^15 and more are written raw, since cJSON prints
+ * numbers through a double with 15 significant digits. */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "report/report.h"
+
+/* cJSON writes 15 significant digits, exact below 10^15 (< 2^53 too). */
+#define JSON_EXACT_LIMIT 1000000000000000ull
+
+static cJSON *num(uint64_t v)
+{
+	if (v < JSON_EXACT_LIMIT)
+		return cJSON_CreateNumber((double)v);
+	char buf[24];
+	snprintf(buf, sizeof buf, "%" PRIu64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+static cJSON *addr(uint64_t a)
+{
+	char buf[24];
+	snprintf(buf, sizeof buf, "0x%" PRIx64, a);
+	return cJSON_CreateString(buf);
+}
+
+static void put_u(cJSON *o, const char *k, uint64_t v)
+{
+	cJSON_AddItemToObject(o, k, num(v));
+}
+
+static void put_addr(cJSON *o, const char *k, uint64_t a)
+{
+	cJSON_AddItemToObject(o, k, addr(a));
+}
+
+static cJSON *arr(cJSON *o, const char *k)
+{
+	return cJSON_AddArrayToObject(o, k);
+}
+
+static cJSON *obj(cJSON *o, const char *k)
+{
+	return cJSON_AddObjectToObject(o, k);
+}
+
+static void counts(cJSON *o, const struct hs_counts *k)
+{
+	put_u(o, "system_bytes", k->system_bytes);
+	put_u(o, "in_use_bytes", k->in_use.bytes);
+	put_u(o, "in_use_chunks", k->in_use.chunks);
+	put_u(o, "free_bytes", k->free.bytes);
+	put_u(o, "free_chunks", k->free.chunks);
+	put_u(o, "tcache_bytes", k->tcache.bytes);
+	put_u(o, "tcache_chunks", k->tcache.chunks);
+	put_u(o, "fastbin_bytes", k->fast.bytes);
+	put_u(o, "fastbin_chunks", k->fast.chunks);
+	put_u(o, "bin_bytes", k->bin.bytes);
+	put_u(o, "bin_chunks", k->bin.chunks);
+	put_u(o, "top_bytes", k->top_bytes);
+	put_u(o, "overhead_bytes", k->overhead_bytes);
+}
+
+/* One free list: {"bin", "size", ["size_max"], "count", "bytes", ["chunks"]}.
+ * size is the chunk size the list holds (the smallest seen where the list
+ * holds a range, which then has size_max). */
+static cJSON *list(int index, uint64_t size, bool range, uint64_t size_max, uint64_t count, uint64_t bytes)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "bin", index);
+	put_u(o, "size", size);
+	if (range)
+		put_u(o, "size_max", size_max);
+	put_u(o, "count", count);
+	put_u(o, "bytes", bytes);
+	return o;
+}
+
+static void nodes(cJSON *o, const struct hs_binstat *s, const struct hs_report_opts *opt)
+{
+	if (!opt->bins)
+		return;
+	cJSON *a = arr(o, "chunks");
+	for (uint64_t k = 0; s->nodes && k < s->count; k++)
+		cJSON_AddItemToArray(a, addr(s->nodes[k]));
+}
+
+static uint64_t sz(uint64_t raw)
+{
+	return raw & ~(uint64_t)7; /* chunksize(): the flag bits masked */
+}
+
+/* bins.tcache of an arena: the tcaches of the threads attached to it,
+ * bin by bin (a thread's cache may hold chunks of other arenas). */
+static void arena_tcache(cJSON *to, const struct hs_census *c, size_t ai, const struct hs_report_opts *opt)
+{
+	const struct hs_layout *l = &c->sym->layout;
+	for (int i = 0; i < HS_MAX_TCACHE_BINS && i < l->tc_nbins; i++) {
+		uint64_t count = 0, bytes = 0;
+		for (size_t t = 0; t < c->nthreads; t++)
+			if (c->threads[t].thread->arena == (int)ai && c->threads[t].bins) {
+				count += c->threads[t].bins->tc[i].count;
+				bytes += c->threads[t].bins->tc[i].bytes;
+			}
+		if (!count)
+			continue;
+		cJSON *o = list(i, hs_tcache_bin_size(l, i), false, 0, count, bytes);
+		if (opt->bins) {
+			cJSON *a = arr(o, "chunks");
+			for (size_t t = 0; t < c->nthreads; t++) {
+				const struct hs_thread_bins *tb = c->threads[t].bins;
+				if (c->threads[t].thread->arena != (int)ai || !tb || !tb->tc[i].nodes)
+					continue;
+				for (uint64_t k = 0; k < tb->tc[i].count; k++)
+					cJSON_AddItemToArray(a, addr(tb->tc[i].nodes[k]));
+			}
+		}
+		cJSON_AddItemToArray(to, o);
+	}
+}
+
+static void arena_bins(cJSON *o, const struct hs_census *c, size_t ai, const struct hs_report_opts *opt)
+{
+	const struct hs_layout *l = &c->sym->layout;
+	const struct hs_arena_bins *b = c->arenas[ai].bins;
+	cJSON *bins = obj(o, "bins");
+	arena_tcache(arr(bins, "tcache"), c, ai, opt);
+	cJSON *fast = arr(bins, "fast");
+	for (int i = 0; i < l->nfastbins && i < HS_MAX_FASTBINS; i++) {
+		const struct hs_binstat *s = &b->fast[i];
+		if (!s->count)
+			continue;
+		cJSON *e = list(i, s->head, false, 0, s->count, s->bytes);
+		nodes(e, s, opt);
+		cJSON_AddItemToArray(fast, e);
+	}
+	const struct hs_binstat *u = &b->bin[1];
+	cJSON *e = list(1, sz(u->raw_min), true, sz(u->raw_max), u->count, u->bytes);
+	nodes(e, u, opt);
+	cJSON_AddItemToObject(bins, "unsorted", e);
+	cJSON *small = arr(bins, "small"), *large = arr(bins, "large");
+	for (int i = 2; i < HS_NBINS && i < l->nbins; i++) {
+		const struct hs_binstat *s = &b->bin[i];
+		if (!s->count)
+			continue;
+		bool is_large = i >= 64; /* NSMALLBINS */
+		e = list(i, sz(s->raw_min), is_large, sz(s->raw_max), s->count, s->bytes);
+		nodes(e, s, opt);
+		cJSON_AddItemToArray(is_large ? large : small, e);
+	}
+}
+
+static void arenas(cJSON *root, const struct hs_census *c, const struct hs_report_opts *opt)
+{
+	cJSON *a = arr(root, "arenas");
+	for (size_t i = 0; i < c->narenas; i++) {
+		const struct hs_arena *ar = c->arenas[i].arena;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "index", (double)i);
+		put_addr(o, "address", ar->addr);
+		cJSON_AddBoolToObject(o, "main", ar->main);
+		cJSON *th = arr(o, "threads");
+		for (size_t t = 0; t < c->nthreads; t++)
+			if (c->threads[t].thread->arena == (int)i)
+				cJSON_AddItemToArray(th, cJSON_CreateNumber(c->threads[t].thread->tid));
+		cJSON *hs = arr(o, "heaps");
+		for (size_t k = 0; k < ar->nheaps; k++) {
+			const struct hs_heapseg *s = &ar->heaps[k];
+			cJSON *h = cJSON_CreateObject();
+			/* start: where the heap's system memory begins (heap_info,
+			 * or sbrk_base), so that size = end - start. */
+			put_addr(h, "start", s->base);
+			put_addr(h, "end", s->end);
+			put_u(h, "size", s->end - s->base);
+			put_addr(h, "first_chunk", s->start);
+			cJSON_AddItemToArray(hs, h);
+		}
+		counts(o, &c->arenas[i].c);
+		arena_bins(o, c, i, opt);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void threads(cJSON *root, const struct hs_census *c)
+{
+	cJSON *a = arr(root, "threads");
+	for (size_t t = 0; t < c->nthreads; t++) {
+		const struct hs_thread *th = c->threads[t].thread;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "tid", th->tid);
+		if (th->arena >= 0)
+			cJSON_AddNumberToObject(o, "arena", th->arena);
+		else
+			cJSON_AddNullToObject(o, "arena");
+		if (th->tcache.addr)
+			put_addr(o, "tcache", th->tcache.addr);
+		else
+			cJSON_AddNullToObject(o, "tcache");
+		put_u(o, "tcache_chunks", c->threads[t].tcache.chunks);
+		put_u(o, "tcache_bytes", c->threads[t].tcache.bytes);
+		cJSON_AddBoolToObject(o, "in_malloc", th->in_malloc);
+		if (th->in_malloc && th->malloc_fn)
+			cJSON_AddStringToObject(o, "malloc_function", th->malloc_fn);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void histogram(cJSON *root, const struct hs_census *c)
+{
+	cJSON *a = arr(root, "histogram");
+	for (size_t i = 0; i < c->nhist; i++) {
+		const struct hs_hist_row *r = &c->hist[i];
+		cJSON *o = cJSON_CreateObject();
+		put_u(o, "min", r->min);
+		put_u(o, "max", r->max);
+		put_u(o, "in_use_chunks", r->in_use.chunks);
+		put_u(o, "in_use_bytes", r->in_use.bytes);
+		put_u(o, "free_chunks", r->free.chunks);
+		put_u(o, "free_bytes", r->free.bytes);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void mallinfo2(cJSON *root, const struct hs_mallinfo2 *m)
+{
+	cJSON *o = obj(root, "mallinfo2");
+	put_u(o, "arena", m->arena);
+	put_u(o, "ordblks", m->ordblks);
+	put_u(o, "smblks", m->smblks);
+	put_u(o, "hblks", m->hblks);
+	put_u(o, "hblkhd", m->hblkhd);
+	put_u(o, "usmblks", m->usmblks);
+	put_u(o, "fsmblks", m->fsmblks);
+	put_u(o, "uordblks", m->uordblks);
+	put_u(o, "fordblks", m->fordblks);
+	put_u(o, "keepcost", m->keepcost);
+}
+
+static void diagnosis(cJSON *root, const struct hs_diagnosis *d)
+{
+	cJSON *o = obj(root, "diagnosis");
+	cJSON_AddStringToObject(o, "verdict", d->verdict ? d->verdict : "healthy");
+	cJSON_AddStringToObject(o, "summary", d->summary);
+	cJSON *a = arr(o, "findings");
+	for (size_t i = 0; i < d->nfindings; i++) {
+		const struct hs_finding *f = &d->findings[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "kind", f->kind);
+		put_u(e, "bytes", f->bytes);
+		cJSON_AddStringToObject(e, "message", f->message);
+		cJSON_AddStringToObject(e, "remedy", f->remedy);
+		cJSON_AddItemToArray(a, e);
+	}
+	/* Extensions (man/heapscope.1): the arena limit glibc applies, and
+	 * the thresholds as they stand. */
+	if (d->arena_limit)
+		cJSON_AddNumberToObject(o, "arena_limit", d->arena_limit);
+	else
+		cJSON_AddNullToObject(o, "arena_limit");
+	if (d->cores)
+		cJSON_AddNumberToObject(o, "cores", d->cores);
+	else
+		cJSON_AddNullToObject(o, "cores");
+	if (d->cores_from)
+		cJSON_AddStringToObject(o, "cores_from", d->cores_from);
+	else
+		cJSON_AddNullToObject(o, "cores_from");
+}
+
+static void thresholds(cJSON *diag, const struct hs_census *c)
+{
+	if (!c->heap)
+		return;
+	cJSON *o = obj(diag, "thresholds");
+	const struct hs_mp *mp = &c->heap->mp;
+	put_u(o, "mmap_threshold", mp->mmap_threshold);
+	put_u(o, "trim_threshold", mp->trim_threshold);
+	cJSON_AddBoolToObject(o, "dynamic", !mp->no_dyn_threshold);
+}
+
+static void pins(cJSON *root, const struct hs_diagnosis *d)
+{
+	cJSON *a = arr(root, "pins");
+	for (size_t i = 0; i < d->npins; i++) {
+		const struct hs_pin *p = &d->pins[i];
+		char hex[2 * HS_PREVIEW_BYTES + 1];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "arena", p->arena);
+		cJSON_AddNumberToObject(o, "heap", (double)p->heap);
+		put_addr(o, "address", p->addr);
+		put_u(o, "size", p->size);
+		if (p->type)
+			cJSON_AddStringToObject(o, "type", p->type);
+		else
+			cJSON_AddNullToObject(o, "type");
+		if (p->npreview)
+			cJSON_AddStringToObject(o, "preview", hs_pin_preview_hex(p, hex));
+		else
+			cJSON_AddNullToObject(o, "preview");
+		put_u(o, "held_bytes", p->held_bytes);
+		if (p->npreview >= 8)
+			put_addr(o, "first_word", p->first_word);
+		else
+			cJSON_AddNullToObject(o, "first_word");
+		put_addr(o, "run_start", p->run_start);
+		put_u(o, "run_bytes", p->run_bytes);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void warnings(cJSON *root, const struct hs_census *c)
+{
+	cJSON *a = arr(root, "warnings");
+	const struct hs_warnings *w = c->warnings;
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(w->v[i]));
+	if (w->dropped) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "%zu more warnings", w->dropped);
+		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+	}
+}
+
+static void chunks(cJSON *root, const struct hs_census *c)
+{
+	cJSON *a = arr(root, "chunks");
+	const struct hs_index *ix = c->index;
+	for (size_t i = 0; ix && i < ix->nchunks; i++) {
+		const struct hs_chunk *ch = &ix->chunks[i];
+		cJSON *o = cJSON_CreateObject();
+		put_addr(o, "address", ch->addr);
+		put_u(o, "size", ch->size);
+		cJSON_AddStringToObject(o, "state", hs_state_name(hs_census_chunk_state(c, ch)));
+		if (ch->arena >= 0)
+			cJSON_AddNumberToObject(o, "arena", ch->arena);
+		else
+			cJSON_AddNullToObject(o, "arena");
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void types(cJSON *root, const struct hs_census *c)
+{
+	cJSON *a = arr(root, "types");
+	for (size_t i = 0; i < c->ntypes; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", c->types[i].type);
+		put_u(o, "in_use_chunks", c->types[i].chunks);
+		put_u(o, "in_use_bytes", c->types[i].bytes);
+		cJSON_AddItemToArray(a, o);
+	}
+}
+
+static void leaks(cJSON *root, const struct hs_leaks *l)
+{
+	cJSON *o = obj(root, "leaks");
+	put_u(o, "chunks", l->chunks);
+	put_u(o, "bytes", l->bytes);
+	put_u(o, "interior_chunks", l->interior_chunks);
+	put_u(o, "interior_bytes", l->interior_bytes);
+	put_u(o, "reachable_chunks", l->reachable_chunks);
+	put_u(o, "reachable_bytes", l->reachable_bytes);
+	put_u(o, "root_bytes", l->root_bytes);
+	put_u(o, "scanned_bytes", l->scanned_bytes);
+	cJSON_AddBoolToObject(o, "all", l->all);
+	cJSON *a = arr(o, "by_size");
+	for (size_t i = 0; i < l->nby_size; i++) {
+		cJSON *r = cJSON_CreateObject();
+		put_u(r, "size", l->by_size[i].size);
+		put_u(r, "chunks", l->by_size[i].chunks);
+		put_u(r, "bytes", l->by_size[i].bytes);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = arr(o, "by_type");
+	for (size_t i = 0; i < l->nby_type; i++) {
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "type", l->by_type[i].type);
+		put_u(r, "chunks", l->by_type[i].chunks);
+		put_u(r, "bytes", l->by_type[i].bytes);
+		cJSON_AddItemToArray(a, r);
+	}
+	a = arr(o, "suspects");
+	for (size_t i = 0; i < l->nsuspects; i++) {
+		const struct hs_leak_suspect *sp = &l->suspects[i];
+		char pv[HS_PREVIEW_BUF];
+		cJSON *r = cJSON_CreateObject();
+		put_addr(r, "address", sp->addr);
+		put_u(r, "size", sp->size);
+		if (sp->type)
+			cJSON_AddStringToObject(r, "type", sp->type);
+		else
+			cJSON_AddNullToObject(r, "type");
+		cJSON_AddStringToObject(r, "preview", hs_fmt_preview(pv, sp->preview, sp->npreview));
+		cJSON_AddItemToArray(a, r);
+	}
+}
+
+/* --compare: {"model", "modelled", "arenas": [...], "merged": {...},
+ * "live_held_bytes", "fresh_held_bytes", "merged_held_bytes",
+ * "misplaced_total", "misplaced": [...]} */
+static void compare(cJSON *root, const struct hs_compare *m)
+{
+	cJSON *o = obj(root, "compare");
+	cJSON_AddStringToObject(o, "model", m->model);
+	cJSON_AddBoolToObject(o, "modelled", m->modelled);
+	if (!m->modelled)
+		return;
+	cJSON *a = arr(o, "arenas");
+	for (size_t i = 0; i < m->narenas; i++) {
+		const struct hs_compare_arena *r = &m->arenas[i];
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddNumberToObject(x, "arena", r->arena);
+		put_u(x, "live_system_bytes", r->live_system_bytes);
+		put_u(x, "live_in_use_bytes", r->live_in_use_bytes);
+		put_u(x, "live_in_use_chunks", r->live_in_use_chunks);
+		put_u(x, "trimmable_bytes", r->trimmable_bytes);
+		put_u(x, "fresh_system_bytes", r->fresh_system_bytes);
+		put_u(x, "fresh_mmapped_bytes", r->fresh_mmapped_bytes);
+		put_u(x, "fresh_mmapped_chunks", r->fresh_mmapped_chunks);
+		put_u(x, "fresh_trimmed_bytes", r->fresh_trimmed_bytes);
+		cJSON_AddItemToArray(a, x);
+	}
+	cJSON *g = obj(o, "merged");
+	put_u(g, "system_bytes", m->merged_system_bytes);
+	put_u(g, "mmapped_bytes", m->merged_mmapped_bytes);
+	put_u(g, "trimmed_bytes", m->merged_trimmed_bytes);
+	put_u(o, "live_held_bytes", m->live_held_bytes);
+	put_u(o, "fresh_held_bytes", m->fresh_held_bytes);
+	put_u(o, "merged_held_bytes", m->merged_held_bytes);
+	put_u(o, "misplaced_total", m->misplaced_total);
+	a = arr(o, "misplaced");
+	for (size_t i = 0; i < m->nmisplaced; i++) {
+		const struct hs_misplaced *x = &m->misplaced[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "arena", x->arena);
+		put_addr(e, "address", x->addr);
+		put_u(e, "size", x->size);
+		cJSON_AddStringToObject(e, "list", x->list);
+		cJSON_AddNumberToObject(e, "bin", x->index);
+		cJSON_AddStringToObject(e, "expected", x->expected);
+		cJSON_AddNumberToObject(e, "expected_bin", x->expected_index);
+		cJSON_AddItemToArray(a, e);
+	}
+}
+
+static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, const struct hs_report_opts *opt)
+{
+	const struct hs_symbols *s = c->sym;
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "schema", "heapscope/1");
+
+	cJSON *o = obj(root, "target");
+	cJSON_AddNumberToObject(o, "pid", c->pid);
+	cJSON_AddStringToObject(o, "exe", c->exe ? c->exe : "");
+	cJSON_AddStringToObject(o, "arch", c->arch ? c->arch : "");
+	cJSON_AddStringToObject(o, "glibc", s->version);
+	cJSON_AddNumberToObject(o, "threads", (double)c->nthreads);
+
+	o = obj(root, "symbols");
+	cJSON_AddStringToObject(o, "source", s->method ? s->method : "");
+	if (s->debuginfo[0])
+		cJSON_AddStringToObject(o, "debuginfo", s->debuginfo);
+	else
+		cJSON_AddNullToObject(o, "debuginfo");
+	put_addr(o, "main_arena", s->main_arena);
+	put_addr(o, "mp", s->mp);
+
+	o = obj(root, "snapshot");
+	cJSON_AddNumberToObject(o, "stopped_ms", c->stopped_ms);
+	cJSON_AddNumberToObject(o, "total_ms", c->total_ms);
+	cJSON_AddNumberToObject(o, "retries", c->retries);
+	cJSON_AddBoolToObject(o, "consistent", c->consistent);
+
+	o = obj(root, "totals");
+	counts(o, &c->totals);
+	put_u(o, "mmapped_bytes", c->totals.mmapped.bytes);
+	put_u(o, "mmapped_chunks", c->totals.mmapped.chunks);
+	if (c->have_residency) { /* only when pagemap was read */
+		put_u(o, "resident_free_bytes", c->totals.resident_free_bytes);
+		put_u(o, "trimmable_bytes", c->totals.trimmable_bytes);
+	}
+
+	arenas(root, c, opt);
+	threads(root, c);
+	histogram(root, c);
+	mallinfo2(root, &c->mallinfo2);
+	diagnosis(root, d);
+	thresholds(cJSON_GetObjectItem(root, "diagnosis"), c);
+	pins(root, d);
+	if (d->leaks)
+		leaks(root, d->leaks);
+	types(root, c);
+	if (d->compare)
+		compare(root, d->compare);
+	warnings(root, c);
+	if (opt->chunks)
+		chunks(root, c);
+	return root;
+}
+
+void hs_report_json(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
+		    const struct hs_report_opts *o)
+{
+	cJSON *root = build(c, d, o);
+	char *text = o->pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (!text) {
+		fputs("heapscope: out of memory\n", stderr);
+		exit(HS_EINTERNAL);
+	}
+	fputs(text, out);
+	fputc('\n', out);
+	cJSON_free(text);
+}

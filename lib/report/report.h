@@ -1,0 +1,44 @@
+/* report.h - renderers of one census: human text, JSON (schema
+ * "heapscope/1", shared/JSON.md), and byte-for-byte copies of glibc's own
+ * malloc_stats() and malloc_info() output. Each is a pure function of the
+ * census and the diagnosis; none of them analyses anything. */
+#ifndef HS_REPORT_H
+#define HS_REPORT_H
+
+#include <stdio.h>
+
+#include "analysis/census.h"
+#include "analysis/diagnose.h"
+
+enum hs_format { HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_MALLOC_STATS, HS_FMT_MALLOC_INFO };
+
+struct hs_report_opts {
+	enum hs_format format;
+	bool pretty; /* JSON indented */
+	bool chunks; /* --chunks: every chunk */
+	bool bins;   /* --bins: every free list with its chunks */
+};
+
+int hs_report(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
+	      const struct hs_report_opts *o);
+
+void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
+		    const struct hs_report_opts *o);
+void hs_report_json(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
+		    const struct hs_report_opts *o);
+void hs_report_malloc_stats(FILE *out, const struct hs_census *c);
+void hs_report_malloc_info(FILE *out, const struct hs_census *c);
+
+/* A size for people: "112 B", "4.0 KiB", "1.9 GiB" (one decimal, binary
+ * units). Writes into buf and returns it. */
+#define HS_SIZE_BUF 24
+const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes);
+/* The first bytes of a chunk as hexdump -C shows them: "48 69 00 ...
+ * |Hi.|" (hex pairs, then printable ASCII with dots). */
+#define HS_PREVIEW_BUF (HS_PREVIEW_BYTES * 4 + 4)
+const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, unsigned n);
+/* JSON and text name of a chunk state: "in_use", "tcache", "fastbin",
+ * "bin", "top", "mmapped", "free_unlisted". */
+const char *hs_state_name(enum hs_state s);
+
+#endif

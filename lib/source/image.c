@@ -1,0 +1,71 @@
+/* image.c - regions of bytes served as a target's memory. */
+#include "source/image.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static int image_read(struct hs_source *src, uint64_t addr, void *buf, size_t len)
+{
+	struct hs_image *im = (struct hs_image *)src;
+	unsigned char *out = buf;
+	while (len) {
+		const struct hs_image_region *r = NULL;
+		for (size_t i = 0; i < im->n && !r; i++)
+			if (addr >= im->v[i].addr && addr - im->v[i].addr < im->v[i].len)
+				r = &im->v[i];
+		if (!r) {
+			errno = EFAULT;
+			return -1;
+		}
+		size_t n = (size_t)(r->addr + r->len - addr);
+		n = n < len ? n : len;
+		memcpy(out, r->bytes + (addr - r->addr), n);
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void hs_image_init(struct hs_image *im)
+{
+	memset(im, 0, sizeof *im);
+	im->src.read = image_read;
+}
+
+static int cmp_map(const void *a, const void *b)
+{
+	const struct hs_map *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+unsigned char *hs_image_add(struct hs_image *im, uint64_t addr, size_t len, const char *path)
+{
+	im->v = hs_xrealloc(im->v, im->n + 1, sizeof *im->v);
+	im->v[im->n] = (struct hs_image_region){addr, len, hs_xcalloc(1, len)};
+	struct hs_maps *m = &im->src.maps;
+	m->v = hs_xrealloc(m->v, m->n + 1, sizeof *m->v);
+	m->v[m->n++] = (struct hs_map){.start = addr, .end = addr + len, .prot = PROT_READ | PROT_WRITE,
+				       .path = hs_xstrdup(path ? path : "")};
+	qsort(m->v, m->n, sizeof *m->v, cmp_map);
+	return im->v[im->n++].bytes;
+}
+
+void *hs_image_at(struct hs_image *im, uint64_t addr, size_t len)
+{
+	for (size_t i = 0; i < im->n; i++)
+		if (addr >= im->v[i].addr && addr + len <= im->v[i].addr + im->v[i].len)
+			return im->v[i].bytes + (addr - im->v[i].addr);
+	return NULL;
+}
+
+void hs_image_free(struct hs_image *im)
+{
+	for (size_t i = 0; i < im->n; i++)
+		free(im->v[i].bytes);
+	free(im->v);
+	hs_maps_free(&im->src.maps);
+	memset(im, 0, sizeof *im);
+}

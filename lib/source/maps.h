@@ -1,0 +1,30 @@
+/* maps.h - the target's address space as /proc/PID/maps lists it. */
+#ifndef HS_MAPS_H
+#define HS_MAPS_H
+
+#include <sys/types.h>
+
+#include "base/hs.h"
+
+struct hs_map {
+	uint64_t start, end, offset;
+	uint64_t inode;
+	unsigned prot; /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	bool shared;
+	char *path; /* "" for anonymous, "[heap]", "[stack]", a file */
+};
+
+struct hs_maps {
+	struct hs_map *v; /* sorted by start, as the kernel lists them */
+	size_t n;
+};
+
+/* Reads /proc/PID/maps. Fails with HS_EATTACH (gone, no permission). */
+int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err);
+/* Parses the text of a maps file (the unit tests feed it directly). */
+int hs_maps_parse(const char *text, struct hs_maps *m);
+/* The mapping that holds addr, or NULL. */
+const struct hs_map *hs_maps_find(const struct hs_maps *m, uint64_t addr);
+void hs_maps_free(struct hs_maps *m);
+
+#endif

@@ -1,0 +1,59 @@
+/* target.h - a live process: stop every thread, read, let go.
+ *
+ * Read-only by construction: nothing here writes the target's memory or
+ * registers. While the target is stopped, SIGINT, SIGTERM and SIGHUP are
+ * held back from heapscope and reads fail with EINTR when one is pending,
+ * so the caller detaches first and the signal takes effect after. */
+#ifndef HS_TARGET_H
+#define HS_TARGET_H
+
+#include <signal.h>
+#include <time.h>
+
+#include "arch.h"
+#include "source/source.h"
+
+struct hs_task {
+	pid_t tid;
+	bool attached;
+	bool group_stopped; /* was in a job-control stop: stays stopped after */
+	int pending_sig;    /* a signal caught while stopping: re-delivered */
+	struct hs_regs regs;
+	bool in_malloc;        /* a frame of its stack is in the allocator */
+	const char *malloc_fn; /* the innermost such function */
+};
+
+struct hs_target {
+	struct hs_source src; /* first: the stages read through it */
+	pid_t pid;
+	char exe[4096];
+	struct hs_task *tasks;
+	size_t ntasks, cap;
+	int memfd; /* /proc/PID/mem, for reads process_vm_readv stops short of */
+	sigset_t oldmask;
+	bool stopped;
+	bool gone; /* the target exited while being read */
+	struct timespec t_stop, t_resume;
+	/* The two ways glibc counts cores for its arena limit: CPUs online
+	 * (/sys/devices/system/cpu/online) and the target's affinity mask
+	 * (Cpus_allowed_list); 0 when unknown. */
+	int cpus_online, cpus_allowed;
+};
+
+/* Checks the pid (exists, not a kernel thread or zombie, ptrace allowed)
+ * and opens it for reading. Fails with HS_EATTACH or HS_EUNSUPPORTED. */
+int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
+/* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT, repeated until no
+ * new thread appears), reads their registers and the maps. */
+int hs_target_stop(struct hs_target *t, struct hs_err *err);
+/* Lets one stopped thread run for an instant and stops it again (to get
+ * it out of malloc while the others stay stopped). A thread in a
+ * job-control stop is never resumed. Returns 0, or -1 if it is gone. */
+int hs_target_nudge(struct hs_target *t, struct hs_task *k);
+/* Detaches every thread, re-delivering any signal caught meanwhile, and
+ * lets held-back signals to heapscope through. Safe to call twice. */
+void hs_target_resume(struct hs_target *t);
+double hs_target_stopped_ms(const struct hs_target *t);
+void hs_target_close(struct hs_target *t);
+
+#endif
