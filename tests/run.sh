@@ -56,6 +56,10 @@ for t in "${units[@]}"; do
 done
 rm -f "$RESULTS.unit"
 
+echo "=== layering (README, Layout: each folder of lib/ uses only those below it)"
+tests/layering.sh build/obj
+suite layering_selftest tests/e2e/layering_selftest.sh
+
 echo "=== fixtures"
 suite fixtures tests/e2e/fixtures.sh
 

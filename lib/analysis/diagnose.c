@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "analysis/diagnose.h"
-#include "report/report.h"
+#include "base/fmt.h"
 
 #define MiB (1024ull * 1024)
 

@@ -17,18 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HS_PREVIEW_BYTES 32
+#include "base/fmt.h"
+#include "glibc/types.h"
 
 /* Leaked chunks of one chunk size. */
 struct hs_leak_size {
 	uint64_t size;
-	uint64_t chunks, bytes;
-};
-
-/* Chunks of one C++ type (named from the vtable their first word points
- * into, demangled: "Session"). */
-struct hs_type_tally {
-	const char *type;
 	uint64_t chunks, bytes;
 };
 

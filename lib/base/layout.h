@@ -9,6 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The low bits of a chunk's size field. */
+#define HS_PREV_INUSE 1u
+#define HS_IS_MMAPPED 2u
+#define HS_NON_MAIN_ARENA 4u
+#define HS_SIZE_BITS 7u
+
 #define HS_NBINS 128
 #define HS_MAX_FASTBINS 11 /* i386: 11 (SIZE_SZ 4, fastbin_index by 8) */
 #define HS_MAX_TCACHE_BINS 76

@@ -1,8 +1,9 @@
-/* arenas.c - read mp_, the ring of arenas, their heaps, each thread's
- * tcache and arena, and find the mmapped chunks in the maps. */
+/* arenas.c - read mp_, the ring of arenas and their heaps; then each
+ * thread's tcache and arena (threads.c) and the mmapped chunks (mmapped.c). */
 #include "glibc/arenas.h"
 
-#include "glibc/locate.h"
+#include "glibc/mmapped.h"
+#include "glibc/threads.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -11,25 +12,6 @@
 
 #define MAX_ARENAS 65536 /* glibc's own cap is 8 per core; far beyond that is a broken ring */
 #define MAX_HEAPS_PER_ARENA 1048576
-#define IS_MMAPPED 2
-#define SIZE_BITS 7
-
-static uint64_t get_u64(const unsigned char *b, int off)
-{
-	uint64_t v;
-	memcpy(&v, b + off, sizeof v);
-	return v;
-}
-
-static uint64_t get_word(const unsigned char *b, int off, unsigned size_sz)
-{
-	if (size_sz == 4) {
-		uint32_t v;
-		memcpy(&v, b + off, sizeof v);
-		return v;
-	}
-	return get_u64(b, off);
-}
 
 static uint32_t get_u32(const unsigned char *b, int off)
 {
@@ -59,7 +41,7 @@ static int read_mp(struct hs_source *src, const struct hs_symbols *sym, struct h
 	int rc = read_or_fail(src, sym->mp, b, (size_t)l->mp_size, "mp_", err);
 	if (rc == 0) {
 		unsigned w = l->size_sz;
-#define W(f) (l->mp_##f >= 0 ? get_word(b, l->mp_##f, w) : 0)
+#define W(f) (l->mp_##f >= 0 ? hs_word_at(b, (size_t)(l->mp_##f), w) : 0)
 #define I(f) (l->mp_##f >= 0 ? (int32_t)get_u32(b, l->mp_##f) : 0)
 		mp->trim_threshold = W(trim_threshold);
 		mp->top_pad = W(top_pad);
@@ -94,23 +76,23 @@ static void parse_arena(const unsigned char *b, const struct hs_layout *l, uint6
 	a->flags = l->ms_flags >= 0 ? get_u32(b, l->ms_flags) : 0;
 	a->have_fastchunks = l->ms_have_fastchunks >= 0 ? (int)get_u32(b, l->ms_have_fastchunks) : 0;
 	for (int i = 0; i < l->nfastbins && i < HS_MAX_FASTBINS; i++)
-		a->fastbins[i] = get_word(b, l->ms_fastbins + i * (int)w, w);
-	a->top = get_word(b, l->ms_top, w);
-	a->last_remainder = l->ms_last_remainder >= 0 ? get_word(b, l->ms_last_remainder, w) : 0;
+		a->fastbins[i] = hs_word_at(b, (size_t)(l->ms_fastbins + i * (int)w), w);
+	a->top = hs_word_at(b, (size_t)l->ms_top, w);
+	a->last_remainder = l->ms_last_remainder >= 0 ? hs_word_at(b, (size_t)l->ms_last_remainder, w) : 0;
 	for (int i = 1; i < l->nbins && i < HS_NBINS; i++) {
 		int off = l->ms_bins + (i - 1) * 2 * (int)w;
-		a->bin_fd[i] = get_word(b, off, w);
-		a->bin_bk[i] = get_word(b, off + (int)w, w);
+		a->bin_fd[i] = hs_word_at(b, (size_t)off, w);
+		a->bin_bk[i] = hs_word_at(b, (size_t)(off + (int)w), w);
 		/* bin_at(): the fake chunk whose fd/bk are the bin's two words */
 		a->bin_hdr[i] = addr + (uint64_t)off - 2 * w;
 	}
 	for (int i = 0; i < 4 && l->ms_binmap >= 0; i++)
 		a->binmap[i] = get_u32(b, l->ms_binmap + 4 * i);
-	a->next = get_word(b, l->ms_next, w);
-	a->next_free = l->ms_next_free >= 0 ? get_word(b, l->ms_next_free, w) : 0;
-	a->attached_threads = l->ms_attached_threads >= 0 ? get_word(b, l->ms_attached_threads, w) : 0;
-	a->system_mem = get_word(b, l->ms_system_mem, w);
-	a->max_system_mem = get_word(b, l->ms_max_system_mem, w);
+	a->next = hs_word_at(b, (size_t)l->ms_next, w);
+	a->next_free = l->ms_next_free >= 0 ? hs_word_at(b, (size_t)l->ms_next_free, w) : 0;
+	a->attached_threads = l->ms_attached_threads >= 0 ? hs_word_at(b, (size_t)l->ms_attached_threads, w) : 0;
+	a->system_mem = hs_word_at(b, (size_t)l->ms_system_mem, w);
+	a->max_system_mem = hs_word_at(b, (size_t)l->ms_max_system_mem, w);
 	/* malloc_init_state points every bin at itself; zeroed bins mean
 	 * malloc has never run (main_arena lives in .data/.bss). */
 	a->initialised = a->bin_fd[1] != 0;
@@ -163,11 +145,11 @@ static int read_thread_heaps(struct hs_source *src, const struct hs_heap *h, str
 			return 0;
 		}
 		struct hs_heapseg s = {0};
-		uint64_t ar = get_word(buf, l->hi_ar_ptr, l->size_sz);
-		uint64_t prev = get_word(buf, l->hi_prev, l->size_sz);
+		uint64_t ar = hs_word_at(buf, (size_t)l->hi_ar_ptr, l->size_sz);
+		uint64_t prev = hs_word_at(buf, (size_t)l->hi_prev, l->size_sz);
 		s.info = s.base = hi;
-		s.size = get_word(buf, l->hi_hsize, l->size_sz);
-		s.mprotect_size = get_word(buf, l->hi_mprotect_size, l->size_sz);
+		s.size = hs_word_at(buf, (size_t)l->hi_hsize, l->size_sz);
+		s.mprotect_size = hs_word_at(buf, (size_t)l->hi_mprotect_size, l->size_sz);
 		if (ar != a->addr || s.size > heap_max || s.size < (uint64_t)l->hi_size) {
 			hs_warn(w, "arena %d: heap_info at 0x%llx names arena 0x%llx with size 0x%llx: not this arena's heap",
 				a->index, (unsigned long long)hi, (unsigned long long)ar, (unsigned long long)s.size);
@@ -201,8 +183,8 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 			(unsigned long long)a->top);
 		return 0;
 	}
-	uint64_t hdr[2] = {get_word(hb, 0, l->size_sz), get_word(hb, (int)l->size_sz, l->size_sz)};
-	uint64_t top_size = hdr[1] & ~(uint64_t)SIZE_BITS;
+	uint64_t hdr[2] = {hs_word_at(hb, (size_t)0, l->size_sz), hs_word_at(hb, (size_t)((int)l->size_sz), l->size_sz)};
+	uint64_t top_size = hdr[1] & ~(uint64_t)HS_SIZE_BITS;
 	/* chunk2mem(top) is aligned: on i386 chunks sit 8 bytes before 16 */
 	if (((a->top + 2 * l->size_sz) & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
 	    top_size > h->layout->heap_max * 1024 * 1024) {
@@ -300,228 +282,8 @@ static int read_ring(struct hs_source *src, const struct hs_symbols *sym, struct
 	return rc;
 }
 
-static void read_tcache(struct hs_source *src, const struct hs_layout *l, const struct hs_mp *mp,
-			uint64_t v, struct hs_thread *t, struct hs_warnings *w)
-{
-	unsigned char *b = hs_xcalloc(1, (size_t)l->tc_size);
-	if (hs_read(src, v, b, (size_t)l->tc_size) < 0) {
-		hs_warn(w, "thread %d: tcache at 0x%llx is not readable", (int)t->tid, (unsigned long long)v);
-		free(b);
-		return;
-	}
-	struct hs_tcache *tc = &t->tcache;
-	tc->addr = v;
-	tc->nbins = l->tc_nbins < HS_MAX_TCACHE_BINS ? l->tc_nbins : HS_MAX_TCACHE_BINS;
-	for (int k = 0; k < tc->nbins; k++) {
-		uint64_t c = l->tc_count_width == 1 ? b[l->tc_counts + k]
-						    : (uint64_t)(b[l->tc_counts + 2 * k] | b[l->tc_counts + 2 * k + 1] << 8);
-		if (l->tcache_counts_down) /* 2.42+: num_slots = free slots left */
-			c = c <= mp->tcache_count ? mp->tcache_count - c : 0;
-		tc->counts[k] = (uint16_t)c;
-		tc->entries[k] = get_word(b, l->tc_entries + k * (int)l->size_sz, l->size_sz);
-	}
-	free(b);
-}
 
-static void read_threads(struct hs_source *src, const struct hs_symbols *sym, const struct hs_task *tasks,
-			 size_t ntasks, struct hs_heap *h, struct hs_warnings *w)
-{
-	const struct hs_layout *l = &sym->layout;
-	h->threads = hs_xcalloc(ntasks, sizeof *h->threads);
-	h->nthreads = ntasks;
-	for (size_t i = 0; i < ntasks; i++) {
-		struct hs_thread *t = &h->threads[i];
-		t->tid = tasks[i].tid;
-		t->regs = tasks[i].regs;
-		t->arena = -1;
-		t->in_malloc = tasks[i].in_malloc;
-		t->malloc_fn = tasks[i].malloc_fn;
-	}
-	if (!sym->have_tls) {
-		if (h->malloc_initialised && ntasks)
-			hs_warn(w, "libc's TLS offset is unknown: per-thread tcaches are not read");
-		return;
-	}
-	h->tls_tcache = l->tls_tcache;
-	h->tls_thread_arena = l->tls_thread_arena;
-	if (h->tls_tcache < 0 || h->tls_thread_arena < 0)
-		hs_locate_tls(src, sym, h, &h->tls_tcache, &h->tls_thread_arena);
-	for (size_t i = 0; i < ntasks; i++) {
-		struct hs_thread *t = &h->threads[i];
-		uint64_t v;
-		if (h->tls_thread_arena >= 0 &&
-		    hs_read_u64(src, hs_arch_tls_addr(t->regs.tp, sym->l_tls_offset, (uint64_t)h->tls_thread_arena), &v) == 0) {
-			t->arena_addr = v;
-			for (size_t k = 0; k < h->narenas; k++)
-				if (h->arenas[k].addr == v)
-					t->arena = (int)k;
-		}
-		if (h->tls_tcache >= 0 &&
-		    hs_read_u64(src, hs_arch_tls_addr(t->regs.tp, sym->l_tls_offset, (uint64_t)h->tls_tcache), &v) == 0 &&
-		    v != 0 && !hs_tcache_placeholder(h, v))
-			read_tcache(src, l, &h->mp, v, t, w);
-	}
-}
 
-static bool in_arena_heap(const struct hs_heap *h, uint64_t start, uint64_t end)
-{
-	uint64_t heap_max = h->mp.hp_pagesize ? h->mp.hp_pagesize * 4 : h->layout->heap_max;
-	for (size_t i = 0; i < h->narenas; i++) {
-		const struct hs_arena *a = &h->arenas[i];
-		for (size_t k = 0; k < a->nheaps; k++) {
-			uint64_t lo = a->main ? a->heaps[k].start : a->heaps[k].info;
-			uint64_t hi = a->main ? a->heaps[k].end : a->heaps[k].info + heap_max;
-			if (start < hi && end > lo)
-				return true;
-		}
-	}
-	return false;
-}
-
-/* memalign() over the mmap threshold over-allocates, then places the chunk
- * inside the mapping with prev_size = its offset, leaving the first header
- * stale (and mremap keeps it stale). The gap is never handed out, so it is
- * zero up to the real header: the first non-zero word in the mapping's
- * first page, after the stale header, is the real prev_size iff it equals
- * its own offset and is followed by an IS_MMAPPED size that ends the
- * mapping (room bytes at most). In an ordinary chunk that word is user
- * data. Returns the chunk's offset (0: none) and sets *size. */
-static uint64_t aligned_inside(struct hs_source *src, const struct hs_layout *l, uint64_t a, uint64_t room,
-			       uint64_t *size)
-{
-	uint64_t v[512]; /* one page; user data is mostly non-zero early: 64 bytes first */
-	size_t lim = room / 8 < 512 ? (size_t)(room / 8) : 512, have = 0;
-	for (size_t i = 2;; i++) {
-		if (i + 1 >= have) {
-			size_t n = have ? lim : (lim < 8 ? lim : 8);
-			if (n <= have || hs_read(src, a + have * 8, v + have, (n - have) * 8) < 0)
-				return 0;
-			have = n;
-			if (i + 1 >= have)
-				return 0;
-		}
-		if (!v[i])
-			continue;
-		uint64_t off = i * 8, sz = v[i + 1] & ~(uint64_t)SIZE_BITS;
-		if (v[i] != off || (off & 15) || !(v[i + 1] & IS_MMAPPED) || (v[i + 1] & 4) ||
-		    ((off + sz + l->mmap_tail) & 4095) || off + sz + l->mmap_tail > room)
-			return 0;
-		*size = sz;
-		return off;
-	}
-}
-
-/* A memaligned mmapped chunk sits `offset` bytes into its mapping with
- * prev_size = offset; the mapping's start keeps the header it had before
- * (prev_size 0, the size it had then). Looks for the real header after
- * the stale one c; on success replaces c and corrects *bytes. */
-static bool find_aligned_mmapped(struct hs_source *src, const struct hs_layout *l, struct hs_mmchunk *c,
-				 uint64_t map_end, uint64_t *bytes)
-{
-	unsigned char buf[4096];
-	const unsigned w = l->size_sz;
-	for (uint64_t off = 2 * w; c->map_start + off + 2 * w <= map_end; off += sizeof buf - l->align) {
-		uint64_t n = map_end - (c->map_start + off);
-		n = n < sizeof buf ? n : sizeof buf;
-		if (hs_read(src, c->map_start + off, buf, (size_t)n) < 0)
-			return false;
-		for (uint64_t k = 0; k + 2 * w <= n; k += l->align) {
-			uint64_t pos = off + k;
-			/* chunk2mem aligned: pos + 2 * SIZE_SZ is a multiple of the alignment */
-			if ((pos + 2 * w) & (l->align - 1))
-				continue;
-			uint64_t ps = get_word(buf, (int)k, w), sz = get_word(buf, (int)(k + w), w);
-			uint64_t size = sz & ~(uint64_t)SIZE_BITS, total = pos + size + l->mmap_tail;
-			if (ps != pos || !(sz & IS_MMAPPED) || (sz & 4) || (total & 4095) || total > map_end - c->map_start ||
-			    total <= c->map_len)
-				continue;
-			*bytes += total - c->map_len;
-			*c = (struct hs_mmchunk){c->map_start + pos, size, c->map_start, total};
-			return true;
-		}
-	}
-	return false;
-}
-
-/* mmapped chunks are in no list: look for their headers (IS_MMAPPED, a
- * size that fits the mapping) at the start of anonymous mappings. Adjacent
- * ones share one VMA, so continue after each chunk. */
-static void find_mmapped(struct hs_source *src, struct hs_heap *h, struct hs_warnings *w)
-{
-	const struct hs_layout *l = h->layout;
-	size_t cap = 0;
-	uint64_t bytes = 0;
-	if (h->mp.n_mmaps <= 0)
-		return;
-	/* i386: MALLOC_ALIGNMENT 16 > CHUNK_HDR_SZ 8, so sysmalloc_mmap puts
-	 * the chunk 8 bytes into its mapping and records that in prev_size. */
-	const uint64_t corr = l->align > 2 * l->size_sz ? l->align - 2 * l->size_sz : 0;
-	for (size_t i = 0; i < src->maps.n; i++) {
-		const struct hs_map *m = &src->maps.v[i];
-		if (m->path[0] || m->shared || (m->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
-		    in_arena_heap(h, m->start, m->end))
-			continue;
-		for (uint64_t a = m->start; a + corr + 2 * l->size_sz <= m->end;) {
-			unsigned char hb[16];
-			if (hs_read(src, a + corr, hb, 2 * l->size_sz) < 0)
-				break;
-			uint64_t hdr[2] = {get_word(hb, 0, l->size_sz), get_word(hb, (int)l->size_sz, l->size_sz)};
-			/* munmap_chunk() unmaps prev_size + size (+ a tail in 2.43)
-			 * from the chunk back: at a mapping's start prev_size is 0. */
-			uint64_t size = hdr[1] & ~(uint64_t)SIZE_BITS;
-			uint64_t total = corr + size + l->mmap_tail;
-			if (!(hdr[1] & IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != corr || size < 4096 - l->mmap_tail - corr ||
-			    (total & 4095) || total > m->end - a) {
-				/* The mapping goes on but the chunk before claimed less:
-				 * that was the stale header memalign leaves at the
-				 * mapping's start, outgrown by a mremap. */
-				if (h->nmmapped && h->mmapped[h->nmmapped - 1].map_start + h->mmapped[h->nmmapped - 1].map_len == a &&
-				    find_aligned_mmapped(src, l, &h->mmapped[h->nmmapped - 1], m->end, &bytes)) {
-					a = h->mmapped[h->nmmapped - 1].map_start + h->mmapped[h->nmmapped - 1].map_len;
-					continue;
-				}
-				/* ... or one that claims more than the mapping, which
-				 * a mremap shrank. */
-				struct hs_mmchunk c = {a, size, a, 0};
-				uint64_t found = 0;
-				if ((hdr[1] & IS_MMAPPED) && !(hdr[1] & 4) && (hdr[0] & ~1ull) == corr && !(total & 4095) &&
-				    total > m->end - a && find_aligned_mmapped(src, l, &c, m->end, &found)) {
-					if (h->nmmapped == cap) {
-						cap = cap ? cap * 2 : 16;
-						h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
-					}
-					h->mmapped[h->nmmapped++] = c;
-					bytes += c.map_len;
-					a += c.map_len;
-					continue;
-				}
-				break;
-			}
-			/* a stale header (memalign) with the real one in the first
-			 * page: the gap before it is zero */
-			uint64_t inner = 0, off = l->size_sz == 8 ? aligned_inside(src, l, a, m->end - a, &inner) : 0;
-			if (off)
-				total = off + inner + l->mmap_tail;
-			if (h->nmmapped == cap) {
-				cap = cap ? cap * 2 : 16;
-				h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
-			}
-			h->mmapped[h->nmmapped++] = off ? (struct hs_mmchunk){a + off, inner, a, total}
-							: (struct hs_mmchunk){a + corr, size, a, total};
-			bytes += total;
-			a += total;
-		}
-	}
-	/* 2.43's mremap_chunk adds new_size - size - offset to mmapped_mem,
-	 * size lacking the CHUNK_HDR_SZ tail: mp_ then runs ahead of the maps
-	 * by that tail once per growing mremap. glibc's drift, not a corruption. */
-	uint64_t drift = h->mp.mmapped_mem - bytes;
-	bool mremap_drift = l->mmap_tail && h->mp.mmapped_mem > bytes && drift % l->mmap_tail == 0;
-	if (h->nmmapped != (size_t)h->mp.n_mmaps || (bytes != h->mp.mmapped_mem && !mremap_drift))
-		hs_warn(w, "mmapped chunks: found %zu (%llu bytes) in the maps, mp_ counts %d (%llu bytes)",
-			h->nmmapped, (unsigned long long)bytes, h->mp.n_mmaps,
-			(unsigned long long)h->mp.mmapped_mem);
-}
 
 int hs_arenas_read(struct hs_source *src, const struct hs_symbols *sym, const struct hs_task *tasks,
 		   size_t ntasks, struct hs_heap *h, struct hs_warnings *w, struct hs_err *err)
@@ -539,34 +301,8 @@ int hs_arenas_read(struct hs_source *src, const struct hs_symbols *sym, const st
 		if (rc)
 			return rc;
 	}
-	read_threads(src, sym, tasks, ntasks, h, w);
-	find_mmapped(src, h, w);
+	hs_threads_read(src, sym, tasks, ntasks, h, w);
+	hs_mmapped_find(src, h, w);
 	return 0;
 }
 
-bool hs_tcache_placeholder(const struct hs_heap *h, uint64_t v)
-{
-	return h->layout->tcache_counts_down && hs_arena_of(h, v) < 0;
-}
-
-int hs_arena_of(const struct hs_heap *h, uint64_t addr)
-{
-	for (size_t i = 0; i < h->narenas; i++)
-		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
-			if (addr >= h->arenas[i].heaps[k].start && addr < h->arenas[i].heaps[k].end)
-				return (int)i;
-	return -1;
-}
-
-void hs_heap_free(struct hs_heap *h)
-{
-	for (size_t i = 0; i < h->narenas; i++) {
-		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
-			free(h->arenas[i].heaps[k].present);
-		free(h->arenas[i].heaps);
-	}
-	free(h->arenas);
-	free(h->threads);
-	free(h->mmapped);
-	memset(h, 0, sizeof *h);
-}

@@ -4,83 +4,7 @@
 #ifndef HS_ARENAS_H
 #define HS_ARENAS_H
 
-#include "glibc/symbols.h"
-#include "source/target.h"
-
-struct hs_heapseg {
-	uint64_t info;         /* heap_info address; 0 for the main heap */
-	uint64_t base;         /* where its system memory starts: heap_info or sbrk_base */
-	uint64_t start;        /* first chunk */
-	uint64_t end;          /* end of the heap's usable part (heap_info.size) */
-	uint64_t size, mprotect_size; /* heap_info.size, .mprotect_size */
-	uint64_t *present;      /* resident pages from base on (resident.c) */
-	uint64_t present_first; /* page number of bit 0 */
-};
-
-struct hs_arena {
-	int index;
-	bool main;
-	uint64_t addr;
-	uint64_t top, last_remainder, next, next_free;
-	uint64_t system_mem, max_system_mem, attached_threads;
-	uint32_t mutex, flags;
-	int have_fastchunks;
-	uint64_t fastbins[HS_MAX_FASTBINS]; /* head chunk addresses (raw) */
-	uint64_t bin_fd[HS_NBINS], bin_bk[HS_NBINS]; /* bins 1..nbins-1 */
-	uint64_t bin_hdr[HS_NBINS];  /* bin_at(av, i): the fake chunk in bins[] */
-	uint64_t binmap[4];
-	/* Heaps in address order; the main arena has one, from sbrk_base. */
-	struct hs_heapseg *heaps;
-	size_t nheaps;
-	bool initialised; /* bins set up: malloc has run at least once */
-};
-
-struct hs_tcache {
-	uint64_t addr; /* tcache_perthread_struct, 0 if the thread has none */
-	int nbins;
-	uint16_t counts[HS_MAX_TCACHE_BINS]; /* entries held (num_slots converted) */
-	uint64_t entries[HS_MAX_TCACHE_BINS]; /* head user pointers (raw) */
-};
-
-struct hs_thread {
-	pid_t tid;
-	struct hs_regs regs;
-	uint64_t arena_addr; /* thread_arena */
-	int arena;           /* index in heap.arenas, -1 for none */
-	struct hs_tcache tcache;
-	bool in_malloc;
-	const char *malloc_fn; /* which allocator function, if in_malloc */
-};
-
-struct hs_mmchunk {
-	uint64_t addr, size; /* glibc's chunk: header address, chunksize (inside
-			      * the mapping after memalign: addr - map_start
-			      * is its prev_size) */
-	uint64_t map_start, map_len; /* the whole mapping glibc would munmap */
-};
-
-struct hs_mp {
-	uint64_t trim_threshold, top_pad, mmap_threshold, arena_test, arena_max, hp_pagesize;
-	int32_t n_mmaps, n_mmaps_max, max_n_mmaps, no_dyn_threshold;
-	uint64_t mmapped_mem, max_mmapped_mem, sbrk_base;
-	uint64_t tcache_bins, tcache_max_bytes, tcache_count, tcache_unsorted_limit;
-};
-
-struct hs_heap {
-	const struct hs_layout *layout;
-	struct hs_mp mp;
-	struct hs_arena *arenas;
-	size_t narenas;
-	struct hs_thread *threads;
-	size_t nthreads;
-	struct hs_mmchunk *mmapped;
-	size_t nmmapped;
-	bool malloc_initialised;
-	/* Where tcache and thread_arena sit in libc's TLS block: from DWARF,
-	 * or found by hs_locate_tls(); -1 when unknown. */
-	int64_t tls_tcache, tls_thread_arena;
-	bool have_residency; /* heaps[].present were read */
-};
+#include "glibc/heap.h"
 
 /* Reads everything but the chunks themselves. The target must be stopped.
  * Problems with the structures (a ring that does not close, a heap_info
@@ -89,11 +13,5 @@ struct hs_heap {
 int hs_arenas_read(struct hs_source *src, const struct hs_symbols *sym,
 		   const struct hs_task *tasks, size_t ntasks, struct hs_heap *h,
 		   struct hs_warnings *w, struct hs_err *err);
-/* 2.42+ points a thread's tcache at a static, empty placeholder in libc
- * until the thread first frees: a tcache outside every heap is that. */
-bool hs_tcache_placeholder(const struct hs_heap *h, uint64_t v);
-/* The arena owning a heap address, -1 if none. */
-int hs_arena_of(const struct hs_heap *h, uint64_t addr);
-void hs_heap_free(struct hs_heap *h);
 
 #endif

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "arch.h"
-#include "report/report.h"
+#include "base/fmt.h"
 
 #define PAGE 4096ull
 #define PM_PRESENT (1ull << 63)

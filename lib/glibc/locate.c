@@ -1,4 +1,4 @@
-/* locate.c - signatures of main_arena, mp_ and the TLS slots. */
+/* locate.c - signatures of main_arena and mp_ in libc's file. */
 #include "glibc/locate.h"
 
 #include <string.h>
@@ -74,68 +74,4 @@ int hs_locate_statics(Elf *elf, const struct hs_layout *l, uint64_t *main_arena,
 		return -1;
 	}
 	return 0;
-}
-
-static bool is_arena(const struct hs_heap *h, uint64_t v)
-{
-	for (size_t i = 0; i < h->narenas; i++)
-		if (h->arenas[i].addr == v)
-			return true;
-	return false;
-}
-
-/* A tcache_perthread_struct: a chunk of exactly its size whose heads are
- * NULL or aligned user pointers. */
-static bool is_tcache(struct hs_source *src, const struct hs_layout *l, uint64_t v)
-{
-	if (v & (l->align - 1))
-		return false;
-	uint64_t size;
-	if (hs_read_u64(src, v - l->size_sz, &size) < 0)
-		return false;
-	uint64_t want = ((uint64_t)l->tc_size + l->size_sz + l->align - 1) & ~(uint64_t)(l->align - 1);
-	if ((size & ~7ull) != want)
-		return false;
-	uint64_t e[HS_MAX_TCACHE_BINS];
-	int n = l->tc_nbins < HS_MAX_TCACHE_BINS ? l->tc_nbins : HS_MAX_TCACHE_BINS;
-	if (hs_read(src, v + (uint64_t)l->tc_entries, e, (size_t)n * 8) < 0)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (e[i] & (l->align - 1))
-			return false;
-	return true;
-}
-
-void hs_locate_tls(struct hs_source *src, const struct hs_symbols *sym, const struct hs_heap *h,
-		   int64_t *tls_tcache, int64_t *tls_thread_arena)
-{
-	const struct hs_layout *l = &sym->layout;
-	*tls_tcache = *tls_thread_arena = -1;
-	if (!sym->have_tls)
-		return;
-	for (uint64_t off = 0; off + 8 <= sym->tls_size; off += 8) {
-		bool arena_ok = true, tc_ok = true, any_arena = false, any_tc = false;
-		for (size_t t = 0; t < h->nthreads && (arena_ok || tc_ok); t++) {
-			uint64_t v;
-			if (hs_read_u64(src, hs_arch_tls_addr(h->threads[t].regs.tp, sym->l_tls_offset, off), &v) < 0) {
-				arena_ok = tc_ok = false;
-				break;
-			}
-			if (v == 0)
-				continue;
-			bool arena = is_arena(h, v);
-			if (arena_ok && arena)
-				any_arena = true;
-			else
-				arena_ok = false;
-			if (tc_ok && is_tcache(src, l, v))
-				any_tc = true;
-			else if (arena || !hs_tcache_placeholder(h, v))
-				tc_ok = false;
-		}
-		if (arena_ok && any_arena && *tls_thread_arena < 0)
-			*tls_thread_arena = (int64_t)off;
-		else if (tc_ok && any_tc && *tls_tcache < 0)
-			*tls_tcache = (int64_t)off;
-	}
 }

@@ -3,24 +3,18 @@
  *
  *  - main_arena: its initializer leaves a self-pointer in the file's
  *    writable data (.next = &main_arena, .attached_threads = 1);
- *  - mp_: its initializer values (thresholds 128 KiB, arena_test 8, ...);
- *  - the TLS slots of `tcache` and `thread_arena`: among the few slots of
- *    libc's static TLS block, the ones whose value in every stopped thread
- *    is NULL or, respectively, a tcache chunk / an arena of the ring. */
+ *  - mp_: its initializer values (thresholds 128 KiB, arena_test 8, ...).
+ * The TLS slots of `tcache` and `thread_arena` are found by threads.c. */
 #ifndef HS_LOCATE_H
 #define HS_LOCATE_H
 
 #include <gelf.h>
 
-#include "glibc/arenas.h"
+#include "base/layout.h"
 
 /* Scans the libc file's writable sections. Addresses returned are the
  * file's (add the load bias). Returns 0 when both were found, uniquely. */
 int hs_locate_statics(Elf *elf, const struct hs_layout *l, uint64_t *main_arena, uint64_t *mp,
 		      const char **why);
-
-/* Fills tls_tcache / tls_thread_arena (left -1 if no thread shows them). */
-void hs_locate_tls(struct hs_source *src, const struct hs_symbols *sym, const struct hs_heap *h,
-		   int64_t *tls_tcache, int64_t *tls_thread_arena);
 
 #endif

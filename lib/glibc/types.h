@@ -15,6 +15,13 @@
 
 #include "glibc/symbols.h"
 
+/* Chunks of one C++ type (named from the vtable their first word points
+ * into, demangled: "Session"). */
+struct hs_type_tally {
+	const char *type;
+	uint64_t chunks, bytes;
+};
+
 struct hs_vtable {
 	uint64_t start, end; /* the part a vptr can point into */
 	uint32_t type;       /* index in hs_types.names */

@@ -14,7 +14,8 @@
 #define HS_WALK_H
 
 #include "glibc/arenas.h"
-#include "analysis/leaks.h"
+#include "base/fmt.h"
+#include "glibc/types.h"
 
 /* Special values of a stored next pointer. */
 #define HS_FD_NULL 0xffffffffu  /* NULL: the end of a tcache or fastbin list */

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "report/report.h"
+#include "report/render.h"
 
 /* cJSON writes 15 significant digits, exact below 10^15 (< 2^53 too). */
 #define JSON_EXACT_LIMIT 1000000000000000ull

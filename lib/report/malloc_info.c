@@ -16,6 +16,7 @@
 #include <inttypes.h>
 
 #include "report/report.h"
+#include "report/render.h"
 
 struct mi_ctx {
 	FILE *out;

@@ -10,6 +10,7 @@
  * the result is the same value modulo 2^32, so no version switch is
  * needed here. */
 #include "report/report.h"
+#include "report/render.h"
 
 /* glibc's `unsigned long` is the target's word: 32 bits on a 32-bit target. */
 static unsigned long long target_ulong(const struct hs_census *c, uint64_t v)

@@ -22,23 +22,12 @@ struct hs_report_opts {
 int hs_report(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
 	      const struct hs_report_opts *o);
 
+/* The renderers hs_report() picks from; one file each. */
 void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
 		    const struct hs_report_opts *o);
 void hs_report_json(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
 		    const struct hs_report_opts *o);
 void hs_report_malloc_stats(FILE *out, const struct hs_census *c);
 void hs_report_malloc_info(FILE *out, const struct hs_census *c);
-
-/* A size for people: "112 B", "4.0 KiB", "1.9 GiB" (one decimal, binary
- * units). Writes into buf and returns it. */
-#define HS_SIZE_BUF 24
-const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes);
-/* The first bytes of a chunk as hexdump -C shows them: "48 69 00 ...
- * |Hi.|" (hex pairs, then printable ASCII with dots). */
-#define HS_PREVIEW_BUF (HS_PREVIEW_BYTES * 4 + 4)
-const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, unsigned n);
-/* JSON and text name of a chunk state: "in_use", "tcache", "fastbin",
- * "bin", "top", "mmapped", "free_unlisted". */
-const char *hs_state_name(enum hs_state s);
 
 #endif

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "report/report.h"
+#include "report/render.h"
 
 #define MAX_THREAD_LINES 8 /* beyond this, one summary line: --json lists all */
 #define MAX_WARNING_LINES 10

@@ -1,0 +1,44 @@
+/* fmt.c - how heapscope writes sizes and bytes for people: every
+ * human-facing line (the report, the diagnosis, an error) shares these,
+ * so they agree. */
+#include "base/fmt.h"
+
+#include "base/hs.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	if (bytes < 1024) {
+		snprintf(buf, HS_SIZE_BUF, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	int u = 0;
+	double v = (double)bytes;
+	/* Move up while the value would print as 1024.0 or more, so that
+	 * 1048575 B reads "1.0 MiB", not "1024.0 KiB". */
+	while (v >= 1023.95 && u < (int)HS_ARRAY_SIZE(unit) - 1) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(buf, HS_SIZE_BUF, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, unsigned n)
+{
+	size_t k = 0;
+	if (n > HS_PREVIEW_BYTES)
+		n = HS_PREVIEW_BYTES;
+	for (unsigned i = 0; i < n; i++)
+		k += (size_t)snprintf(buf + k, HS_PREVIEW_BUF - k, i ? " %02x" : "%02x", p[i]);
+	buf[k++] = ' ';
+	buf[k++] = '|';
+	for (unsigned i = 0; i < n; i++)
+		buf[k++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
+	buf[k++] = '|';
+	buf[k] = 0;
+	return buf;
+}

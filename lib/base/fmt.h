@@ -1,0 +1,19 @@
+/* fmt.h - sizes and bytes written for people. */
+#ifndef HS_FMT_H
+#define HS_FMT_H
+
+#include <stdint.h>
+
+/* Bytes of a chunk's user area kept to show it (leak suspects, pins). */
+#define HS_PREVIEW_BYTES 32
+
+/* A size for people: "112 B", "4.0 KiB", "1.9 GiB" (one decimal, binary
+ * units). Writes into buf and returns it. */
+#define HS_SIZE_BUF 24
+const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes);
+/* The first bytes of a chunk as hexdump -C shows them: "48 69 00 ...
+ * |Hi.|" (hex pairs, then printable ASCII with dots). */
+#define HS_PREVIEW_BUF (HS_PREVIEW_BYTES * 4 + 4)
+const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, unsigned n);
+
+#endif

@@ -1,0 +1,47 @@
+/* heap.c - questions about a heap already read: which arena owns an
+ * address, what a tcache pointer outside every heap means. */
+#include "glibc/heap.h"
+
+#include <stdlib.h>
+
+bool hs_tcache_placeholder(const struct hs_heap *h, uint64_t v)
+{
+	return h->layout->tcache_counts_down && hs_arena_of(h, v) < 0;
+}
+
+int hs_arena_of(const struct hs_heap *h, uint64_t addr)
+{
+	for (size_t i = 0; i < h->narenas; i++)
+		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
+			if (addr >= h->arenas[i].heaps[k].start && addr < h->arenas[i].heaps[k].end)
+				return (int)i;
+	return -1;
+}
+
+void hs_heap_free(struct hs_heap *h)
+{
+	for (size_t i = 0; i < h->narenas; i++) {
+		for (size_t k = 0; k < h->arenas[i].nheaps; k++)
+			free(h->arenas[i].heaps[k].present);
+		free(h->arenas[i].heaps);
+	}
+	free(h->arenas);
+	free(h->threads);
+	free(h->mmapped);
+	memset(h, 0, sizeof *h);
+}
+
+bool hs_heap_covers(const struct hs_heap *h, uint64_t start, uint64_t end)
+{
+	uint64_t heap_max = h->mp.hp_pagesize ? h->mp.hp_pagesize * 4 : h->layout->heap_max;
+	for (size_t i = 0; i < h->narenas; i++) {
+		const struct hs_arena *a = &h->arenas[i];
+		for (size_t k = 0; k < a->nheaps; k++) {
+			uint64_t lo = a->main ? a->heaps[k].start : a->heaps[k].info;
+			uint64_t hi = a->main ? a->heaps[k].end : a->heaps[k].info + heap_max;
+			if (start < hi && end > lo)
+				return true;
+		}
+	}
+	return false;
+}
