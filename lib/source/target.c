@@ -63,6 +63,12 @@ static int live_read(struct hs_source *src, uint64_t addr, void *buf, size_t len
 	return 0;
 }
 
+static int live_pages(struct hs_source *src, uint64_t addr, size_t npages, unsigned char *state)
+{
+	struct hs_target *t = (struct hs_target *)src;
+	return hs_pagemap_read(&t->pagemap, addr, npages, state);
+}
+
 static int read_file(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -156,6 +162,7 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 	memset(t, 0, sizeof *t);
 	t->pid = pid;
 	t->memfd = -1;
+	t->pagemap.fd = -1;
 	t->src.read = live_read;
 	t->src.pid = pid;
 
@@ -191,6 +198,9 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 	t->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (t->memfd < 0)
 		return why_no_ptrace(t, err, errno == EACCES ? EPERM : errno);
+	if (hs_pagemap_open(pid, &t->pagemap) < 0)
+		return why_no_ptrace(t, err, errno == EACCES ? EPERM : errno);
+	t->src.pages = live_pages;
 	return 0;
 }
 
@@ -390,6 +400,7 @@ void hs_target_close(struct hs_target *t)
 	if (t->memfd >= 0)
 		close(t->memfd);
 	t->memfd = -1;
+	hs_pagemap_close(&t->pagemap);
 	free(t->tasks);
 	t->tasks = NULL;
 	hs_maps_free(&t->src.maps);

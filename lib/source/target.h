@@ -30,6 +30,7 @@ struct hs_target {
 	struct hs_task *tasks;
 	size_t ntasks, cap;
 	int memfd; /* /proc/PID/mem, for reads process_vm_readv stops short of */
+	struct hs_pagemap pagemap; /* which pages hold data (src.pages) */
 	sigset_t oldmask;
 	bool stopped;
 	bool gone; /* the target exited while being read */
