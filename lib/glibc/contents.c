@@ -394,10 +394,19 @@ static int contents_read(struct hs_source *src, uint64_t addr, void *buf, size_t
 	return len ? hs_read(cs->under, addr, out, len) : 0;
 }
 
+/* Page states are the target's: the copies hold what its present and
+ * swapped pages held. */
+static int contents_pages(struct hs_source *src, uint64_t addr, size_t npages, unsigned char *state)
+{
+	struct hs_contents_source *cs = (struct hs_contents_source *)src;
+	return hs_pages(cs->under, addr, npages, state);
+}
+
 void hs_contents_source(const struct hs_contents *c, struct hs_source *under, struct hs_contents_source *cs)
 {
 	cs->src = *under;
 	cs->src.read = contents_read;
+	cs->src.pages = contents_pages;
 	cs->under = under;
 	cs->c = c;
 }
