@@ -45,12 +45,12 @@ $(B)/heapscope-san: $(B)/san/cmd/heapscope.o $(B)/libheapscope-san.a
 
 # Fixtures: small programs that build a known heap, print glibc's own view
 # of it and wait. Built without sanitizers: they must use glibc's malloc.
-$(B)/fixtures/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
+$(B)/fixtures/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h fixtures/workers.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread -o $@ $< fixtures/oracle.c
 # C++ fixtures (types from vtables), the same way; not in the matrix:
 # tests/matrix/cc.sh builds C only.
-$(B)/fixtures/%: fixtures/%.cc fixtures/oracle.c fixtures/oracle.h
+$(B)/fixtures/%: fixtures/%.cc fixtures/oracle.c fixtures/oracle.h fixtures/workers.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -c -o $@.oracle.o fixtures/oracle.c
 	$(CXX) -O1 -g -Wall -Wextra -Werror -pthread -o $@ $< $@.oracle.o
@@ -129,14 +129,14 @@ matrix: deps
 # The same fixtures built once against glibc 2.31's sysroot, so that one
 # binary runs on every version of the matrix through that version's ld.so.
 MATRIX_FIXTURES := $(patsubst fixtures/%.c,$(B)/fixtures-matrix/%,$(FIX_SRC))
-$(B)/fixtures-matrix/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
+$(B)/fixtures-matrix/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h fixtures/workers.h
 	@mkdir -p $(dir $@)
 	tests/matrix/cc.sh -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $< fixtures/oracle.c
 fixtures-matrix: $(MATRIX_FIXTURES)
 .PHONY: fixtures-matrix
 
 # glibc linked into the executable: read through its own symbol table.
-$(B)/fixtures-static/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h
+$(B)/fixtures-static/%: fixtures/%.c fixtures/oracle.c fixtures/oracle.h fixtures/workers.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -pthread -static -o $@ $< fixtures/oracle.c
 STATIC_FIXTURES := $(B)/fixtures-static/classic $(B)/fixtures-static/threads $(B)/fixtures-static/leaks

@@ -101,43 +101,36 @@ static void classify_segment(const struct hs_heap *h, const struct hs_index *ix,
 	const bool res = h->have_residency;
 	const bool top_here = a->top >= sg->start && a->top < sg->end;
 	struct trim t = {.seg = seg, .top = top_here ? a->top : UINT64_MAX, .chunk_hdr = 6 * l->size_sz};
-	uint64_t o = sg->ord0, g0 = sg->g0, gend = g0 + ((sg->end - sg->start) >> ix->align_shift);
-	for (uint64_t w = g0 / 64; w * 64 < gend && o < sg->ord1; w++) {
-		uint64_t bits = ix->recorded[w];
-		if (w == g0 / 64)
-			bits &= ~0ull << (g0 % 64);
-		for (; bits && o < sg->ord1; bits &= bits - 1, o++) {
-			const uint64_t g = w * 64 + (uint64_t)__builtin_ctzll(bits);
-			const uint64_t addr = sg->start + ((g - g0) << ix->align_shift);
-			const int kind = (ix->flags[o] & HS_CF_LISTMASK) >> 1;
-			const uint64_t size = ix->sz[o] ? (uint64_t)ix->sz[o] << ix->align_shift : hs_index_size(ix, o);
-			const int cl = hs_size_class(size);
-			/* A chunk that looks free but no bin holds is lost to
-			 * glibc as much as one in use: count it with those. */
-			struct hs_tally *to = kind == HS_LIST_TCACHE ? &cc->tcache
-					    : kind == HS_LIST_FAST ? &cc->fast
-					    : kind != HS_LIST_NONE ? &cc->bin : &cc->in_use;
-			struct hs_walk_tally *hist = kind == HS_LIST_NONE ? &used[cl] : &freed[cl];
-			to->chunks++;
-			to->bytes += size;
-			hist->chunks++;
-			hist->bytes += size;
-			if (!res)
-				continue;
-			if (kind != HS_LIST_NONE)
-				cc->resident_free_bytes += hs_resident_bytes(seg, addr, addr + size);
-			/* tcache chunks stay in use through malloc_trim */
-			if (kind == HS_LIST_NONE || kind == HS_LIST_TCACHE) {
-				trim_flush(&t);
-				continue;
-			}
-			if (addr != t.re)
-				trim_flush(&t);
-			if (!t.re)
-				t.rs = addr;
-			t.re = addr + size;
-			t.fast |= kind == HS_LIST_FAST;
+	struct hs_seg_iter it;
+	for (hs_seg_iter_init(&it, ix, sg); hs_seg_iter_next(&it);) {
+		const int kind = (ix->flags[it.ord] & HS_CF_LISTMASK) >> 1;
+		const uint64_t size = ix->sz[it.ord] ? (uint64_t)ix->sz[it.ord] << ix->align_shift : hs_index_size(ix, it.ord);
+		const int cl = hs_size_class(size);
+		/* A chunk that looks free but no bin holds is lost to
+		 * glibc as much as one in use: count it with those. */
+		struct hs_tally *to = kind == HS_LIST_TCACHE ? &cc->tcache
+				    : kind == HS_LIST_FAST ? &cc->fast
+				    : kind != HS_LIST_NONE ? &cc->bin : &cc->in_use;
+		struct hs_walk_tally *hist = kind == HS_LIST_NONE ? &used[cl] : &freed[cl];
+		to->chunks++;
+		to->bytes += size;
+		hist->chunks++;
+		hist->bytes += size;
+		if (!res)
+			continue;
+		if (kind != HS_LIST_NONE)
+			cc->resident_free_bytes += hs_resident_bytes(seg, it.addr, it.addr + size);
+		/* tcache chunks stay in use through malloc_trim */
+		if (kind == HS_LIST_NONE || kind == HS_LIST_TCACHE) {
+			trim_flush(&t);
+			continue;
 		}
+		if (it.addr != t.re)
+			trim_flush(&t);
+		if (!t.re)
+			t.rs = it.addr;
+		t.re = it.addr + size;
+		t.fast |= kind == HS_LIST_FAST;
 	}
 	if (!res)
 		return;

@@ -17,25 +17,18 @@ static bool highest_run(const struct hs_index *ix, const struct hs_segment *sg, 
 			uint64_t *ws, uint64_t *we)
 {
 	uint64_t rs = 0, re = 0, bs = 0, be = 0;
-	uint64_t o = sg->ord0, g0 = sg->g0, gend = g0 + ((sg->end - sg->start) >> ix->align_shift);
-	for (uint64_t w = g0 / 64; w * 64 < gend && o < sg->ord1; w++) {
-		uint64_t bits = ix->recorded[w];
-		if (w == g0 / 64)
-			bits &= ~0ull << (g0 % 64);
-		for (; bits && o < sg->ord1; bits &= bits - 1, o++) {
-			const uint64_t g = w * 64 + (uint64_t)__builtin_ctzll(bits);
-			const uint64_t addr = sg->start + ((g - g0) << ix->align_shift);
-			if (!hole(ix, o))
-				continue;
-			if (addr != re || !re) {
-				if (re - rs >= HS_PIN_RUN_MIN) {
-					bs = rs;
-					be = re;
-				}
-				rs = addr;
+	struct hs_seg_iter it;
+	for (hs_seg_iter_init(&it, ix, sg); hs_seg_iter_next(&it);) {
+		if (!hole(ix, it.ord))
+			continue;
+		if (it.addr != re || !re) {
+			if (re - rs >= HS_PIN_RUN_MIN) {
+				bs = rs;
+				be = re;
 			}
-			re = addr + hs_index_size(ix, o);
+			rs = it.addr;
 		}
+		re = it.addr + hs_index_size(ix, it.ord);
 	}
 	if (re - rs >= HS_PIN_RUN_MIN) {
 		bs = rs;

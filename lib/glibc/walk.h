@@ -134,6 +134,47 @@ struct hs_walk_opts {
 int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk_opts *o,
 	    struct hs_index *ix, struct hs_warnings *w, struct hs_err *err);
 
+/* The recorded chunks of one segment, in address order:
+ *	struct hs_seg_iter it;
+ *	for (hs_seg_iter_init(&it, ix, sg); hs_seg_iter_next(&it);)
+ *		... it.ord, it.addr ...
+ * Inline: the census and pins run it over every chunk of the heap. */
+struct hs_seg_iter {
+	const uint64_t *recorded;
+	uint64_t start, g0, gend, next, ord1, w, bits;
+	unsigned shift;
+	uint64_t ord, addr; /* the current chunk */
+};
+
+static inline void hs_seg_iter_init(struct hs_seg_iter *it, const struct hs_index *ix, const struct hs_segment *sg)
+{
+	it->recorded = ix->recorded;
+	it->start = sg->start;
+	it->g0 = sg->g0;
+	it->shift = ix->align_shift;
+	it->gend = sg->g0 + ((sg->end - sg->start) >> ix->align_shift);
+	it->next = sg->ord0;
+	it->ord1 = sg->ord1;
+	it->w = sg->g0 / 64;
+	it->bits = it->next < it->ord1 && it->w * 64 < it->gend ? ix->recorded[it->w] & (~0ull << (sg->g0 % 64)) : 0;
+}
+
+static inline bool hs_seg_iter_next(struct hs_seg_iter *it)
+{
+	if (it->next >= it->ord1)
+		return false;
+	while (!it->bits) {
+		if (++it->w * 64 >= it->gend)
+			return false;
+		it->bits = it->recorded[it->w];
+	}
+	const uint64_t g = it->w * 64 + (uint64_t)__builtin_ctzll(it->bits);
+	it->bits &= it->bits - 1;
+	it->ord = it->next++;
+	it->addr = it->start + ((g - it->g0) << it->shift);
+	return true;
+}
+
 /* Ordinal of the recorded chunk at addr, or -1. */
 int64_t hs_index_find(const struct hs_index *ix, uint64_t addr);
 /* Address of granule g. */
