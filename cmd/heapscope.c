@@ -97,11 +97,13 @@ static bool parse_pid(const char *s, pid_t *pid)
 /* Stops the target with no thread inside the allocator: a thread caught
  * inside malloc is let run for an instant and stopped again, alone, while
  * the others stay stopped (so it cannot wait on them), a bounded number
- * of times. Then everything the analysis needs is read, and the target
- * let go. */
+ * of times. A thread whose stack cannot be unwound may be inside malloc:
+ * it is named in a warning and the snapshot is not consistent. Then
+ * everything the analysis needs is read, and the target let go.
+ * *inconsistent: why the snapshot is not consistent, if it is not. */
 static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const struct options *o,
 		    const struct hs_types *types, struct hs_heap *heap, struct hs_index *ix, struct hs_census *c,
-		    struct hs_contents *ct, struct hs_warnings *w, struct hs_err *err)
+		    struct hs_contents *ct, const char **inconsistent, struct hs_warnings *w, struct hs_err *err)
 {
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = types};
 	struct hs_stacks *stacks = hs_stacks_open();
@@ -109,15 +111,27 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		hs_stacks_close(stacks);
 		return err->code;
 	}
+	/* The tasks are fixed from here on (nudging never adds one). */
+	bool *unknown = hs_xcalloc(t->ntasks, sizeof *unknown);
+	size_t nunknown = 0;
 	int nudges = 0;
 	bool busy = true;
 	while (busy) {
 		busy = false;
 		for (size_t i = 0; i < t->ntasks; i++) {
 			struct hs_task *k = &t->tasks[i];
-			if (!k->attached)
+			if (!k->attached || unknown[i])
 				continue;
-			k->in_malloc = hs_stacks_in_malloc(stacks, sym, k->tid, &k->malloc_fn);
+			const char *why = NULL;
+			enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why);
+			k->in_malloc = where == HS_STACK_IN_MALLOC;
+			if (where == HS_STACK_UNKNOWN) {
+				unknown[i] = true;
+				nunknown++;
+				hs_warn(w, "thread %d: its stack cannot be unwound (%s): it may be inside malloc",
+					(int)k->tid, why);
+				continue;
+			}
 			if (!k->in_malloc || k->group_stopped)
 				continue;
 			busy = true;
@@ -129,8 +143,14 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		if (nudges >= SNAPSHOT_NUDGES)
 			break;
 	}
+	free(unknown);
 	c->retries = nudges;
-	c->consistent = !busy;
+	c->consistent = !busy && !nunknown;
+	if (busy)
+		*inconsistent = "a thread stayed inside malloc";
+	else if (nunknown)
+		*inconsistent = nunknown == 1 ? "a thread's stack could not be unwound (see the report)"
+					      : "threads' stacks could not be unwound (see the report)";
 	if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
 		/* Residency before the first heap byte is read (zero page). */
 		if (hs_resident_read(t->pid, heap) < 0)
@@ -164,7 +184,8 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 /* The part of a run after the heap is read, shared by attach and replay:
  * diagnosis, report, and the exit code the findings give. */
 static void report_heap(const struct hs_heap *heap, struct hs_census *c, const struct hs_leaks *leaks,
-			struct hs_warnings *warn, const struct options *o, const char *who, struct hs_err *err)
+			struct hs_warnings *warn, const struct options *o, const char *who, const char *inconsistent,
+			struct hs_err *err)
 {
 	if (!heap->malloc_initialised)
 		hs_warn(warn, "malloc has not been initialised in %s: it has never allocated", who);
@@ -178,7 +199,7 @@ static void report_heap(const struct hs_heap *heap, struct hs_census *c, const s
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
 	else if (!c->consistent)
-		hs_fail(err, HS_ECORRUPT, "%s: a thread stayed inside malloc; the snapshot may be inconsistent", who);
+		hs_fail(err, HS_ECORRUPT, "%s: %s; the snapshot may be inconsistent", who, inconsistent);
 	else if (warn->n && heap->malloc_initialised)
 		hs_fail(err, HS_ECORRUPT, "%s: the heap is inconsistent: %zu warning%s (see the report)", who,
 			warn->n + warn->dropped, warn->n + warn->dropped == 1 ? "" : "s");
@@ -201,6 +222,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	struct hs_contents ct = {0};
 	struct hs_leaks leaks = {0};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
+	const char *inconsistent = NULL;
 	int rc = 0;
 
 	memset(&t, 0, sizeof t);
@@ -212,7 +234,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err))
 		goto out;
 	hs_types_load(&sym, &types);
-	if ((o->leaks && hs_contents_prepare(pid, &ct, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &warn, &err))
+	if ((o->leaks && hs_contents_prepare(pid, &ct, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &inconsistent, &warn, &err))
 		goto out;
 	hs_bins_read(&heap, &ix, o->report.bins || o->compare, &bins, &warn);
 	hs_census_build(&heap, &ix, &bins, &c, &warn);
@@ -238,7 +260,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	}
 	char who[64];
 	snprintf(who, sizeof who, "pid %d", (int)pid);
-	report_heap(&heap, &c, o->leaks ? &leaks : NULL, &warn, o, who, &err);
+	report_heap(&heap, &c, o->leaks ? &leaks : NULL, &warn, o, who, inconsistent, &err);
 out:
 	hs_target_close(&t);
 	if (err.code) {
@@ -301,7 +323,7 @@ static int cmd_replay(const char *path, const struct options *o)
 	c.total_ms = ms_since(&t0);
 	char who[PATH_MAX + 16];
 	snprintf(who, sizeof who, "trace %s", path);
-	report_heap(&heap, &c, NULL, &warn, o, who, &err);
+	report_heap(&heap, &c, NULL, &warn, o, who, NULL, &err);
 out:
 	if (err.code) {
 		fprintf(stderr, "heapscope: %s\n", err.msg);
