@@ -11,13 +11,15 @@ LDLIBS  += -ldw -lelf -lcjson -lpthread -lunwind-ptrace -lunwind-generic -lunwin
 
 B       := build
 LIB_SRC := $(wildcard lib/*/*.c) arch/$(ARCH).c
-CMD_SRC := cmd/heapscope.c
+CMD_SRC := $(wildcard cmd/*.c)
 FIX_SRC := $(filter-out fixtures/oracle.c,$(wildcard fixtures/*.c))
 UNIT_SRC:= $(wildcard tests/unit/test_*.c)
 
 # Every object twice: plain, and under ASan+UBSan for `make check`.
 LIB_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
 LIB_SAN  := $(patsubst %.c,$(B)/san/%.o,$(LIB_SRC))
+CMD_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(CMD_SRC))
+CMD_SAN  := $(patsubst %.c,$(B)/san/%.o,$(CMD_SRC))
 FIX_CXX := $(wildcard fixtures/*.cc)
 FIXTURES := $(patsubst fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC)) $(patsubst fixtures/%.cc,$(B)/fixtures/%,$(FIX_CXX))
 UNITS    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
@@ -26,10 +28,10 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 .PHONY: all deps demo check bench install clean fixtures units
 all: $(B)/heapscope $(FIXTURES)
 
-$(B)/obj/%.o: %.c $(wildcard lib/*/*.h arch/*.h)
+$(B)/obj/%.o: %.c $(wildcard lib/*/*.h arch/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
-$(B)/san/%.o: %.c $(wildcard lib/*/*.h arch/*.h)
+$(B)/san/%.o: %.c $(wildcard lib/*/*.h arch/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SANFLAGS) -c -o $@ $<
 
@@ -38,9 +40,9 @@ $(B)/libheapscope.a: $(LIB_OBJ)
 $(B)/libheapscope-san.a: $(LIB_SAN)
 	ar rcs $@ $^
 
-$(B)/heapscope: $(B)/obj/cmd/heapscope.o $(B)/libheapscope.a
+$(B)/heapscope: $(CMD_OBJ) $(B)/libheapscope.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/heapscope-san: $(B)/san/cmd/heapscope.o $(B)/libheapscope-san.a
+$(B)/heapscope-san: $(CMD_SAN) $(B)/libheapscope-san.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 # Fixtures: small programs that build a known heap, print glibc's own view

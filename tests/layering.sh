@@ -34,7 +34,7 @@ done
 # folder; the included file's folder must not rank above the includer's.
 inc_edges=$(mktemp) sym_edges=$(mktemp)
 trap 'rm -f "$inc_edges" "$sym_edges"' EXIT
-for f in lib/*/*.[ch] arch/*.[ch] cmd/*.c; do
+for f in lib/*/*.[ch] arch/*.[ch] cmd/*.[ch]; do
 	r=$(rank "$f")
 	while read -r h; do
 		for cand in "$(dirname "$f")/$h" "lib/$h" "arch/$h"; do

@@ -19,14 +19,45 @@ enum hs_exit {
 	HS_EINTERNAL = 1,    /* out of memory and the like */
 };
 
+/* Errors: one convention, in lib/ and cmd/ alike.
+ *
+ * 1. A step that can fail takes `struct hs_err *err` (its last parameter)
+ *    and returns int: 0 when it did its work; otherwise the exit code,
+ *    which hs_fail() stored in err with the one line that explains it:
+ *
+ *        if (!f)
+ *                return hs_fail(err, HS_EATTACH, "cannot read %s: %s", path, strerror(errno));
+ *        if (hs_next_step(..., err))
+ *                return err->code;        (or goto out, to free first)
+ *
+ *    Never -1 beside it, never `hs_fail(...), -1`, never an errno left
+ *    for the caller to read. What else the step gives (a count, a value)
+ *    goes out through a pointer parameter.
+ * 2. A finding that does not stop the run (a bad pointer, a page that
+ *    cannot be read, a thread whose stack cannot be unwound) is hs_warn():
+ *    it is printed in the report and makes the exit code 5. A fallback is
+ *    a warning or an error, never silent.
+ * 3. A question, which can have no answer without anything having failed
+ *    (a lookup, a predicate, a parse of one token), returns bool, a
+ *    pointer that is NULL for none, or an enum that names each answer.
+ *    It takes no err and sets no errno.
+ * 4. Below all of this, reading the target's memory (a memory source's
+ *    read, hs_read(), hs_stream_get()) returns 0, or -1 with errno as the
+ *    system call behind it set it: EFAULT or EIO (not readable), ESRCH
+ *    (the target is gone), EINTR (heapscope was asked to stop). Those
+ *    reads are many and a failed one is as often a finding as an error,
+ *    so the caller turns errno at once into hs_fail() or hs_warn(); errno
+ *    goes no further up than that caller. A static helper that wraps a
+ *    system call may do the same, inside its own file. */
+
 /* The first fatal error of a run: one line, and the exit code it maps to. */
 struct hs_err {
 	int code;
 	char msg[512];
 };
 
-/* Sets err (if not already set) and returns its code, so callers can write
- * `return hs_fail(err, HS_EATTACH, "...")`. */
+/* Sets err (if not already set: the first error is the one that explains)
+ * and returns err->code, so callers write `return hs_fail(err, ...)`. */
 int hs_fail(struct hs_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

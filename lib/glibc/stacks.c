@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 struct hs_stacks {
-	unw_addr_space_t as;
+	unw_addr_space_t as; /* NULL: libunwind could not make one */
 };
 
 struct hs_stacks *hs_stacks_open(void)
@@ -17,28 +17,46 @@ struct hs_stacks *hs_stacks_open(void)
 	return s;
 }
 
-bool hs_stacks_in_malloc(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid, const char **fn)
+enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
+				    const char **fn, const char **why)
 {
-	if (!s || !s->as)
-		return false;
+	if (!s->as) {
+		*why = "libunwind cannot create an address space";
+		return HS_STACK_UNKNOWN;
+	}
 	void *ui = _UPT_create(tid);
-	if (!ui)
-		return false;
+	if (!ui) {
+		*why = "libunwind-ptrace cannot start on it";
+		return HS_STACK_UNKNOWN;
+	}
+	enum hs_stack_where where = HS_STACK_OUTSIDE;
 	unw_cursor_t c;
-	bool found = false;
-	if (unw_init_remote(&c, s->as, ui) == 0) {
-		for (int i = 0; i < HS_MAX_FRAMES && !found; i++) {
-			unw_word_t ip;
-			if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || ip == 0)
-				break;
-			/* Outer frames hold return addresses: look at the call. */
-			found = hs_symbols_in_malloc(sym, i ? ip - 1 : ip, fn);
-			if (unw_step(&c) <= 0)
-				break;
+	int rc = unw_init_remote(&c, s->as, ui);
+	if (rc < 0) {
+		*why = unw_strerror(rc);
+		where = HS_STACK_UNKNOWN;
+	}
+	for (int i = 0; where == HS_STACK_OUTSIDE && i < HS_MAX_FRAMES; i++) {
+		unw_word_t ip;
+		if ((rc = unw_get_reg(&c, UNW_REG_IP, &ip)) < 0) {
+			*why = unw_strerror(rc);
+			where = HS_STACK_UNKNOWN;
+			break;
+		}
+		if (ip == 0)
+			break; /* the outermost frame */
+		/* Outer frames hold return addresses: look at the call. */
+		if (hs_symbols_in_malloc(sym, i ? ip - 1 : ip, fn))
+			where = HS_STACK_IN_MALLOC;
+		else if ((rc = unw_step(&c)) < 0) {
+			*why = unw_strerror(rc);
+			where = HS_STACK_UNKNOWN;
+		} else if (rc == 0) {
+			break; /* the outermost frame */
 		}
 	}
 	_UPT_destroy(ui);
-	return found;
+	return where;
 }
 
 void hs_stacks_close(struct hs_stacks *s)

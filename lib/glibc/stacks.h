@@ -7,14 +7,29 @@
 
 #include "glibc/symbols.h"
 
+/* Frames looked at, innermost first. An allocator function is innermost
+ * (or right below a lock wait), so a deeper stack is a caller's recursion;
+ * only a signal handler deeper than this that interrupted malloc would
+ * hide it. */
 #define HS_MAX_FRAMES 64
 
 struct hs_stacks;
 
+/* What the unwinding of one thread found. */
+enum hs_stack_where {
+	HS_STACK_OUTSIDE,   /* no frame in the allocator, to the end of the stack */
+	HS_STACK_IN_MALLOC, /* a frame is in the allocator */
+	HS_STACK_UNKNOWN,   /* the stack could not be unwound (libunwind could not
+			     * start, or failed part-way): the thread may be
+			     * inside malloc. Never read as "outside". */
+};
+
 struct hs_stacks *hs_stacks_open(void);
-/* Unwinds thread tid (stopped, traced by us). True if any frame is an
- * allocator function; *fn names the innermost such one. */
-bool hs_stacks_in_malloc(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid, const char **fn);
+/* Unwinds thread tid (stopped, traced by us). On HS_STACK_IN_MALLOC *fn
+ * names the innermost allocator function; on HS_STACK_UNKNOWN *why says
+ * what failed (a static string). */
+enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
+				    const char **fn, const char **why);
 void hs_stacks_close(struct hs_stacks *s);
 
 #endif

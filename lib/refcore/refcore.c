@@ -1541,7 +1541,7 @@ struct hs_refcore *hs_refcore_new(const struct hs_refcore_cfg *cfg)
 		return NULL;
 	struct hs_refcore *rc = hs_xcalloc(1, sizeof *rc);
 	rc->cfg = *cfg;
-	hs_refcore_layout(cfg->vmajor, cfg->vminor, cfg->size_sz, &rc->lay);
+	hs_refcore_layout(cfg->vmajor, cfg->vminor, cfg->size_sz, &rc->lay); /* in range: checked above */
 	rc->sz = cfg->size_sz;
 	rc->vmin = cfg->vminor;
 	rc->wmax = rc->sz == 8 ? UINT64_MAX : UINT32_MAX;

@@ -106,7 +106,7 @@ void hs_refcore_home_of(const struct hs_refcore *rc, uint64_t chunk_size, struct
 
 /* The structure layout of glibc vmajor.vminor for a word size, computed
  * from the structure definitions by C layout rules (refcore_layout.c).
- * -1 outside 2.27 ... 2.43. */
-int hs_refcore_layout(int vmajor, int vminor, unsigned size_sz, struct hs_layout *l);
+ * False (l untouched) outside 2.27 ... 2.43 or for another word size. */
+bool hs_refcore_layout(int vmajor, int vminor, unsigned size_sz, struct hs_layout *l);
 
 #endif

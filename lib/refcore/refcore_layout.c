@@ -24,10 +24,10 @@ static int end(struct lay *s)
 	return (s->off + s->align - 1) & -s->align;
 }
 
-int hs_refcore_layout(int vmajor, int vminor, unsigned size_sz, struct hs_layout *l)
+bool hs_refcore_layout(int vmajor, int vminor, unsigned size_sz, struct hs_layout *l)
 {
 	if (vmajor != 2 || vminor < 27 || vminor > 43 || (size_sz != 4 && size_sz != 8))
-		return -1;
+		return false;
 	const int w = (int)size_sz; /* pointers, size_t and INTERNAL_SIZE_T alike */
 	hs_layout_clear(l);
 	l->size_sz = size_sz;
@@ -113,5 +113,5 @@ int hs_refcore_layout(int vmajor, int vminor, unsigned size_sz, struct hs_layout
 	l->tc_counts = field(&s, l->tc_count_width, l->tc_count_width, l->tc_nbins);
 	l->tc_entries = field(&s, w, w, l->tc_nbins);
 	l->tc_size = end(&s);
-	return 0;
+	return true;
 }

@@ -16,7 +16,7 @@ static int image_read(struct hs_source *src, uint64_t addr, void *buf, size_t le
 			if (addr >= im->v[i].addr && addr - im->v[i].addr < im->v[i].len)
 				r = &im->v[i];
 		if (!r) {
-			errno = EFAULT;
+			errno = EFAULT; /* as process_vm_readv says it (base/hs.h, errors, rule 4) */
 			return -1;
 		}
 		size_t n = (size_t)(r->addr + r->len - addr);

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static int parse_line(const char *line, struct hs_map *out)
+/* One line of a maps file; false if it is not one. */
+static bool parse_line(const char *line, struct hs_map *out)
 {
 	uint64_t start, end, off, inode;
 	char perms[5];
@@ -16,7 +17,7 @@ static int parse_line(const char *line, struct hs_map *out)
 	int n = 0;
 	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n",
 		   &start, &end, perms, &off, &devmaj, &devmin, &inode, &n) < 7)
-		return -1;
+		return false;
 	const char *path = line + n;
 	while (*path == ' ' || *path == '\t')
 		path++;
@@ -31,27 +32,48 @@ static int parse_line(const char *line, struct hs_map *out)
 	out->shared = perms[3] == 's';
 	out->path = hs_xcalloc(len + 1, 1);
 	memcpy(out->path, path, len);
-	return 0;
+	return true;
 }
 
-int hs_maps_parse(const char *text, struct hs_maps *m)
+const char *hs_maps_parse(const char *text, struct hs_maps *m)
 {
 	size_t cap = 0;
+	const char *bad = NULL;
 	memset(m, 0, sizeof *m);
 	for (const char *p = text; p && *p;) {
 		struct hs_map map;
-		if (parse_line(p, &map) == 0) {
+		if (parse_line(p, &map)) {
 			if (m->n == cap) {
 				cap = cap ? cap * 2 : 64;
 				m->v = hs_xrealloc(m->v, cap, sizeof *m->v);
 			}
 			m->v[m->n++] = map;
+		} else if (!bad) {
+			bad = p;
 		}
 		p = strchr(p, '\n');
 		if (p)
 			p++;
 	}
-	return 0;
+	return bad;
+}
+
+/* What a failed open or read of /proc/PID/maps means, by errno. The
+ * process was there when it was opened (hs_target_open), so gone now is
+ * "exited while being read". */
+static int maps_fail(pid_t pid, const char *path, int e, struct hs_err *err)
+{
+	switch (e) {
+	case ENOENT:
+	case ESRCH:
+		return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)pid);
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+		return hs_fail(err, HS_EINTERNAL, "cannot read %s: %s", path, strerror(e));
+	default: /* EACCES, EPERM: no permission over it; anything else: not readable */
+		return hs_fail(err, HS_EATTACH, "cannot read %s: %s", path, strerror(e));
+	}
 }
 
 int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err)
@@ -60,8 +82,7 @@ int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err)
 	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return hs_fail(err, errno == ENOENT ? HS_EATTACH : HS_EATTACH,
-			       "cannot read %s: %s", path, strerror(errno));
+		return maps_fail(pid, path, errno, err);
 	size_t cap = 1 << 16, len = 0;
 	char *text = hs_xcalloc(cap, 1);
 	size_t got;
@@ -77,11 +98,18 @@ int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err)
 	text[len] = 0;
 	if (rerr) {
 		free(text);
-		return hs_fail(err, HS_EATTACH, "cannot read %s: %s", path, strerror(rerr));
+		return maps_fail(pid, path, rerr, err);
 	}
-	hs_maps_parse(text, m);
+	const char *bad = hs_maps_parse(text, m);
+	int rc = 0;
+	if (bad) /* the kernel's own format: a line not understood is not skipped */
+		rc = hs_fail(err, HS_EUNSUPPORTED, "cannot parse %s: '%.*s'", path, (int)strcspn(bad, "\n"), bad);
+	else if (m->n == 0) /* a process with no memory: its mm is gone */
+		rc = hs_fail(err, HS_EEXITED, "pid %d exited while being read (%s is empty)", (int)pid, path);
 	free(text);
-	return 0;
+	if (rc)
+		hs_maps_free(m);
+	return rc;
 }
 
 const struct hs_map *hs_maps_find(const struct hs_maps *m, uint64_t addr)

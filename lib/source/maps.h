@@ -19,10 +19,15 @@ struct hs_maps {
 	size_t n;
 };
 
-/* Reads /proc/PID/maps. Fails with HS_EATTACH (gone, no permission). */
+/* Reads /proc/PID/maps of a process that was there when it was opened.
+ * Fails with HS_EEXITED (gone, or nothing mapped any more), HS_EATTACH
+ * (no permission, not readable), HS_EUNSUPPORTED (a line it cannot
+ * parse) or HS_EINTERNAL (heapscope out of memory or descriptors). */
 int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err);
-/* Parses the text of a maps file (the unit tests feed it directly). */
-int hs_maps_parse(const char *text, struct hs_maps *m);
+/* Parses the text of a maps file (the unit tests feed it directly) into
+ * m, every line it understands. Returns NULL, or the first line it did
+ * not understand. */
+const char *hs_maps_parse(const char *text, struct hs_maps *m);
 /* The mapping that holds addr, or NULL. */
 const struct hs_map *hs_maps_find(const struct hs_maps *m, uint64_t addr);
 void hs_maps_free(struct hs_maps *m);

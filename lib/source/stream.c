@@ -13,7 +13,7 @@ struct buf {
 	unsigned char *data;
 	uint64_t start;
 	size_t len;
-	int rc, err;
+	int rc, err; /* hs_read()'s result, and its errno when it failed */
 	bool ready;
 };
 
@@ -39,7 +39,7 @@ static void fill(struct hs_stream *s, struct buf *b, uint64_t start, uint64_t en
 	b->start = start;
 	b->len = (size_t)(end - start < s->window ? end - start : s->window);
 	b->rc = hs_read(s->src, b->start, b->data, b->len);
-	b->err = errno;
+	b->err = b->rc < 0 ? errno : 0; /* errno is per thread: carried to the caller's */
 }
 
 static void *reader(void *arg)

@@ -287,10 +287,10 @@ static void test_maps_parse(void **state)
 {
 	(void)state;
 	struct hs_maps m;
-	hs_maps_parse("5555-6666 rw-p 00000000 00:00 0                          [heap]\n"
-		      "7000-8000 rw-p 00000000 00:00 0 \n"
-		      "8000-9000 r-xp 00001000 08:01 1234                       /usr/lib/libc.so.6 (deleted)\n",
-		      &m);
+	assert_null(hs_maps_parse("5555-6666 rw-p 00000000 00:00 0                          [heap]\n"
+				  "7000-8000 rw-p 00000000 00:00 0 \n"
+				  "8000-9000 r-xp 00001000 08:01 1234                       /usr/lib/libc.so.6 (deleted)\n",
+				  &m));
 	assert_int_equal(m.n, 3);
 	assert_string_equal(m.v[0].path, "[heap]");
 	assert_string_equal(m.v[1].path, "");
@@ -298,6 +298,11 @@ static void test_maps_parse(void **state)
 	assert_int_equal(m.v[2].offset, 0x1000);
 	assert_non_null(hs_maps_find(&m, 0x7fff));
 	assert_null(hs_maps_find(&m, 0x6666));
+	hs_maps_free(&m);
+	/* a line it does not understand is named, not skipped in silence */
+	const char *text = "5555-6666 rw-p 00000000 00:00 0 [heap]\nnot a mapping\n7000-8000 rw-p 00000000 00:00 0\n";
+	assert_ptr_equal(hs_maps_parse(text, &m), strstr(text, "not a mapping"));
+	assert_int_equal(m.n, 2);
 	hs_maps_free(&m);
 }
 

@@ -1,0 +1,95 @@
+/* cli.h - what the files of cmd/ share: every option heapscope knows,
+ * the values a command line gives them, a row of the command table, and
+ * the end that attach and replay have in common.
+ *
+ * The grammar, in bpftool's way:
+ *     heapscope [GLOBAL OPTIONS] COMMAND [OPTIONS] OPERANDS...
+ * Global options (-j, -p, --format, --no-debuginfo, -h, -V) may come
+ * before the command or after it; the others come after it. One
+ * dispatcher (main.c) parses the options of the whole line with one
+ * table (options.c), then hands the operands to the command's cmd_*
+ * function; each command says in its row which options it takes, and
+ * hs_cli_check() is the one place that refuses the rest. */
+#ifndef HS_CLI_H
+#define HS_CLI_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "report/report.h"
+
+/* Every option, once (options.c gives each its name and its parser). */
+enum hs_opt {
+	OPT_JSON,
+	OPT_PRETTY,
+	OPT_FORMAT,
+	OPT_CHUNKS,
+	OPT_BINS,
+	OPT_COMPARE,
+	OPT_LEAKS,
+	OPT_NODEBUG,
+	OPT_GLIBC,
+	OPT_WORDSIZE,
+	OPT_HEAPBASE,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_COUNT
+};
+#define OPT(id) (1u << (id))
+/* What every command takes: help, version, and the report's shape. */
+#define OPTS_EVERY (OPT(OPT_HELP) | OPT(OPT_VERSION))
+#define OPTS_REPORT (OPT(OPT_JSON) | OPT(OPT_PRETTY) | OPT(OPT_FORMAT) | OPT(OPT_CHUNKS) | OPT(OPT_BINS))
+
+/* The values of the options of one command line (the CLI's one piece of
+ * global state; filled by the dispatcher, read-only to the commands). */
+struct options {
+	struct hs_report_opts report;
+	bool no_debuginfo;
+	bool compare;
+	int leaks;          /* 0, 1 (sample), 2 (all) */
+	int glibc_minor;    /* replay: --glibc=2.N (default 36) */
+	unsigned word_size; /* replay: --word-size=4|8 (default 8) */
+	uint64_t heap_base; /* replay: --heap-base=ADDR (0: the core's default) */
+};
+
+/* A row of the command table (main.c). core, watch and diff (DESIGN.md)
+ * plug in as rows of their own. */
+struct hs_command {
+	const char *name;     /* "attach" */
+	const char *synopsis; /* "attach PID": named when no command is given */
+	unsigned opts;        /* OPT() of every option it takes, global ones included */
+	/* Runs it on its operands (argv[0 .. argc-1], the options taken out).
+	 * Returns 0, or the exit code with err set. */
+	int (*run)(int argc, char **argv, const struct options *o, struct hs_err *err);
+};
+
+extern const struct hs_command hs_cmd_attach; /* attach.c */
+extern const struct hs_command hs_cmd_replay; /* replay.c */
+
+/* options.c: the options of argv[1 .. argc-1] into o, in order; a global
+ * one acts where it stands (--help, --version print and set *done).
+ * before_command: stop at the first operand (the command's name);
+ * otherwise options and operands may mix, and "--" ends the options.
+ * *given gets OPT() of each option seen; *operand the index of the first
+ * operand. Returns 0, or HS_EUSAGE with err set. */
+int hs_cli_parse(int argc, char **argv, bool before_command, struct options *o, unsigned *given, bool *done,
+		 int *operand, struct hs_err *err);
+/* The one place a command refuses an option: one it does not take
+ * (naming the commands that do), or a command's option given before the
+ * command. cmds: the command table, for the message. */
+int hs_cli_check(const struct hs_command *cmd, unsigned before, unsigned after, const struct hs_command *const *cmds,
+		 size_t ncmds, struct hs_err *err);
+/* HS_EUSAGE with "MESSAGE (see heapscope --help)" in err. */
+int hs_cli_usage_fail(struct hs_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hs_cli_usage(FILE *out);
+double hs_cli_ms_since(const struct timespec *t0);
+
+/* finish.c: the part of a run after the heap is read, shared by attach
+ * and replay: diagnosis, report, and the exit code the findings give.
+ * When c->consistent is false, inconsistent says why ("a thread stayed
+ * inside malloc"). */
+void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct hs_leaks *leaks,
+		   struct hs_warnings *warn, const struct options *o, const char *who, const char *inconsistent,
+		   struct hs_err *err);
+
+#endif

@@ -1,0 +1,31 @@
+/* finish.c - what attach and replay do once the heap is read: diagnose,
+ * report, and the exit code the findings give. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+#include "analysis/compare.h"
+#include "analysis/diagnose.h"
+
+void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct hs_leaks *leaks,
+		   struct hs_warnings *warn, const struct options *o, const char *who, const char *inconsistent,
+		   struct hs_err *err)
+{
+	if (!heap->malloc_initialised)
+		hs_warn(warn, "malloc has not been initialised in %s: it has never allocated", who);
+	struct hs_diagnosis d;
+	struct hs_compare cmp = {0};
+	if (o->compare)
+		hs_compare_build(c, &cmp, warn);
+	hs_diagnose(c, leaks, &d);
+	d.compare = o->compare ? &cmp : NULL;
+	hs_report(stdout, c, &d, &o->report);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
+	else if (!c->consistent)
+		hs_fail(err, HS_ECORRUPT, "%s: %s; the snapshot may be inconsistent", who, inconsistent);
+	else if (warn->n && heap->malloc_initialised)
+		hs_fail(err, HS_ECORRUPT, "%s: the heap is inconsistent: %zu warning%s (see the report)", who,
+			warn->n + warn->dropped, warn->n + warn->dropped == 1 ? "" : "s");
+	hs_compare_free(&cmp);
+}

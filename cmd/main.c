@@ -1,0 +1,70 @@
+/* main.c - the dispatcher: global options, the command, its options, the
+ * one check of what it takes, then its cmd_* function. Errors of every
+ * kind end here as one line on stderr and the exit code (DESIGN.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* The command table. A new command (core, watch, diff) is a row here and
+ * a file of its own with its hs_command. */
+static const struct hs_command *const commands[] = {
+	&hs_cmd_attach,
+	&hs_cmd_replay,
+};
+#define NCOMMANDS HS_ARRAY_SIZE(commands)
+
+/* "'attach PID' or 'replay TRACE'" (synopses) or "attach or replay". */
+static void list_commands(char *buf, size_t size, bool synopsis)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < NCOMMANDS && len < size; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == NCOMMANDS ? " or " : ", ";
+		if (synopsis)
+			len += (size_t)snprintf(buf + len, size - len, "%s'%s'", sep, commands[i]->synopsis);
+		else
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", sep, commands[i]->name);
+	}
+}
+
+static int dispatch(int argc, char **argv, struct hs_err *err)
+{
+	struct options o = {0};
+	unsigned before = 0, after = 0;
+	bool done;
+	int at;
+	char list[256];
+	/* Global options, up to the command's name. */
+	if (hs_cli_parse(argc, argv, true, &o, &before, &done, &at, err) || done)
+		return err->code;
+	if (at >= argc) {
+		list_commands(list, sizeof list, true);
+		return hs_cli_usage_fail(err, "no command given: use %s", list);
+	}
+	/* The command's part of the line: argv[0] of it is the command's name. */
+	argc -= at;
+	argv += at;
+	if (hs_cli_parse(argc, argv, false, &o, &after, &done, &at, err) || done)
+		return err->code;
+	const struct hs_command *cmd = NULL;
+	for (size_t i = 0; i < NCOMMANDS && !cmd; i++)
+		if (strcmp(argv[0], commands[i]->name) == 0)
+			cmd = commands[i];
+	if (!cmd) {
+		list_commands(list, sizeof list, false);
+		return hs_cli_usage_fail(err, "unknown command '%s': use %s", argv[0], list);
+	}
+	if (hs_cli_check(cmd, before, after, commands, NCOMMANDS, err))
+		return err->code;
+	return cmd->run(argc - at, argv + at, &o, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct hs_err err = {0};
+	int rc = dispatch(argc, argv, &err);
+	if (rc)
+		fprintf(stderr, "heapscope: %s\n", err.msg);
+	return rc;
+}
