@@ -138,7 +138,7 @@ static int find_no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modn
 /* Reports every file the target maps, each at the address of its first
  * mapping (offset 0). Returns libc's module, or NULL. */
 static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *maps, char *libc,
-				   size_t libc_size, Dwfl_Module **exe_mod, char *other, size_t other_size)
+				   size_t libc_size, Dwfl_Module **exe_mod)
 {
 	Dwfl_Module *libc_mod = NULL;
 	char exe[PATH_MAX] = "", link[64];
@@ -170,15 +170,6 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *
 		}
 		if (!*exe_mod && strcmp(m->path, exe) == 0)
 			*exe_mod = mod;
-		const char *base = strrchr(m->path, '/') + 1;
-		for (size_t k = 0; k < HS_ARRAY_SIZE(other_allocators) && !other[0]; k++) {
-			if (strncmp(base, other_allocators[k].file, strlen(other_allocators[k].file)) != 0)
-				continue;
-			GElf_Addr b;
-			char ver[64] = "";
-			allocator_version(dwfl_module_getelf(mod, &b), other_allocators[k].version_key, ver, sizeof ver);
-			snprintf(other, other_size, "%s%s (%s)", other_allocators[k].name, ver, base);
-		}
 	}
 	dwfl_report_end(dwfl, NULL, NULL);
 	return libc_mod;
@@ -266,17 +257,228 @@ static int tls_offset_from_got(Elf *elf, GElf_Addr bias, struct hs_source *src, 
 	return -1;
 }
 
+/* want, or want with a version ("malloc@GLIBC_2.2.5"): .symtab names a
+ * versioned dynamic symbol so, .dynsym names it plainly. */
+static bool sym_is(const char *name, const char *want)
+{
+	size_t n = strlen(want);
+	return name && strncmp(name, want, n) == 0 && (name[n] == 0 || name[n] == '@');
+}
+
+/* The address of a symbol the module defines, or 0. An undefined symbol
+ * is a reference, never a definition, whatever value it carries: a non-PIE
+ * executable that takes a function's address gives the undefined symbol
+ * the address of its own PLT entry (the "canonical PLT"), st_value != 0
+ * with st_shndx == SHN_UNDEF. */
 static uint64_t symbol_address(Dwfl_Module *mod, const char *want, int type)
 {
 	int n = dwfl_module_getsymtab(mod);
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
-		if (name && strcmp(name, want) == 0 && GELF_ST_TYPE(sym.st_info) == type && addr)
+		GElf_Word shndx = SHN_UNDEF;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+		if (sym_is(name, want) && GELF_ST_TYPE(sym.st_info) == type && shndx != SHN_UNDEF && addr)
 			return addr;
 	}
 	return 0;
+}
+
+/* A function the module defines and exports, so that it can interpose on
+ * another module's (glibc's malloc): defined, global or weak, visible. */
+static uint64_t exported_function(Dwfl_Module *mod, const char *want)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx = SHN_UNDEF;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+		if (!sym_is(name, want) || shndx == SHN_UNDEF || !addr)
+			continue;
+		int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+		int vis = GELF_ST_VISIBILITY(sym.st_other);
+		if ((type == STT_FUNC || type == STT_GNU_IFUNC) &&
+		    (bind == STB_GLOBAL || bind == STB_WEAK || bind == STB_GNU_UNIQUE) &&
+		    (vis == STV_DEFAULT || vis == STV_PROTECTED))
+			return addr;
+	}
+	return 0;
+}
+
+/* The canonical PLT address an executable gives its undefined `want`, or 0. */
+static uint64_t canonical_plt(Dwfl_Module *mod, const char *want)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx = 1;
+		Dwarf_Addr bias = 0;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, &bias);
+		if (sym_is(name, want) && shndx == SHN_UNDEF && sym.st_value)
+			return sym.st_value + bias;
+	}
+	return 0;
+}
+
+/* What the dynamic linker stored for `want` in one of the module's own
+ * relocated slots (its GOT entry): the address the module's references to
+ * `want` were bound to. -1 when the module has no such relocation. */
+static int bound_address(Dwfl_Module *mod, const char *want, struct hs_source *src, uint64_t *out)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	Elf_Scn *scn = NULL;
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_RELA && sh.sh_type != SHT_REL) ||
+		    sh.sh_entsize == 0)
+			continue;
+		Elf_Scn *syms = elf_getscn(elf, sh.sh_link);
+		GElf_Shdr symsh;
+		Elf_Data *d = elf_getdata(scn, NULL), *symd = syms ? elf_getdata(syms, NULL) : NULL;
+		if (!d || !symd || !gelf_getshdr(syms, &symsh))
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r = {0};
+			GElf_Rel rel;
+			if (sh.sh_type == SHT_RELA ? !gelf_getrela(d, (int)i, &r)
+						   : !gelf_getrel(d, (int)i, &rel))
+				continue;
+			if (sh.sh_type == SHT_REL)
+				r.r_offset = rel.r_offset, r.r_info = rel.r_info;
+			GElf_Sym sym;
+			size_t si = GELF_R_SYM(r.r_info);
+			if (!si || r.r_addend != 0 || !gelf_getsym(symd, (int)si, &sym))
+				continue;
+			const char *name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+			if (!name || strcmp(name, want) != 0)
+				continue;
+			if (hs_read_u64(src, bias + r.r_offset, out) < 0)
+				return -1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Whose malloc the program runs, from where the dynamic linker bound
+ * libc's own references to malloc (glibc calls malloc through its GOT so
+ * that an interposed malloc serves libc too; the slot is a GLOB_DAT,
+ * filled before any code runs). The module that defines and exports
+ * malloc at that address, or NULL when the slot does not say (no such
+ * relocation, a lazy slot not bound yet). A non-PIE executable that takes
+ * malloc's address makes libc's slot hold its canonical PLT entry, which
+ * jumps through the executable's own slot: followed once. */
+static Dwfl_Module *live_malloc(Dwfl *dwfl, Dwfl_Module *libc, Dwfl_Module *exe, struct hs_source *src)
+{
+	uint64_t v;
+	if (bound_address(libc, "malloc", src, &v) < 0)
+		return NULL;
+	for (int hop = 0; hop < 2; hop++) {
+		Dwfl_Module *m = dwfl_addrmodule(dwfl, v);
+		if (!m)
+			return NULL;
+		if (exported_function(m, "malloc") == v)
+			return m;
+		if (hop || m != exe || canonical_plt(exe, "malloc") != v ||
+		    bound_address(exe, "malloc", src, &v) < 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+static const char *module_path(Dwfl_Module *m)
+{
+	const char *p = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	return p ? p : "?";
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b ? b + 1 : path;
+}
+
+static bool is_malloc_debug(Dwfl_Module *m)
+{
+	return strncmp(base_name(module_path(m)), "libc_malloc_debug.so", 20) == 0;
+}
+
+/* Names the allocator a module's malloc is: a known one with its version,
+ * the executable's own, or any other library's. */
+static void name_allocator(Dwfl_Module *m, Dwfl_Module *exe, char *out, size_t size)
+{
+	const char *base = base_name(module_path(m));
+	for (size_t k = 0; k < HS_ARRAY_SIZE(other_allocators); k++) {
+		if (strncmp(base, other_allocators[k].file, strlen(other_allocators[k].file)) != 0)
+			continue;
+		GElf_Addr b;
+		char ver[64] = "";
+		allocator_version(dwfl_module_getelf(m, &b), other_allocators[k].version_key, ver, sizeof ver);
+		snprintf(out, size, "%s%s (%s)", other_allocators[k].name, ver, base);
+		return;
+	}
+	if (m == exe)
+		snprintf(out, size, "the executable's own (it defines malloc)");
+	else
+		snprintf(out, size, "%s's own (it defines malloc)", base);
+}
+
+struct candidates {
+	Dwfl_Module *libc, *exe;
+	Dwfl_Module *named;    /* first known allocator library defining malloc */
+	Dwfl_Module *debug;    /* glibc's libc_malloc_debug.so, defining malloc */
+};
+
+static int find_candidates(Dwfl_Module *m, void **userdata, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)userdata, (void)name, (void)start;
+	struct candidates *c = arg;
+	if (m == c->libc || m == c->exe)
+		return DWARF_CB_OK;
+	const char *base = base_name(module_path(m));
+	if (!c->debug && is_malloc_debug(m) && exported_function(m, "malloc"))
+		c->debug = m;
+	for (size_t k = 0; k < HS_ARRAY_SIZE(other_allocators) && !c->named; k++)
+		if (strncmp(base, other_allocators[k].file, strlen(other_allocators[k].file)) == 0 &&
+		    exported_function(m, "malloc"))
+			c->named = m;
+	return DWARF_CB_OK;
+}
+
+/* Which malloc serves the program. Sets s->other_allocator when it is not
+ * glibc's, and returns glibc's malloc debugging library when that is the
+ * one (it runs on glibc's state or, with MALLOC_CHECK_, on its own). The
+ * GOT says which when it can; otherwise a module counts only when it
+ * defines and exports malloc (a reference is not a definition). */
+static Dwfl_Module *which_malloc(Dwfl *dwfl, Dwfl_Module *libc, Dwfl_Module *exe, struct hs_source *src,
+				 struct hs_symbols *s)
+{
+	struct candidates c = {.libc = libc, .exe = exe};
+	dwfl_getmodules(dwfl, find_candidates, &c, 0);
+	Dwfl_Module *live = live_malloc(dwfl, libc, exe, src);
+	if (live == libc)
+		return NULL;
+	if (!live) {
+		/* The GOT did not say: any library of a known allocator, then
+		 * glibc's debugging library, then the executable, each only if
+		 * it defines malloc itself. */
+		if (c.named)
+			live = c.named;
+		else if (c.debug)
+			live = c.debug;
+		else if (exe && exe != libc && has_interp(exe) && exported_function(exe, "malloc"))
+			live = exe;
+		else
+			return NULL;
+	}
+	if (is_malloc_debug(live))
+		return live;
+	name_allocator(live, exe, s->other_allocator, sizeof s->other_allocator);
+	return NULL;
 }
 
 static Dwarf_Die *type_of(Dwarf_Die *die, Dwarf_Die *out)
@@ -473,6 +675,8 @@ static void tls_block_size(Elf *elf, struct hs_symbols *s);
 static int dwarf_path(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err);
 static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct hs_symbols *s,
 			    struct hs_err *err);
+static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, Dwfl_Module *dbg,
+		       struct hs_symbols *s, struct hs_err *err);
 
 int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
 		    struct hs_err *err)
@@ -504,13 +708,8 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
 	}
 	Dwfl_Module *exe_mod = NULL;
-	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc, &exe_mod,
-					  s->other_allocator, sizeof s->other_allocator);
+	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc, &exe_mod);
 	hs_maps_free(&maps);
-	if (!s->other_allocator[0] && mod && exe_mod && exe_mod != mod && has_interp(exe_mod) &&
-	    symbol_address(exe_mod, "malloc", STT_FUNC))
-		snprintf(s->other_allocator, sizeof s->other_allocator,
-			 "the executable's own (it defines malloc)");
 	GElf_Addr bias;
 	Elf *elf = NULL;
 	if (!mod) {
@@ -536,7 +735,8 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "pid %d has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",
 			       (int)src->pid);
-	s->libc_mod = mod;
+	s->libc_mod = s->state_mod = mod;
+	Dwfl_Module *debug_mod = s->is_static ? NULL : which_malloc(dwfl, mod, exe_mod, src, s);
 	elf = dwfl_module_getelf(mod, &bias);
 	if (!elf)
 		return hs_fail(err, HS_EUNSUPPORTED, "cannot read %s: %s", s->libc, dwfl_errmsg(-1));
@@ -558,12 +758,111 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		s->have_tls = true;
 	}
 
-	if (!o->no_debuginfo && dwarf_path(mod, s, err) == 0)
+	if (o->no_debuginfo || dwarf_path(mod, s, err) != 0) {
+		if (err->code && err->code != HS_EUNSUPPORTED)
+			return err->code;
+		err->code = 0; /* DWARF missing or unusable: the symbol-free path */
+		if (symbol_free_path(mod, elf, bias, s, err))
+			return err->code;
+	}
+	return debug_mod ? debug_state(src, o, debug_mod, s, err) : 0;
+}
+
+/* MALLOC_CHECK_ or glibc.malloc.check asked for in the environment the
+ * target started with (the only way to turn the check on: glibc reads the
+ * tunable once, at its first malloc; 0 leaves it off). */
+static bool check_requested(pid_t pid)
+{
+	char path[64], buf[1 << 16];
+	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* cannot tell: assume it is */
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0)
+		return true;
+	buf[n] = 0;
+	for (char *e = buf; e < buf + n; e += strlen(e) + 1) {
+		if (strncmp(e, "MALLOC_CHECK_=", 14) == 0 && e[14] && strcmp(e + 14, "0") != 0)
+			return true;
+		if (strncmp(e, "GLIBC_TUNABLES=", 15) != 0)
+			continue;
+		for (const char *t = strstr(e, "glibc.malloc.check="); t; t = strstr(t + 1, "glibc.malloc.check=")) {
+			const char *v = t + strlen("glibc.malloc.check=");
+			if (*v && *v != ':' && !(v[0] == '0' && (v[1] == 0 || v[1] == ':')))
+				return true;
+		}
+	}
+	return n == (ssize_t)sizeof buf - 1; /* cut short: cannot tell */
+}
+
+/* glibc's malloc debugging library (libc_malloc_debug.so, 2.34+) serves
+ * malloc. Its wrappers call libc's malloc, whose state is then the one in
+ * use and already located, unless MALLOC_CHECK_ (glibc.malloc.check) is on:
+ * then they allocate from the library's own copy of malloc.c (built
+ * without tcache), with its own main_arena and mp_, and only those hold
+ * the program's memory: read them instead, or refuse when they cannot be
+ * found. __malloc_debugging_hooks (its .symtab, in the debug file) says
+ * which; without it, the environment the target started with. */
+static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, Dwfl_Module *dbg,
+		       struct hs_symbols *s, struct hs_err *err)
+{
+	const char *base = base_name(module_path(dbg));
+	uint64_t hooks = symbol_address(dbg, "__malloc_debugging_hooks", STT_OBJECT);
+	uint32_t v = 0;
+	bool check;
+	if (hooks) {
+		if (hs_read(src, hooks, &v, sizeof v) < 0)
+			return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)src->pid);
+		check = v & 4; /* MALLOC_CHECK_HOOK */
+	} else {
+		check = check_requested(src->pid);
+		if (check)
+			return hs_fail(err, HS_EUNSUPPORTED,
+				       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ (glibc.malloc.check) on: it allocates from its own heap, not libc's, and finding that heap needs the library's debug symbols%s; install libc6-dbg",
+				       (int)src->pid, base, o->no_debuginfo ? " (not read with --no-debuginfo)" : "");
+	}
+	if (!check)
 		return 0;
-	if (err->code && err->code != HS_EUNSUPPORTED)
-		return err->code;
-	err->code = 0; /* DWARF missing or unusable: the symbol-free path */
-	return symbol_free_path(mod, elf, bias, s, err);
+
+	/* The library's own state, with its own layout (same glibc, same
+	 * malloc_state; an mp_ without the tcache fields). */
+	struct hs_layout was = s->layout;
+	hs_layout_clear(&s->layout);
+	s->layout.size_sz = was.size_sz;
+	s->layout.align = was.align;
+	s->layout.heap_max = was.heap_max;
+	s->layout.vmajor = was.vmajor;
+	s->layout.vminor = was.vminor;
+	s->layout.safe_linking = was.safe_linking;
+	s->layout.tcache_counts_down = was.tcache_counts_down;
+	s->layout.mmap_tail = was.mmap_tail;
+	s->main_arena = s->mp = 0;
+	Dwarf_Addr dwbias;
+	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout)) {
+		err->code = 0;
+		return hs_fail(err, HS_EUNSUPPORTED,
+			       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",
+			       (int)src->pid, base, hs_layout_missing(&s->layout) ? hs_layout_missing(&s->layout) : "no DWARF");
+	}
+	const char *debugfile = NULL;
+	dwfl_module_info(dbg, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	snprintf(s->debuginfo, sizeof s->debuginfo, "%s", debugfile ? debugfile : "");
+	s->method = "dwarf";
+	/* No tcache in this build; thread_arena is in the library's own TLS block. */
+	s->layout.tls_tcache = -1;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(dbg, &bias);
+	s->have_tls = false;
+	s->tls_size = 0;
+	if (elf) {
+		tls_block_size(elf, s);
+		tls_offset_from_got(elf, bias, src, s);
+	}
+	s->state_mod = dbg;
+	snprintf(s->malloc_lib, sizeof s->malloc_lib, "%s", module_path(dbg));
+	return 0;
 }
 
 static void tls_block_size(Elf *elf, struct hs_symbols *s)
@@ -663,14 +962,28 @@ bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **
 		"__posix_memalign", "__libc_malloc2", "__malloc_arena_thread_freeres",
 		"malloc_printerr", "__malloc_fork_lock_parent", "__malloc_fork_unlock_parent",
 		"__malloc_fork_unlock_child", "_int_free_chunk", "__libc_free_chunk",
+		/* libc_malloc_debug.so's own, with MALLOC_CHECK_ */
+		"malloc_check", "free_check", "realloc_check", "memalign_check", "top_check",
+		"mem2chunk_check", "mem2mem_check", "__debug_malloc", "__debug_free", "__debug_realloc",
+		"__debug_calloc", "__debug_memalign", "__debug_valloc", "__debug_pvalloc",
+		"__debug_posix_memalign", "__debug_aligned_alloc", "malloc_hook_ini",
+		"realloc_hook_ini", "memalign_hook_ini", "generic_hook_ini",
 	};
-	if (!s->libc_mod)
-		return false;
+	Dwfl_Module *mod = NULL;
 	Dwarf_Addr start, end;
-	dwfl_module_info(s->libc_mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
-	if (pc < start || pc >= end)
+	if (s->libc_mod) {
+		dwfl_module_info(s->libc_mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+		if (pc >= start && pc < end)
+			mod = s->libc_mod;
+	}
+	if (!mod && s->state_mod && s->state_mod != s->libc_mod) {
+		dwfl_module_info(s->state_mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+		if (pc >= start && pc < end)
+			mod = s->state_mod;
+	}
+	if (!mod)
 		return false;
-	const char *name = dwfl_module_addrname(s->libc_mod, pc);
+	const char *name = dwfl_module_addrname(mod, pc);
 	if (!name)
 		return false;
 	size_t len = strcspn(name, "."); /* _int_free.isra.0, sysmalloc.constprop.0 */

@@ -25,12 +25,21 @@ struct hs_symbols {
 	uint64_t tls_align;
 	bool is_static;        /* glibc linked into the executable */
 	/* Another malloc in the process ("jemalloc 5.3.0 (libjemalloc.so.2)"),
-	 * which serves the program instead of glibc's; "" if none. */
+	 * which serves the program instead of glibc's; "" if none. Only a
+	 * module that defines and exports malloc counts (an undefined symbol
+	 * with a value, a non-PIE executable's canonical PLT entry, does not),
+	 * and where libc's own GOT slot for malloc says which one the dynamic
+	 * linker bound, only that one. */
 	char other_allocator[160];
+	/* glibc's malloc debugging library (libc_malloc_debug.so) with
+	 * MALLOC_CHECK_ on allocates from its own copy of malloc: its file when
+	 * main_arena, mp_ and the layout are that library's; "" otherwise. */
+	char malloc_lib[PATH_MAX];
 	bool have_tls;
 	struct hs_layout layout;
 	void *dwfl; /* kept to name code addresses (hs_symbols_name) */
 	void *libc_mod;
+	void *state_mod; /* the module whose main_arena and mp_ are read */
 	void *ctx; /* callbacks and search path libdwfl points to */
 };
 

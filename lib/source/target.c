@@ -142,25 +142,92 @@ static int why_no_ptrace(struct hs_target *t, struct hs_err *err, int e)
 	long tracer = status_field(status, "TracerPid:");
 	if (tracer > 0 && tracer != getpid())
 		return hs_fail(err, HS_EATTACH, "cannot attach to pid %d: already traced by pid %ld",
-			       (int)t->pid, tracer);
+			       (int)t->tgid, tracer);
 	if (e == EPERM) {
 		char scope[16] = "";
 		if (read_file("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof scope) == 0 &&
 		    atoi(scope) >= 1 && geteuid() != 0)
 			return hs_fail(err, HS_EATTACH,
 				       "cannot attach to pid %d: permission denied (kernel.yama.ptrace_scope=%d; run as root or with CAP_SYS_PTRACE)",
-				       (int)t->pid, atoi(scope));
+				       (int)t->tgid, atoi(scope));
 		return hs_fail(err, HS_EATTACH,
 			       "cannot attach to pid %d: permission denied (it belongs to another user or is not dumpable; run as its owner or root)",
-			       (int)t->pid);
+			       (int)t->tgid);
 	}
-	return hs_fail(err, HS_EATTACH, "cannot attach to pid %d: %s", (int)t->pid, strerror(e));
+	return hs_fail(err, HS_EATTACH, "cannot attach to pid %d: %s", (int)t->tgid, strerror(e));
+}
+
+/* The state letter of one task of the process ("R", "S", "Z", ...), or 0
+ * when it is gone. */
+static char task_state(pid_t tgid, pid_t tid)
+{
+	char path[64], stat[1024];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)tgid, (int)tid);
+	if (read_file(path, stat, sizeof stat) < 0)
+		return 0;
+	const char *rp = strrchr(stat, ')');
+	return rp && rp[1] == ' ' ? rp[2] : 0;
+}
+
+/* A task that has exited or is exiting: the kernel refuses to trace one
+ * whose exit has begun (PTRACE_SEIZE fails with EPERM once exit_state is
+ * set, ESRCH once it is reaped), and /proc then shows it as Z or X, or no
+ * more. Not a permission problem: it is gone, and holds nothing to read. */
+static bool task_exiting(pid_t tgid, pid_t tid)
+{
+	char st = task_state(tgid, tid);
+	return st == 0 || st == 'Z' || st == 'X';
+}
+
+/* A thread of the process that has not exited, or 0. */
+static pid_t live_thread(pid_t tgid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)tgid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	pid_t found = 0;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		if (tid > 0 && !task_exiting(tgid, tid))
+			found = tid;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Reads go through t->pid: /proc/PID/mem is opened for it. */
+static int open_mem(struct hs_target *t)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)t->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (t->memfd >= 0)
+		close(t->memfd);
+	t->memfd = fd;
+	return 0;
+}
+
+/* Reads through another task of the process (the one they went through
+ * is gone: a main thread that called pthread_exit). Returns -1 if none. */
+static int read_through(struct hs_target *t, pid_t tid)
+{
+	pid_t was = t->pid;
+	t->pid = t->src.pid = tid;
+	if (open_mem(t) == 0)
+		return 0;
+	t->pid = t->src.pid = was;
+	return -1;
 }
 
 int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 {
 	memset(t, 0, sizeof *t);
-	t->pid = pid;
+	t->pid = t->tgid = pid;
 	t->memfd = -1;
 	t->pagemap.fd = -1;
 	t->src.read = live_read;
@@ -179,13 +246,21 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 	if (flags & 0x00200000) /* PF_KTHREAD */
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "pid %d is a kernel thread: it has no user memory and no malloc", (int)pid);
-	if (state == 'Z' || state == 'X')
-		return hs_fail(err, HS_EATTACH, "pid %d is a zombie: it has exited and has no memory left to read",
-			       (int)pid);
+	if (state == 'Z' || state == 'X') {
+		/* The main thread is a zombie. So is the process only when no
+		 * thread runs on: a main thread that called pthread_exit leaves
+		 * the others running, with all the memory. Its own /proc files
+		 * (maps, mem, exe) are empty then: read through a live thread. */
+		pid_t tid = live_thread(pid);
+		if (!tid)
+			return hs_fail(err, HS_EATTACH,
+				       "pid %d is a zombie: it has exited and has no memory left to read", (int)pid);
+		t->pid = t->src.pid = tid;
+	}
 	read_cpus(t);
 
 	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)t->pid);
 	ssize_t n = readlink(path, t->exe, sizeof t->exe - 1);
 	if (n < 0) {
 		if (errno == EACCES || errno == EPERM)
@@ -194,9 +269,7 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 	}
 	t->exe[n] = 0;
 
-	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
-	t->memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (t->memfd < 0)
+	if (open_mem(t) < 0)
 		return why_no_ptrace(t, err, errno == EACCES ? EPERM : errno);
 	if (hs_pagemap_open(pid, &t->pagemap) < 0)
 		return why_no_ptrace(t, err, errno == EACCES ? EPERM : errno);
@@ -217,11 +290,11 @@ static struct hs_task *task_find(struct hs_target *t, pid_t tid)
 static int seize_new_tasks(struct hs_target *t, struct hs_err *err)
 {
 	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task", (int)t->pid);
+	snprintf(path, sizeof path, "/proc/%d/task", (int)t->tgid);
 	DIR *d = opendir(path);
 	if (!d) {
 		t->gone = true;
-		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->pid), -1;
+		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid), -1;
 	}
 	int added = 0;
 	struct dirent *de;
@@ -238,13 +311,16 @@ static int seize_new_tasks(struct hs_target *t, struct hs_err *err)
 		k->tid = tid;
 		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
 			int e = errno;
-			if (e == ESRCH && tid != t->pid)
-				continue; /* a thread that just exited */
+			/* A thread that exited or is exiting, the main thread
+			 * included (if none is left, the stop finds the process
+			 * gone): skipped, listed again next round if still there. */
+			if ((e == ESRCH || e == EPERM) && task_exiting(t->tgid, tid))
+				continue;
 			closedir(d);
 			if (e == ESRCH) {
 				t->gone = true;
 				return hs_fail(err, HS_EEXITED, "pid %d exited while being attached",
-					       (int)t->pid), -1;
+					       (int)t->tgid), -1;
 			}
 			return why_no_ptrace(t, err, e), -1;
 		}
@@ -316,7 +392,7 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 			break;
 		if (round > 10000)
 			return hs_fail(err, HS_EATTACH, "pid %d keeps creating threads faster than they can be stopped",
-				       (int)t->pid);
+				       (int)t->tgid);
 	}
 	size_t alive = 0;
 	for (size_t i = 0; i < t->ntasks; i++) {
@@ -327,23 +403,31 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 			continue;
 		alive++;
 	}
-	if (alive == 0 || !task_find(t, t->pid) || !task_find(t, t->pid)->attached) {
-		t->gone = true;
-		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->pid);
-	}
 	/* Keep only live tasks, the main thread first as /proc lists it. */
 	size_t j = 0;
 	for (size_t i = 0; i < t->ntasks; i++)
 		if (t->tasks[i].attached)
 			t->tasks[j++] = t->tasks[i];
 	t->ntasks = j;
+	/* The task reads went through has exited (a main thread that called
+	 * pthread_exit meanwhile): through another, stopped now, from here on. */
+	struct hs_task *r = task_find(t, t->pid);
+	if (alive > 0 && (!r || !r->attached)) {
+		for (size_t i = 0; i < t->ntasks && (!r || !r->attached); i++)
+			if (read_through(t, t->tasks[i].tid) == 0)
+				r = &t->tasks[i];
+	}
+	if (alive == 0 || !r || !r->attached) {
+		t->gone = true;
+		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid);
+	}
 
 	hs_maps_free(&t->src.maps);
 	if (hs_maps_read(t->pid, &t->src.maps, err)) {
 		t->gone = kill(t->pid, 0) < 0;
 		if (t->gone) {
 			err->code = 0;
-			return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->pid);
+			return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->tgid);
 		}
 		return err->code;
 	}

@@ -25,6 +25,12 @@ struct hs_task {
 
 struct hs_target {
 	struct hs_source src; /* first: the stages read through it */
+	pid_t tgid; /* the process, as named */
+	/* The task the process is read through (/proc/PID/..., reads; also
+	 * src.pid): the process id, or one of its live threads once the main
+	 * thread has exited (pthread_exit with others running on: the
+	 * process is not a zombie, but the main thread's own /proc files hold
+	 * no memory any more). */
 	pid_t pid;
 	char exe[4096];
 	struct hs_task *tasks;
@@ -41,11 +47,13 @@ struct hs_target {
 	int cpus_online, cpus_allowed;
 };
 
-/* Checks the pid (exists, not a kernel thread or zombie, ptrace allowed)
+/* Checks the pid (exists, not a kernel thread, not a zombie: a main
+ * thread that has exited while others run on is not one; ptrace allowed)
  * and opens it for reading. Fails with HS_EATTACH or HS_EUNSUPPORTED. */
 int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
 /* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT, repeated until no
- * new thread appears), reads their registers and the maps. */
+ * new thread appears), reads their registers and the maps. A thread that
+ * exits meanwhile is left out (not a permission problem: it is gone). */
 int hs_target_stop(struct hs_target *t, struct hs_err *err);
 /* Lets one stopped thread run for an instant and stops it again (to get
  * it out of malloc while the others stay stopped). A thread in a
