@@ -4,6 +4,7 @@
  * census, diagnose, report. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,23 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	}
 	c->retries = nudges;
 	c->consistent = !busy;
+	/* A nudged thread ran: it may have mapped, remapped or unmapped memory
+	 * (mmapped chunks, heaps) since the maps were read at the stop. */
+	if (nudges) {
+		struct hs_maps maps;
+		if (hs_maps_read(t->pid, &maps, err)) {
+			hs_target_resume(t);
+			hs_stacks_close(stacks);
+			if (kill(t->pid, 0) < 0) {
+				t->gone = true;
+				err->code = 0;
+				hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->pid);
+			}
+			return err->code;
+		}
+		hs_maps_free(&t->src.maps);
+		t->src.maps = maps;
+	}
 	if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
 		/* Residency before the first heap byte is read (zero page). */
 		if (hs_resident_read(t->pid, heap) < 0)
