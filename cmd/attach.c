@@ -2,6 +2,7 @@
  * gives: target, symbols, arenas, walk, bins, census, diagnose, report. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,23 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	else if (nunknown)
 		*inconsistent = nunknown == 1 ? "a thread's stack could not be unwound (see the report)"
 					      : "threads' stacks could not be unwound (see the report)";
+	/* A nudged thread ran: it may have mapped, remapped or unmapped memory
+	 * (mmapped chunks, heaps) since the maps were read at the stop. */
+	if (nudges) {
+		struct hs_maps maps;
+		if (hs_maps_read(t->pid, &maps, err)) {
+			hs_target_resume(t);
+			hs_stacks_close(stacks);
+			if (kill(t->pid, 0) < 0) {
+				t->gone = true;
+				err->code = 0;
+				hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->pid);
+			}
+			return err->code;
+		}
+		hs_maps_free(&t->src.maps);
+		t->src.maps = maps;
+	}
 	if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
 		/* Residency before the first heap byte is read (zero page). */
 		if (hs_resident_read(t->pid, heap) < 0)

@@ -232,8 +232,10 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 			m->keepcost = a->keepcost;
 		}
 	}
-	for (size_t i = 0; i < h->nmmapped; i++)
-		tally_add(&c->totals.mmapped, 1, h->mmapped[i].map_len);
+	/* glibc's own figures (JSON.md: mmapped_bytes as mp_.mmapped_mem
+	 * counts them, which 2.43's mremap drift puts ahead of the mappings);
+	 * the chunks found in the maps are checked against them (mmapped.c). */
+	tally_add(&c->totals.mmapped, h->mp.n_mmaps > 0 ? (uint64_t)h->mp.n_mmaps : 0, h->mp.mmapped_mem);
 
 	/* Histogram over all arenas, rows that hold anything. */
 	for (int cl = 0; cl < HS_HIST_CLASSES; cl++) {

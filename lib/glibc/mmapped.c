@@ -1,150 +1,665 @@
-/* mmapped.c - mmapped chunks, found in the maps. */
+/* mmapped.c - mmapped chunks, found by a page-granular search of the
+ * target's anonymous memory and reconciled with mp_.
+ *
+ * Where they are. sysmalloc_mmap() gives each chunk a mapping of its own,
+ * page-aligned, and writes the header at its start (+ the i386
+ * correction): prev_size = that offset, size | IS_MMAPPED. Nothing else
+ * records it. The kernel merges adjacent anonymous mappings with the same
+ * protections and flags into one VMA, so /proc/PID/maps' boundaries are
+ * not chunk boundaries: a chunk can sit behind the program's own mmap'd
+ * table, behind a thread heap's first part, in the middle of a VMA. The
+ * search looks at page boundaries and takes VMA starts only as the places
+ * to look first.
+ *
+ * What it reads. Only pages pagemap says are present or swapped. A page of
+ * private anonymous memory that is neither was never written since it was
+ * mapped (or was given back by MADV_DONTNEED): it reads as zeros, so it
+ * holds no header (glibc wrote every header it made; the page holding one
+ * stays present or goes to swap), and reading it would make the kernel
+ * give the target a page.
+ *
+ * How a candidate is checked. A header at a page start m (+ correction):
+ * prev_size equals the correction (2.43: bit 0 may be MMAP_HP), the flag
+ * bits are exactly IS_MMAPPED (sysmalloc_mmap, mremap_chunk and memalign
+ * write size | IS_MMAPPED: PREV_INUSE and NON_MAIN_ARENA are clear), and
+ * the mapping it implies, correction + size (+ 2.43's tail), is
+ * page-aligned and lies inside one run of anonymous memory that no heap
+ * and no chunk already found overlaps. memalign's chunks carry a second,
+ * real header inside their mapping (see find_real below); there is one
+ * finder for them, used wherever a mapping start is checked.
+ *
+ * How the set is chosen. Cheapest first: chunks at VMA starts and right
+ * after each chunk found (where most are). If their count and bytes equal
+ * mp_.n_mmaps and mp_.mmapped_mem, the search ends. Else every present
+ * page of the anonymous memory not yet explained is looked at, smallest
+ * stretch first, until the totals agree. A program's own page can look
+ * like a header; greedy acceptance in address order can then take a page
+ * of data for a chunk (a count one too high) or let a false claim cover
+ * real chunks (a count too low). Either way the totals disagree, and only
+ * then every candidate is collected (inside chunks too) and the
+ * non-overlapping subset whose count and bytes equal mp_'s is searched
+ * for, preferring earlier (outer) candidates: a real chunk's header comes
+ * before any data inside it. Both glibc totals must agree, the count
+ * exactly and the bytes to the page; a page of data that passes every
+ * check above and also makes both totals come out right in place of a
+ * real chunk is the one case left, and it would need to claim exactly
+ * that chunk's size. */
 #include "glibc/mmapped.h"
 
+#include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <string.h>
 
-/* memalign() over the mmap threshold over-allocates, then places the chunk
- * inside the mapping with prev_size = its offset, leaving the first header
- * stale (and mremap keeps it stale). The gap is never handed out, so it is
- * zero up to the real header: the first non-zero word in the mapping's
- * first page, after the stale header, is the real prev_size iff it equals
- * its own offset and is followed by an HS_IS_MMAPPED size that ends the
- * mapping (room bytes at most). In an ordinary chunk that word is user
- * data. Returns the chunk's offset (0: none) and sets *size. */
-static uint64_t aligned_inside(struct hs_source *src, const struct hs_layout *l, uint64_t a, uint64_t room,
-			       uint64_t *size)
+#define PAGE HS_PAGE_SIZE
+#define PS_WIN 4096   /* page states held: 32 KiB of pagemap, 16 MiB of memory */
+#define BULK_PAGES 32 /* present pages read at once by the scan */
+#define THP_PAGES 512 /* one 2 MiB transparent huge page */
+/* The fallback collects candidates from at most this many present pages
+ * (1 GiB) and tries at most this many choices. */
+#define FALLBACK_PAGES ((uint64_t)1 << 18)
+#define CHOICE_BUDGET ((uint64_t)1 << 20)
+
+struct span {
+	uint64_t start, end;
+};
+
+/* Page states from the source, a window at a time. */
+struct pstates {
+	uint64_t first; /* address of st[0]'s page */
+	size_t n, grow; /* entries held; the next window's size */
+	unsigned char st[PS_WIN];
+};
+
+struct search {
+	struct hs_source *src;
+	const struct hs_heap *h;
+	struct hs_warnings *w;
+	unsigned ssz;                 /* SIZE_SZ */
+	uint64_t align, corr, tail, minsize, ps_mask;
+	int err;                      /* errno that ended the search, 0 */
+	struct pstates scan, probe;   /* the scan's window; a candidate's */
+	unsigned char *bulk;          /* BULK_PAGES pages */
+	struct span *regions;         /* anonymous memory, heaps cut out, sorted */
+	size_t nregions;
+	uint64_t *anchors;            /* VMA and region starts, sorted */
+	size_t nanchors;
+	struct hs_mmchunk *v;         /* accepted */
+	size_t n, cap;
+	uint64_t bytes;
+	uint64_t fallback_pages;      /* present pages the fallback looked at */
+};
+
+static uint64_t word(const unsigned char *b, size_t off, unsigned ssz)
 {
-	uint64_t v[512]; /* one page; user data is mostly non-zero early: 64 bytes first */
-	size_t lim = room / 8 < 512 ? (size_t)(room / 8) : 512, have = 0;
-	for (size_t i = 2;; i++) {
-		if (i + 1 >= have) {
-			size_t n = have ? lim : (lim < 8 ? lim : 8);
-			if (n <= have || hs_read(src, a + have * 8, v + have, (n - have) * 8) < 0)
-				return 0;
-			have = n;
-			if (i + 1 >= have)
-				return 0;
+	return hs_word_at(b, off, ssz);
+}
+
+static void fatal(struct search *s, int e, uint64_t addr, const char *what)
+{
+	if (s->err)
+		return;
+	s->err = e ? e : EIO;
+	hs_warn(s->w, "mmapped chunks: search stopped at 0x%llx (%s: %s)", (unsigned long long)addr, what,
+		strerror(s->err));
+}
+
+/* The state of the page at `page`; `end` says how far the caller will go,
+ * so a sequential walk reads pagemap in growing windows and a single look
+ * reads one entry. -1 when pagemap cannot be read (the search stops). */
+static int page_state(struct search *s, struct pstates *p, uint64_t page, uint64_t end)
+{
+	if (p->n && page >= p->first && page - p->first < p->n * PAGE)
+		return p->st[(page - p->first) / PAGE];
+	bool next = p->n && page == p->first + p->n * PAGE;
+	p->grow = next ? (p->grow < PS_WIN / 2 ? p->grow * 2 : PS_WIN) : 16;
+	uint64_t want = end > page ? (end - page + PAGE - 1) / PAGE : 1;
+	size_t n = want < p->grow ? (size_t)want : p->grow;
+	if (hs_pages(s->src, page, n, p->st) < 0) {
+		p->n = 0;
+		fatal(s, errno, page, "page states");
+		return -1;
+	}
+	p->first = page;
+	p->n = n;
+	return p->st[0];
+}
+
+/* Reads len bytes at addr, pages that hold no data as the zeros they are.
+ * 0; 1 when the memory cannot be read (not a chunk); -1 when the search
+ * must stop (the target is gone, heapscope is interrupted). */
+static int held_read(struct search *s, struct pstates *p, uint64_t addr, unsigned char *buf, size_t len,
+		     uint64_t end)
+{
+	while (len) {
+		uint64_t page = addr & ~(PAGE - 1);
+		size_t n = (size_t)(page + PAGE - addr);
+		n = n < len ? n : len;
+		int st = page_state(s, p, page, end);
+		if (st < 0)
+			return -1;
+		if (st == HS_PAGE_NONE) {
+			memset(buf, 0, n);
+		} else if (hs_read(s->src, addr, buf, n) < 0) {
+			if (errno == ESRCH || errno == EINTR) {
+				fatal(s, errno, addr, "read");
+				return -1;
+			}
+			return 1;
 		}
-		if (!v[i])
+		addr += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* A header sysmalloc_mmap could have written at a mapping's start: the
+ * real one of a plain chunk, or the stale one memalign leaves. */
+static bool start_header(const struct search *s, uint64_t ps, uint64_t sz)
+{
+	uint64_t size = sz & ~(uint64_t)HS_SIZE_BITS;
+	return (ps & s->ps_mask) == s->corr && (sz & HS_SIZE_BITS) == HS_IS_MMAPPED && size >= s->minsize &&
+	       !((s->corr + size + s->tail) & (PAGE - 1));
+}
+
+/* memalign's real header, off bytes into the mapping at m: prev_size is
+ * off, chunk2mem is aligned, and the mapping it implies (off + size +
+ * tail, what munmap_chunk would unmap) is page-aligned and ends by limit. */
+static bool real_header(const struct search *s, uint64_t m, uint64_t off, uint64_t ps, uint64_t sz, uint64_t limit,
+			struct hs_mmchunk *c)
+{
+	uint64_t size = sz & ~(uint64_t)HS_SIZE_BITS, len = off + size + s->tail;
+	if ((ps & s->ps_mask) != off || (sz & HS_SIZE_BITS) != HS_IS_MMAPPED || ((off + 2 * s->ssz) & (s->align - 1)) ||
+	    size < s->minsize || size > limit - m || (len & (PAGE - 1)) || len > limit - m)
+		return false;
+	*c = (struct hs_mmchunk){m + off, size, m, len};
+	return true;
+}
+
+/* memalign over the mmap threshold: _int_memalign() takes a chunk of
+ * nb + alignment + MINSIZE from sysmalloc_mmap() and writes a new header
+ * at the first aligned place past the old one, prev_size = its offset in
+ * the mapping (2.43's mmap_set_chunk the same). The old header stays at
+ * the mapping's start, stale, and mremap keeps both the offset and the
+ * stale header, so the real header lies within the stale one's claim
+ * (span). Nothing writes between the two (the lead is never handed out):
+ * the words after the stale header are zero up to the real prev_size, the
+ * first non-zero word. In an ordinary chunk that word is user data.
+ *
+ * An alignment below a page puts the real header in the first page. A
+ * larger one puts it 2 * SIZE_SZ before a page boundary, and every page
+ * of the lead between holds nothing: untouched, not present, skipped for
+ * free, unless a transparent huge page backs it (then present and zero).
+ * So past the first page only the last 2 * SIZE_SZ bytes of present pages
+ * are read, and the walk ends at the first that is not zero, or after a
+ * huge page's worth of present zero ones (an ordinary chunk full of
+ * zeros). Returns 1 with *c, 0 (no real header: ordinary), -1 (stop). */
+static int find_real(struct search *s, uint64_t m, uint64_t span, uint64_t limit, struct hs_mmchunk *c)
+{
+	const unsigned w = s->ssz;
+	unsigned char pg[PAGE];
+	const uint64_t from = s->corr + 2 * w, lim0 = span < PAGE ? span : PAGE;
+	uint64_t have = from;
+	for (uint64_t off = from; off + w <= lim0; off += w) {
+		if (off + 2 * w > have && have < lim0) {
+			/* 64 bytes first: user data is mostly not zero early */
+			uint64_t want = have == from ? from + 64 : lim0;
+			want = want < lim0 ? want : lim0;
+			int rc = held_read(s, &s->probe, m + have, pg + have, (size_t)(want - have), m + span);
+			if (rc)
+				return rc < 0 ? -1 : 0;
+			have = want;
+		}
+		uint64_t ps = word(pg, (size_t)off, w);
+		if (!ps)
 			continue;
-		uint64_t off = i * 8, sz = v[i + 1] & ~(uint64_t)HS_SIZE_BITS;
-		if (v[i] != off || (off & 15) || !(v[i + 1] & HS_IS_MMAPPED) || (v[i + 1] & 4) ||
-		    ((off + sz + l->mmap_tail) & 4095) || off + sz + l->mmap_tail > room)
+		if (off + 2 * w > have)
 			return 0;
-		*size = sz;
-		return off;
+		return real_header(s, m, off, ps, word(pg, (size_t)(off + w), w), limit, c);
+	}
+	unsigned zero_present = 0;
+	for (uint64_t k = PAGE; k + PAGE - 2 * w < span; k += PAGE) {
+		int st = page_state(s, &s->probe, m + k, m + span);
+		if (st < 0)
+			return -1;
+		if (st == HS_PAGE_NONE)
+			continue;
+		unsigned char spot[16];
+		uint64_t off = k + PAGE - 2 * w;
+		int rc = held_read(s, &s->probe, m + off, spot, 2 * w, m + span);
+		if (rc)
+			return rc < 0 ? -1 : 0;
+		uint64_t ps = word(spot, 0, w), sz = word(spot, w, w);
+		if (ps || sz)
+			return real_header(s, m, off, ps, sz, limit, c);
+		if (++zero_present >= THP_PAGES)
+			return 0;
+	}
+	return 0;
+}
+
+/* Is there an mmapped chunk whose mapping starts at the page m and ends by
+ * limit? 1 with *c, 0, -1 (stop). */
+static int chunk_at(struct search *s, uint64_t m, uint64_t limit, struct hs_mmchunk *c)
+{
+	unsigned char hb[16];
+	int rc = held_read(s, &s->probe, m + s->corr, hb, 2 * s->ssz, limit);
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	uint64_t ps = word(hb, 0, s->ssz), sz = word(hb, s->ssz, s->ssz);
+	if (!start_header(s, ps, sz))
+		return 0;
+	uint64_t size = sz & ~(uint64_t)HS_SIZE_BITS, len = s->corr + size + s->tail;
+	uint64_t span = len < limit - m ? len : limit - m;
+	rc = find_real(s, m, span, limit, c);
+	if (rc)
+		return rc;
+	if (len > limit - m)
+		return 0;
+	*c = (struct hs_mmchunk){m + s->corr, size, m, len};
+	return 1;
+}
+
+static void accept(struct search *s, const struct hs_mmchunk *c)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->v = hs_xrealloc(s->v, s->cap, sizeof *s->v);
+	}
+	s->v[s->n++] = *c;
+	s->bytes += c->map_len;
+}
+
+/* Do count and bytes agree with mp_? The bytes to the byte, except on
+ * 2.43: its mremap_chunk adds new_size - size - offset to mmapped_mem,
+ * size lacking the CHUNK_HDR_SZ tail, so mp_ runs ahead of the mappings
+ * by the tail once per mremap ever made (munmap_chunk subtracts the true
+ * size): any non-negative multiple of it. There only the count and
+ * "not more than mp_" are checked. */
+static bool agrees(const struct search *s, size_t n, uint64_t bytes)
+{
+	uint64_t mp = s->h->mp.mmapped_mem;
+	if (n != (size_t)s->h->mp.n_mmaps)
+		return false;
+	if (!s->tail)
+		return bytes == mp;
+	return bytes <= mp && (mp - bytes) % s->tail == 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int cmp_span_len(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	uint64_t lx = x->end - x->start, ly = y->end - y->start;
+	return lx < ly ? -1 : lx > ly ? 1 : cmp_span(a, b);
+}
+
+static int cmp_chunk(const void *a, const void *b)
+{
+	const struct hs_mmchunk *x = a, *y = b;
+	if (x->map_start != y->map_start)
+		return x->map_start < y->map_start ? -1 : 1;
+	return x->map_len < y->map_len ? 1 : x->map_len > y->map_len ? -1 : 0;
+}
+
+/* Private anonymous memory, named or not: "[anon:NAME]" (prctl
+ * PR_SET_VMA_ANON_NAME; glibc's glibc.mem.decorate_maps names its
+ * mmapped chunks "[anon: glibc: malloc]") and private hugetlb memory
+ * ("/anon_hugepage (deleted)": glibc.malloc.hugetlb=2). */
+static bool anonymous(const struct hs_map *m)
+{
+	return !m->shared &&
+	       (!m->path[0] || !strncmp(m->path, "[anon:", 6) || !strncmp(m->path, "/anon_hugepage", 14));
+}
+
+/* The runs of adjacent anonymous mappings (a chunk may span several
+ * VMAs: mprotect or madvise on part of it splits its mapping), minus the
+ * heaps (a thread heap: its whole HEAP_MAX reservation), and the places
+ * to look first: each VMA's start and each run's. */
+static void build_regions(struct search *s)
+{
+	const struct hs_heap *h = s->h;
+	const struct hs_maps *maps = &s->src->maps;
+	uint64_t heap_max = h->mp.hp_pagesize ? h->mp.hp_pagesize * 4 : h->layout->heap_max;
+	size_t nheaps = 0;
+	for (size_t i = 0; i < h->narenas; i++)
+		nheaps += h->arenas[i].nheaps;
+	struct span *heaps = hs_xcalloc(nheaps + 1, sizeof *heaps);
+	nheaps = 0;
+	for (size_t i = 0; i < h->narenas; i++)
+		for (size_t k = 0; k < h->arenas[i].nheaps; k++) {
+			const struct hs_heapseg *g = &h->arenas[i].heaps[k];
+			heaps[nheaps++] = h->arenas[i].main ? (struct span){g->base ? g->base : g->start, g->end}
+							    : (struct span){g->info, g->info + heap_max};
+		}
+	qsort(heaps, nheaps, sizeof *heaps, cmp_span);
+
+	struct span *runs = hs_xcalloc(maps->n + 1, sizeof *runs);
+	size_t nruns = 0;
+	s->anchors = hs_xcalloc(2 * maps->n + 2 * nheaps + 1, sizeof *s->anchors);
+	for (size_t i = 0; i < maps->n; i++) {
+		const struct hs_map *m = &maps->v[i];
+		if (!anonymous(m) || m->end <= m->start)
+			continue;
+		if (nruns && runs[nruns - 1].end == m->start)
+			runs[nruns - 1].end = m->end;
+		else
+			runs[nruns++] = (struct span){m->start, m->end};
+		s->anchors[s->nanchors++] = m->start;
+	}
+	/* cut the heaps out */
+	s->regions = hs_xcalloc(nruns + nheaps + 1, sizeof *s->regions);
+	size_t hk = 0;
+	for (size_t i = 0; i < nruns; i++) {
+		uint64_t lo = runs[i].start;
+		while (hk < nheaps && heaps[hk].end <= lo)
+			hk++;
+		for (size_t k = hk; k < nheaps && heaps[k].start < runs[i].end && lo < runs[i].end; k++) {
+			if (heaps[k].start > lo)
+				s->regions[s->nregions++] = (struct span){lo, heaps[k].start};
+			lo = heaps[k].end > lo ? heaps[k].end : lo;
+		}
+		if (lo < runs[i].end)
+			s->regions[s->nregions++] = (struct span){lo, runs[i].end};
+	}
+	for (size_t i = 0; i < s->nregions; i++)
+		s->anchors[s->nanchors++] = s->regions[i].start;
+	qsort(s->anchors, s->nanchors, sizeof *s->anchors, cmp_u64);
+	free(runs);
+	free(heaps);
+}
+
+static const struct span *region_of(const struct search *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nregions;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < s->regions[mid].start)
+			hi = mid;
+		else if (addr >= s->regions[mid].end)
+			lo = mid + 1;
+		else
+			return &s->regions[mid];
+	}
+	return NULL;
+}
+
+/* Chunks at the places to look first, each followed by the chunks right
+ * after it. Anchors and chains only go up, so what is accepted stays in
+ * address order. */
+static void anchored(struct search *s)
+{
+	uint64_t done = 0; /* accepted up to here */
+	for (size_t i = 0; i < s->nanchors && !s->err; i++) {
+		uint64_t pos = s->anchors[i];
+		const struct span *r = region_of(s, pos);
+		if (!r || pos < done || (pos & (PAGE - 1)))
+			continue;
+		while (pos < r->end) {
+			struct hs_mmchunk c;
+			if (chunk_at(s, pos, r->end, &c) <= 0)
+				break;
+			accept(s, &c);
+			pos = done = c.map_start + c.map_len;
+		}
 	}
 }
 
-/* A memaligned mmapped chunk sits `offset` bytes into its mapping with
- * prev_size = offset; the mapping's start keeps the header it had before
- * (prev_size 0, the size it had then). Looks for the real header after
- * the stale one c; on success replaces c and corrects *bytes. */
-static bool find_aligned_mmapped(struct hs_source *src, const struct hs_layout *l, struct hs_mmchunk *c,
-				 uint64_t map_end, uint64_t *bytes)
+/* Looks at every present page of [lo, hi) for a chunk start, reading
+ * BULK_PAGES present pages at a time; a chunk found is skipped whole.
+ * With collect, every candidate is kept (for the fallback) and the scan
+ * goes on at the next page; else chunks are accepted and the scan ends
+ * when the totals agree. Returns true when they do. */
+static bool scan(struct search *s, uint64_t lo, uint64_t hi, uint64_t limit, bool collect, struct hs_mmchunk **cand,
+		 size_t *ncand, size_t *capcand)
 {
-	unsigned char buf[4096];
-	const unsigned w = l->size_sz;
-	for (uint64_t off = 2 * w; c->map_start + off + 2 * w <= map_end; off += sizeof buf - l->align) {
-		uint64_t n = map_end - (c->map_start + off);
-		n = n < sizeof buf ? n : sizeof buf;
-		if (hs_read(src, c->map_start + off, buf, (size_t)n) < 0)
+	const unsigned w = s->ssz;
+	for (uint64_t p = lo; p < hi && !s->err;) {
+		int st = page_state(s, &s->scan, p, hi);
+		if (st < 0)
 			return false;
-		for (uint64_t k = 0; k + 2 * w <= n; k += l->align) {
-			uint64_t pos = off + k;
-			/* chunk2mem aligned: pos + 2 * SIZE_SZ is a multiple of the alignment */
-			if ((pos + 2 * w) & (l->align - 1))
-				continue;
-			uint64_t ps = hs_word_at(buf, k, w), sz = hs_word_at(buf, k + w, w);
-			uint64_t size = sz & ~(uint64_t)HS_SIZE_BITS, total = pos + size + l->mmap_tail;
-			if (ps != pos || !(sz & HS_IS_MMAPPED) || (sz & 4) || (total & 4095) || total > map_end - c->map_start ||
-			    total <= c->map_len)
-				continue;
-			*bytes += total - c->map_len;
-			*c = (struct hs_mmchunk){c->map_start + pos, size, c->map_start, total};
-			return true;
+		if (st == HS_PAGE_NONE) {
+			p += PAGE;
+			continue;
 		}
+		size_t n = 1;
+		while (n < BULK_PAGES && p + n * PAGE < hi) {
+			st = page_state(s, &s->scan, p + n * PAGE, hi);
+			if (st < 0)
+				return false;
+			if (st == HS_PAGE_NONE)
+				break;
+			n++;
+		}
+		if (collect && (s->fallback_pages += n) > FALLBACK_PAGES)
+			return false;
+		if (hs_read(s->src, p, s->bulk, n * PAGE) < 0) {
+			if (errno == ESRCH || errno == EINTR) {
+				fatal(s, errno, p, "read");
+				return false;
+			}
+			/* part of it cannot be read: page by page */
+			n = 1;
+			if (hs_read(s->src, p + s->corr, s->bulk + s->corr, 2 * w) < 0) {
+				p += PAGE;
+				continue;
+			}
+		}
+		uint64_t next = p + n * PAGE;
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *b = s->bulk + i * PAGE + s->corr;
+			if (!start_header(s, word(b, 0, w), word(b, w, w)))
+				continue;
+			struct hs_mmchunk c;
+			int rc = chunk_at(s, p + i * PAGE, collect ? limit : hi, &c);
+			if (rc < 0)
+				return false;
+			if (!rc)
+				continue;
+			if (collect) {
+				if (*ncand == *capcand) {
+					*capcand = *capcand ? *capcand * 2 : 16;
+					*cand = hs_xrealloc(*cand, *capcand, sizeof **cand);
+				}
+				(*cand)[(*ncand)++] = c;
+				continue;
+			}
+			accept(s, &c);
+			if (agrees(s, s->n, s->bytes))
+				return true;
+			next = c.map_start + c.map_len;
+			break;
+		}
+		p = next;
 	}
 	return false;
 }
 
-/* mmapped chunks are in no list: look for their headers (HS_IS_MMAPPED, a
- * size that fits the mapping) at the start of anonymous mappings. Adjacent
- * ones share one VMA, so continue after each chunk. */
+/* The stretches of anonymous memory no accepted chunk covers, shortest
+ * first (a chunk behind a small table is found before a huge one is
+ * read); scanned until the totals agree. */
+static void scan_gaps(struct search *s)
+{
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof *s->v, cmp_chunk);
+	struct span *gaps = hs_xcalloc(s->nregions + s->n + 1, sizeof *gaps);
+	size_t ngaps = 0, k = 0;
+	for (size_t i = 0; i < s->nregions; i++) {
+		uint64_t lo = s->regions[i].start;
+		for (; k < s->n && s->v[k].map_start < s->regions[i].end; k++) {
+			if (s->v[k].map_start > lo)
+				gaps[ngaps++] = (struct span){lo, s->v[k].map_start};
+			lo = s->v[k].map_start + s->v[k].map_len;
+		}
+		if (lo < s->regions[i].end)
+			gaps[ngaps++] = (struct span){lo, s->regions[i].end};
+	}
+	qsort(gaps, ngaps, sizeof *gaps, cmp_span_len);
+	for (size_t i = 0; i < ngaps && !s->err; i++)
+		if (scan(s, gaps[i].start, gaps[i].end, gaps[i].end, false, NULL, NULL, NULL))
+			break;
+	free(gaps);
+}
+
+/* Candidates c[0..n) sorted by start: the first non-overlapping subset,
+ * earlier candidates taken before later ones, whose count and bytes agree
+ * with mp_. Iterative backtracking (n can be thousands), bounded.
+ * Returns 1 with take[] set, 0 if there is none, -1 if the budget ran out. */
+static int choose(const struct search *s, const struct hs_mmchunk *c, size_t n, unsigned char *take)
+{
+	const size_t want = (size_t)s->h->mp.n_mmaps;
+	const uint64_t mp = s->h->mp.mmapped_mem;
+	/* the state before deciding candidate i */
+	size_t *cnt = hs_xcalloc(n + 1, sizeof *cnt);
+	uint64_t *byt = hs_xcalloc(n + 1, sizeof *byt), *end = hs_xcalloc(n + 1, sizeof *end);
+	uint64_t *rest = hs_xcalloc(n + 1, sizeof *rest); /* bytes of c[i..n) */
+	for (size_t i = n; i-- > 0;)
+		rest[i] = rest[i + 1] + c[i].map_len;
+	int found = 0;
+	uint64_t budget = CHOICE_BUDGET;
+	size_t i = 0;
+	memset(take, 0, n);
+	/* take[i]: 0 not decided, 1 taken, 2 left out */
+	for (;;) {
+		bool back = false;
+		if (!budget--) {
+			found = -1;
+			break;
+		}
+		if (i == n) {
+			if (agrees(s, cnt[n], byt[n])) {
+				found = 1;
+				break;
+			}
+			back = true;
+		} else if (take[i] == 0) {
+			/* cannot reach the count, or (exact bytes) the bytes */
+			if (cnt[i] + (n - i) < want || (!s->tail && byt[i] + rest[i] < mp)) {
+				back = true;
+			} else {
+				take[i] = 1;
+				if (c[i].map_start >= end[i] && cnt[i] < want && byt[i] + c[i].map_len <= mp) {
+					cnt[i + 1] = cnt[i] + 1;
+					byt[i + 1] = byt[i] + c[i].map_len;
+					end[i + 1] = c[i].map_start + c[i].map_len;
+					i++;
+					continue;
+				}
+			}
+		}
+		if (!back && i < n && take[i] == 1) {
+			take[i] = 2;
+			cnt[i + 1] = cnt[i];
+			byt[i + 1] = byt[i];
+			end[i + 1] = end[i];
+			i++;
+			continue;
+		}
+		/* back up to the last candidate taken, and leave it out */
+		if (i < n)
+			take[i] = 0;
+		while (i > 0 && take[i - 1] == 2)
+			take[--i] = 0;
+		if (i == 0)
+			break;
+		i--; /* take[i] == 1: the next pass leaves it out */
+	}
+	free(cnt);
+	free(byt);
+	free(end);
+	free(rest);
+	return found;
+}
+
+/* The totals disagree and no thread was inside malloc: collect every
+ * candidate in the anonymous memory, chunks' insides included, and choose
+ * the subset that agrees with mp_. Replaces the accepted set when one
+ * does; true then. */
+static bool fallback(struct search *s)
+{
+	struct hs_mmchunk *cand = NULL;
+	size_t ncand = 0, cap = 0;
+	for (size_t i = 0; i < s->nregions && !s->err && s->fallback_pages <= FALLBACK_PAGES; i++)
+		scan(s, s->regions[i].start, s->regions[i].end, s->regions[i].end, true, &cand, &ncand, &cap);
+	bool ok = false;
+	if (!s->err && s->fallback_pages <= FALLBACK_PAGES && ncand) {
+		qsort(cand, ncand, sizeof *cand, cmp_chunk);
+		unsigned char *take = hs_xcalloc(ncand, 1);
+		int rc = choose(s, cand, ncand, take);
+		if (rc > 0) {
+			s->n = 0;
+			s->bytes = 0;
+			for (size_t i = 0; i < ncand; i++)
+				if (take[i] == 1)
+					accept(s, &cand[i]);
+			ok = true;
+		} else if (rc < 0) {
+			hs_warn(s->w, "mmapped chunks: %zu candidates, too many ways to choose among them", ncand);
+		}
+		free(take);
+	} else if (s->fallback_pages > FALLBACK_PAGES) {
+		hs_warn(s->w, "mmapped chunks: gave up choosing among candidates after %llu MiB of anonymous memory",
+			(unsigned long long)(FALLBACK_PAGES * PAGE >> 20));
+	}
+	free(cand);
+	return ok;
+}
+
 void hs_mmapped_find(struct hs_source *src, struct hs_heap *h, struct hs_warnings *w)
 {
 	const struct hs_layout *l = h->layout;
-	size_t cap = 0;
-	uint64_t bytes = 0;
 	if (h->mp.n_mmaps <= 0)
 		return;
-	/* i386: MALLOC_ALIGNMENT 16 > CHUNK_HDR_SZ 8, so sysmalloc_mmap puts
-	 * the chunk 8 bytes into its mapping and records that in prev_size. */
-	const uint64_t corr = l->align > 2 * l->size_sz ? l->align - 2 * l->size_sz : 0;
-	for (size_t i = 0; i < src->maps.n; i++) {
-		const struct hs_map *m = &src->maps.v[i];
-		if (m->path[0] || m->shared || (m->prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
-		    hs_heap_covers(h, m->start, m->end))
-			continue;
-		for (uint64_t a = m->start; a + corr + 2 * l->size_sz <= m->end;) {
-			unsigned char hb[16];
-			if (hs_read(src, a + corr, hb, 2 * l->size_sz) < 0)
-				break;
-			uint64_t hdr[2] = {hs_word_at(hb, (size_t)0, l->size_sz), hs_word_at(hb, (size_t)((int)l->size_sz), l->size_sz)};
-			/* munmap_chunk() unmaps prev_size + size (+ a tail in 2.43)
-			 * from the chunk back: at a mapping's start prev_size is 0. */
-			uint64_t size = hdr[1] & ~(uint64_t)HS_SIZE_BITS;
-			uint64_t total = corr + size + l->mmap_tail;
-			if (!(hdr[1] & HS_IS_MMAPPED) || (hdr[1] & 4) || (hdr[0] & ~1ull) != corr || size < 4096 - l->mmap_tail - corr ||
-			    (total & 4095) || total > m->end - a) {
-				/* The mapping goes on but the chunk before claimed less:
-				 * that was the stale header memalign leaves at the
-				 * mapping's start, outgrown by a mremap. */
-				if (h->nmmapped && h->mmapped[h->nmmapped - 1].map_start + h->mmapped[h->nmmapped - 1].map_len == a &&
-				    find_aligned_mmapped(src, l, &h->mmapped[h->nmmapped - 1], m->end, &bytes)) {
-					a = h->mmapped[h->nmmapped - 1].map_start + h->mmapped[h->nmmapped - 1].map_len;
-					continue;
-				}
-				/* ... or one that claims more than the mapping, which
-				 * a mremap shrank. */
-				struct hs_mmchunk c = {a, size, a, 0};
-				uint64_t found = 0;
-				if ((hdr[1] & HS_IS_MMAPPED) && !(hdr[1] & 4) && (hdr[0] & ~1ull) == corr && !(total & 4095) &&
-				    total > m->end - a && find_aligned_mmapped(src, l, &c, m->end, &found)) {
-					if (h->nmmapped == cap) {
-						cap = cap ? cap * 2 : 16;
-						h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
-					}
-					h->mmapped[h->nmmapped++] = c;
-					bytes += c.map_len;
-					a += c.map_len;
-					continue;
-				}
-				break;
-			}
-			/* a stale header (memalign) with the real one in the first
-			 * page: the gap before it is zero */
-			uint64_t inner = 0, off = l->size_sz == 8 ? aligned_inside(src, l, a, m->end - a, &inner) : 0;
-			if (off)
-				total = off + inner + l->mmap_tail;
-			if (h->nmmapped == cap) {
-				cap = cap ? cap * 2 : 16;
-				h->mmapped = hs_xrealloc(h->mmapped, cap, sizeof *h->mmapped);
-			}
-			h->mmapped[h->nmmapped++] = off ? (struct hs_mmchunk){a + off, inner, a, total}
-							: (struct hs_mmchunk){a + corr, size, a, total};
-			bytes += total;
-			a += total;
-		}
+	struct search s = {
+		.src = src,
+		.h = h,
+		.w = w,
+		.ssz = l->size_sz,
+		.align = l->align,
+		/* i386: MALLOC_ALIGNMENT 16 > CHUNK_HDR_SZ 8, so sysmalloc_mmap
+		 * puts the chunk 8 bytes into its mapping and records that in
+		 * prev_size. */
+		.corr = l->align > 2 * l->size_sz ? l->align - 2 * l->size_sz : 0,
+		.tail = l->mmap_tail,
+		.minsize = 4 * (uint64_t)l->size_sz,
+		/* 2.43: prev_size bit 0 is MMAP_HP (a huge-page mapping) */
+		.ps_mask = l->vmajor > 2 || l->vminor >= 43 ? ~(uint64_t)1 : ~(uint64_t)0,
+	};
+	s.bulk = hs_xcalloc(BULK_PAGES, PAGE);
+	build_regions(&s);
+	anchored(&s);
+	if (!s.err && !agrees(&s, s.n, s.bytes))
+		scan_gaps(&s);
+	bool ok = agrees(&s, s.n, s.bytes);
+	const struct hs_thread *busy = NULL;
+	for (size_t i = 0; i < h->nthreads && !busy; i++)
+		if (h->threads[i].in_malloc)
+			busy = &h->threads[i];
+	if (!ok && !s.err && !busy)
+		ok = fallback(&s);
+	if (s.n > 1)
+		qsort(s.v, s.n, sizeof *s.v, cmp_chunk);
+	h->mmapped = s.v;
+	h->nmmapped = s.n;
+	if (!ok && !s.err) {
+		hs_warn(w, "mmapped chunks: found %zu (%llu bytes) in the maps, mp_ counts %d (%llu bytes)", s.n,
+			(unsigned long long)s.bytes, h->mp.n_mmaps, (unsigned long long)h->mp.mmapped_mem);
+		if (busy)
+			hs_warn(w, "mmapped chunks: thread %d was inside %s, which maps, remaps and unmaps them",
+				(int)busy->tid, busy->malloc_fn ? busy->malloc_fn : "the allocator");
 	}
-	/* 2.43's mremap_chunk adds new_size - size - offset to mmapped_mem,
-	 * size lacking the CHUNK_HDR_SZ tail: mp_ then runs ahead of the maps
-	 * by that tail once per growing mremap. glibc's drift, not a corruption. */
-	uint64_t drift = h->mp.mmapped_mem - bytes;
-	bool mremap_drift = l->mmap_tail && h->mp.mmapped_mem > bytes && drift % l->mmap_tail == 0;
-	if (h->nmmapped != (size_t)h->mp.n_mmaps || (bytes != h->mp.mmapped_mem && !mremap_drift))
-		hs_warn(w, "mmapped chunks: found %zu (%llu bytes) in the maps, mp_ counts %d (%llu bytes)",
-			h->nmmapped, (unsigned long long)bytes, h->mp.n_mmaps,
-			(unsigned long long)h->mp.mmapped_mem);
+	free(s.bulk);
+	free(s.regions);
+	free(s.anchors);
 }
