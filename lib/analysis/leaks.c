@@ -137,34 +137,26 @@ static inline uint64_t chunk_addr(const struct marker *m, uint64_t o)
 	return s->start + (((uint64_t)m->gran[o] - s->g0) << m->shift);
 }
 
-/* The in-use chunk whose user area holds v: returns its ordinal, or -1;
- * *start tells a pointer to the user area's first byte. A pointer counts
- * in [chunk + 16, chunk + size): the last 8 usable bytes (the next chunk's
- * prev_size word) are scanned but not counted, since that address is the
- * next chunk's header, where glibc's own links (top, bins) point. */
-static int64_t lookup(const struct marker *m, uint64_t v, bool *start)
+/* The in-use heap chunk of segment s whose user area holds v, or -1. */
+static int64_t lookup_heap(const struct marker *m, const struct hs_segment *s, uint64_t v, bool *start)
 {
-	if (v >= m->lo && v < m->hi) {
-		size_t si;
-		const struct hs_segment *s = seg_of(m->ix, v, &si);
-		if (!s)
-			return -1;
-		uint64_t g = s->g0 + ((v - s->start) >> m->shift);
-		uint64_t w = g >> 6, bits = m->starts[w] & (~0ull >> (63 - (g & 63)));
-		int64_t o = bits ? (int64_t)(m->rank[w] + hs_popcount64(bits)) - 1 : (int64_t)m->rank[w] - 1;
-		if (o >= 0) {
-			if (m->gran[o] < s->g0) /* the last chunk of an earlier segment */
-				return -1;
-			uint64_t a = s->start + (((uint64_t)m->gran[o] - s->g0) << m->shift);
-			if (v < a + m->hdr)
-				return -1; /* a chunk header: glibc's own links point there */
-			if (v >= a + ((uint64_t)m->gsize[o] << m->shift))
-				return -1;
-			*start = v == a + m->hdr;
-			return o;
-		}
+	uint64_t g = s->g0 + ((v - s->start) >> m->shift);
+	uint64_t w = g >> 6, bits = m->starts[w] & (~0ull >> (63 - (g & 63)));
+	int64_t o = bits ? (int64_t)(m->rank[w] + hs_popcount64(bits)) - 1 : (int64_t)m->rank[w] - 1;
+	if (o < 0 || m->gran[o] < s->g0) /* none, or the last chunk of an earlier segment */
 		return -1;
-	}
+	uint64_t a = s->start + (((uint64_t)m->gran[o] - s->g0) << m->shift);
+	if (v < a + m->hdr)
+		return -1; /* a chunk header: glibc's own links point there */
+	if (v >= a + ((uint64_t)m->gsize[o] << m->shift))
+		return -1;
+	*start = v == a + m->hdr;
+	return o;
+}
+
+/* The mmapped chunk whose user area holds v, or -1. */
+static int64_t lookup_mmapped(const struct marker *m, uint64_t v, bool *start)
+{
 	if (!m->nmm || v < m->mm[0].addr)
 		return -1;
 	size_t lo = 0, hi = m->nmm;
@@ -180,6 +172,27 @@ static int64_t lookup(const struct marker *m, uint64_t v, bool *start)
 		return -1;
 	*start = v == c->addr + m->hdr;
 	return (int64_t)(m->nheap + lo);
+}
+
+/* The in-use chunk whose user area holds v: returns its ordinal, or -1;
+ * *start tells a pointer to the user area's first byte. A pointer counts
+ * in [chunk + 16, chunk + size): the last 8 usable bytes (the next chunk's
+ * prev_size word) are scanned but not counted, since that address is the
+ * next chunk's header, where glibc's own links (top, bins) point.
+ * Heap segments and mmapped chunks are separate mappings that interleave
+ * in any order (a thread heap above, below or between mmapped chunks, the
+ * main heap anywhere): v is looked up in the segments, and when no
+ * segment holds it, in the mmapped chunks. [lo, hi) spans the segments
+ * only to skip their search, never to decide. */
+static int64_t lookup(const struct marker *m, uint64_t v, bool *start)
+{
+	if (v >= m->lo && v < m->hi) {
+		size_t si;
+		const struct hs_segment *s = seg_of(m->ix, v, &si);
+		if (s)
+			return lookup_heap(m, s, v, start);
+	}
+	return lookup_mmapped(m, v, start);
 }
 
 static void scan(struct marker *m, const unsigned char *p, size_t len)

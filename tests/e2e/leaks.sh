@@ -110,6 +110,56 @@ if start_fixture leaks 2000; then
 	stop_fixture "$pid"
 fi
 
+# --- fixtures/mmleaks.c: worker threads keep and leak mmapped chunks that
+# lie between the main heap and the thread heaps and between thread heaps
+# (memcached's slabs). Every run is a fresh address layout (ASLR); each
+# must give exactly the leaked set, no kept chunk reported. The fixture
+# says how many of its mmapped chunks lie between its heaps: runs where
+# none does would prove nothing, and fail.
+MM_RUNS=${MM_RUNS:-20}
+if [[ $(cat /proc/sys/kernel/randomize_va_space 2>/dev/null) == 0 ]]; then
+	echo "note: ASLR is off (kernel.randomize_va_space 0): the $MM_RUNS mmleaks runs share one layout"
+fi
+mm_ok=0 mm_kept=0 mm_missed=0 mm_false=0 mm_between=0 mm_nobetween=0 mm_bad=() mm_layouts=()
+for ((run = 1; run <= MM_RUNS; run++)); do
+	start_fixture mmleaks || { mm_bad+=("run $run: fixture did not start"); continue; }
+	pid=$FIX_PID d=$FIX_DIR
+	hs "$d/all.json" "$d/all.err" attach --leaks=all --json "$pid"
+	stop_fixture "$pid"
+	if [[ $HS_RC -ne 0 ]]; then
+		mm_bad+=("run $run: exit $HS_RC: $(head -c 200 "$d/all.err")")
+		continue
+	fi
+	facts leaked "$d/facts.txt" >"$d/want"
+	facts kept "$d/facts.txt" >"$d/kept"
+	suspects "$d/all.json" >"$d/found"
+	nb=$(awk '$1 == "between" {print $2}' "$d/facts.txt")
+	mm_layouts+=("$(awk '$1 == "heap" {printf "%s ", $2}' "$d/facts.txt")")
+	miss=$(comm -23 "$d/want" "$d/found" | wc -l)
+	extra=$(comm -13 "$d/want" "$d/found" | wc -l)
+	kept=$(comm -12 "$d/kept" "$d/found" | wc -l)
+	mm_missed=$((mm_missed + miss)) mm_false=$((mm_false + extra)) mm_kept=$((mm_kept + kept))
+	mm_between=$((mm_between + ${nb:-0}))
+	[[ ${nb:-0} -gt 0 ]] || mm_nobetween=$((mm_nobetween + 1))
+	if [[ $miss -eq 0 && $extra -eq 0 && $kept -eq 0 ]] &&
+		jq -e --argjson n "$(wc -l <"$d/want")" '.leaks.chunks == $n' "$d/all.json" >/dev/null; then
+		mm_ok=$((mm_ok + 1))
+	else
+		mm_bad+=("run $run ($nb mmapped chunks between heaps): $kept kept chunks reported, $miss leaked missed, $extra other reported")
+	fi
+done
+check "mmleaks: $mm_ok of $MM_RUNS runs give exactly the leaked set" "$([[ $mm_ok -eq $MM_RUNS ]]; echo $?)" \
+	"$(printf '%s\n' "${mm_bad[@]}")"
+check "mmleaks: 0 reachable chunks reported leaked over $MM_RUNS runs ($mm_kept)" "$([[ $mm_kept -eq 0 ]]; echo $?)" \
+	"$mm_kept kept chunks reported leaked"
+check "mmleaks: every run had mmapped chunks between its heaps ($mm_between in all)" \
+	"$([[ $mm_nobetween -eq 0 && $mm_between -gt 0 ]]; echo $?)" "$mm_nobetween runs with none between"
+nlay=$(printf '%s\n' "${mm_layouts[@]}" | sort -u | wc -l)
+if [[ $(cat /proc/sys/kernel/randomize_va_space 2>/dev/null) != 0 ]]; then
+	check "mmleaks: $nlay different address layouts in $MM_RUNS runs" "$([[ $MM_RUNS -le 1 || $nlay -gt 1 ]]; echo $?)" \
+		"ASLR is on but every run had the same heaps"
+fi
+
 # --- the same, glibc linked statically: its TLS lies in [heap] below the
 # first chunk, and glibc keeps pointers to chunks in RELRO (read-only) data
 if [[ -n $HS_GLIBC && $HS_GLIBC != host && $HS_GLIBC != 2.36 ]]; then
