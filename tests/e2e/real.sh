@@ -13,6 +13,8 @@
 # realdeps installs them), never passed.
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/real.sh [FILTER]
 #   FILTER: nginx, memcached, python3, postgres, jvm or redis
+#   REAL_KEEP=DIR keeps each program's readings (glibc's, heapscope's, the
+#   targets' stderr; not PostgreSQL's data) in DIR for a post-mortem.
 set -uo pipefail
 SUITE=real
 # shellcheck source=tests/lib.sh
@@ -77,6 +79,16 @@ stop_tree() {
 	done
 }
 
+# tmpdir VAR: a fresh temp dir into VAR, removed at exit. (Not
+# $(new_tmpdir): in a command substitution its TMP_DIRS+= is lost with the
+# subshell, and the dir is never removed.)
+tmpdir() {
+	local t
+	t=$(mktemp -d /tmp/heapscope-e2e.XXXXXX) || return 1
+	TMP_DIRS+=("$t")
+	printf -v "$1" '%s' "$t"
+}
+
 PSQL_FD=
 real_cleanup() {
 	local p
@@ -84,6 +96,14 @@ real_cleanup() {
 	for p in "${TREES[@]}"; do
 		stop_tree TERM "$p"
 	done
+	if [[ -n ${REAL_KEEP:-} ]]; then
+		mkdir -p "$REAL_KEEP"
+		for p in "${TMP_DIRS[@]}"; do
+			tar -C "$p" --exclude=./data --exclude=./classes --exclude='./*.s.PGSQL*' --exclude=./psql.in \
+				-cf - . 2>/dev/null | tar -C "$(mkdir -p "$REAL_KEEP/${p##*/}" && echo "$REAL_KEEP/${p##*/}")" -xf -
+		done
+		echo "readings kept in $REAL_KEEP"
+	fi
 }
 trap 'real_cleanup; cleanup' EXIT
 
@@ -273,12 +293,14 @@ hs_run() {
 	alive_fast "$label: target alive, running, untraced" "$pid"
 }
 
-# exit_is LABEL WANT ERR
+# exit_is LABEL WANT ERR [OUT]: with OUT, its warnings (what made an exit 5)
+# go with a failure.
 exit_is() {
 	if [[ $HS_RC -eq $2 ]]; then
 		pass "$1: exit $2"
 	else
-		fail "$1: exit $2" "exit $HS_RC; stderr:" "$(head -n 6 "$3")"
+		fail "$1: exit $2" "exit $HS_RC; stderr:" "$(head -n 6 "$3")" \
+			"$([[ -n ${4:-} ]] && grep -m 1 -A 6 '^warnings' "$4")"
 	fi
 }
 
@@ -306,11 +328,11 @@ target_checks() {
 	compare_stats "$label" "$d/glibc.before" "$d/hs.stats" "$d/glibc.after"
 
 	hs_run "$label text" "$pid" "$d/hs.text" "$d/hs.text.err" attach "$pid"
-	exit_is "$label text" 0 "$d/hs.text.err"
+	exit_is "$label text" 0 "$d/hs.text.err" "$d/hs.text"
 	info "$label verdict: $(head -n 1 "$d/hs.text")"
 	grep -q "^mmapped:" "$d/hs.text" && info "$label $(grep -m 1 "^mmapped:" "$d/hs.text")"
 	hs_run "$label --leaks" "$pid" "$d/hs.leaks" "$d/hs.leaks.err" attach --leaks "$pid"
-	exit_is "$label --leaks" 0 "$d/hs.leaks.err"
+	exit_is "$label --leaks" 0 "$d/hs.leaks.err" "$d/hs.leaks"
 	info "$label --leaks verdict: $(head -n 1 "$d/hs.leaks")"
 }
 
@@ -332,7 +354,7 @@ real_nginx() {
 	echo "== nginx (master_process on, 2 workers)"
 	have nginx nginx /usr/sbin/nginx "$PY" || return 0
 	local d port pid p w n=0 workers
-	d=$(new_tmpdir)
+	tmpdir d
 	port=$(free_port)
 	mkdir -p "$d/www" "$d/tmp" "$d/logs"
 	yes 'heapscope, a real program: nginx serving this file' | head -c 2000 >"$d/www/small.txt"
@@ -402,7 +424,7 @@ real_memcached() {
 	echo "== memcached (-t 4)"
 	have memcached memcached /usr/bin/memcached "$PY" || return 0
 	local d port pid
-	d=$(new_tmpdir)
+	tmpdir d
 	port=$(free_port)
 	/usr/bin/memcached -t 4 -l 127.0.0.1 -p "$port" -U 0 -m 256 -c 64 -u root \
 		>"$d/stdout" 2>"$d/stderr" &
@@ -433,7 +455,7 @@ real_python3() {
 		skip python3 "no /usr/bin/python3.N: package python3 not installed ('make realdeps' installs it)"
 		return 0
 	fi
-	d=$(new_tmpdir)
+	tmpdir d
 	"$py" -I "$REAL/dicts.py" "$d" >"$d/stdout" 2>"$d/stderr" &
 	pid=$!
 	bg_track "$pid"
@@ -458,7 +480,7 @@ real_postgres() {
 		skip postgres "no postgres user (package postgresql-common creates it)"
 		return 0
 	fi
-	d=$(new_tmpdir)
+	tmpdir d
 	chown postgres: "$d"
 	port=$(free_port)
 	if ! (cd "$d" && setpriv --reuid=postgres --regid=postgres --init-groups -- \
@@ -528,12 +550,14 @@ real_jvm() {
 	echo "== JVM (16 threads: Deflater, ByteBuffer.allocateDirect, then parked)"
 	have jvm "default-jdk-headless (or openjdk-17-jdk-headless)" /usr/bin/java /usr/bin/javac || return 0
 	local d pid
-	d=$(new_tmpdir)
+	tmpdir d
 	if ! timeout -k 5 120 /usr/bin/javac -d "$d/classes" "$REAL/NativeThreads.java" >"$d/javac.log" 2>&1; then
 		fail "jvm: javac NativeThreads.java" "failed" "$d/javac.log"
 		return 0
 	fi
-	/usr/bin/java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
+	# the JVM's defaults (G1, tiered compilation), a bounded heap; no
+	# hsperfdata file in /tmp
+	/usr/bin/java -Xmx256m -XX:-UsePerfData \
 		-cp "$d/classes" NativeThreads "$d" 16 >"$d/stdout" 2>"$d/stderr" &
 	pid=$!
 	bg_track "$pid"
@@ -550,7 +574,7 @@ real_redis() {
 	echo "== redis-server (jemalloc: refused by name)"
 	have redis redis-server /usr/bin/redis-server "$PY" || return 0
 	local d port pid
-	d=$(new_tmpdir)
+	tmpdir d
 	port=$(free_port)
 	/usr/bin/redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 		--dir "$d" --daemonize no --protected-mode yes >"$d/stdout" 2>"$d/stderr" &
