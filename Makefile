@@ -72,8 +72,9 @@ deps:
 
 # The real programs of tests/e2e/real.sh (nginx, memcached, python3,
 # PostgreSQL, a JDK, redis-server, gdb): what cannot be installed is skipped
-# there, never passed.
-realdeps:
+# there, never passed. After deps: two apt-gets at once would fight over
+# dpkg's lock under make -j.
+realdeps: deps
 	@./tests/deps.sh --real
 
 demo: deps
