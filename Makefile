@@ -25,7 +25,7 @@ FIXTURES := $(patsubst fixtures/%.c,$(B)/fixtures/%,$(FIX_SRC)) $(patsubst fixtu
 UNITS    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo check bench install clean fixtures units
+.PHONY: all deps realdeps demo check bench install clean fixtures units
 all: $(B)/heapscope $(FIXTURES)
 
 $(B)/obj/%.o: %.c $(wildcard lib/*/*.h arch/*.h cmd/*.h)
@@ -72,13 +72,20 @@ all: $(B)/tests/gentrace
 deps:
 	@./tests/deps.sh
 
+# The real programs of tests/e2e/real.sh (nginx, memcached, python3,
+# PostgreSQL, a JDK, redis-server, gdb): what cannot be installed is skipped
+# there, never passed. After deps: two apt-gets at once would fight over
+# dpkg's lock under make -j.
+realdeps: deps
+	@./tests/deps.sh --real
+
 demo: deps
 	$(MAKE) all
 	@./tests/demo.sh
 
 # Units and end-to-end tests run once under ASan+UBSan (heapscope-san),
 # and the end-to-end tests once more with the optimised binary.
-check: deps
+check: deps realdeps
 	$(MAKE) all $(B)/heapscope-san units
 	@./tests/run.sh
 

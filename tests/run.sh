@@ -80,6 +80,9 @@ for bin in build/heapscope-san build/heapscope; do
 	done
 done
 
+echo "=== real programs (nginx, memcached, python3, PostgreSQL, a JVM, redis) with HEAPSCOPE=build/heapscope"
+HEAPSCOPE=build/heapscope suite real tests/e2e/real.sh
+
 # The glibc matrix: every exactness check on every version, with its debug
 # files and with --no-debuginfo (the symbol-free path), optimised build.
 if [[ ${#versions[@]} -le 1 ]]; then
