@@ -35,9 +35,12 @@ $(B)/san/%.o: %.c $(wildcard lib/*/*.h arch/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SANFLAGS) -c -o $@ $<
 
+# A fresh archive each time: ar would keep the members of files that moved.
 $(B)/libheapscope.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 $(B)/libheapscope-san.a: $(LIB_SAN)
+	rm -f $@
 	ar rcs $@ $^
 
 $(B)/heapscope: $(CMD_OBJ) $(B)/libheapscope.a
