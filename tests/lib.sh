@@ -1,7 +1,11 @@
 # shellcheck shell=bash disable=SC2034
 # Shared helpers for the end-to-end suites (sourced, never run).
 #   HEAPSCOPE   the binary under test (default build/heapscope)
-#   HS_RESULTS  if set, "PASSED FAILED" is appended to it by summary()
+#   HS_RESULTS  if set, "PASSED FAILED SKIPPED" is appended to it by summary()
+# Three outcomes, counted apart: pass, fail, skip. A skip is a check not
+# made, says why, and is never counted as a pass. Where this machine can
+# provide what a check needs (make deps, make matrix), its absence is a
+# fail, not a skip: use skip only for what no setup here can give.
 # Every fixture started here is killed (by pid) and every temp dir removed on
 # exit, whatever happens.
 
@@ -27,6 +31,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcod
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 FIX_PIDS=()
 TMP_DIRS=()
 SUITE=${SUITE:-$(basename "$0" .sh)}
@@ -51,9 +56,24 @@ fail() {
 	done
 }
 
+# skip NAME REASON: NAME was not checked, because REASON (required: a skip
+# that does not say why is a failure).
+skip() {
+	if [[ -z ${2:-} ]]; then
+		fail "$1" "skipped without a reason"
+		return
+	fi
+	SKIPPED=$((SKIPPED + 1))
+	echo "  skip  $1: $2"
+}
+
 # check NAME CONDITION-EXIT-STATUS REASON: pass or fail from a status.
+# STATUS must be a number: bash's [[ "" -eq 0 ]] (or a word) is true, and a
+# check that cannot fail is worse than none.
 check() {
-	if [[ $2 -eq 0 ]]; then pass "$1"; else fail "$1" "$3"; fi
+	if [[ ! ${2:-} =~ ^[0-9]+$ ]]; then
+		fail "$1" "check given status '${2:-}', not a number"
+	elif [[ $2 -eq 0 ]]; then pass "$1"; else fail "$1" "${3:-}"; fi
 }
 
 new_tmpdir() {
@@ -63,13 +83,15 @@ new_tmpdir() {
 	printf '%s\n' "$d"
 }
 
-# ours PID: PID is still a child of this shell (not a recycled pid).
+# ours PID: PID is still a child of this shell (not a recycled pid): of the
+# script ($$) or of the subshell asking ($BASHPID), e.g. a fixture started
+# inside $(...) or <(...), whose parent is that subshell, not $$.
 ours() {
 	local s
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	s=${s##*) }
 	s=${s#* }
-	[[ ${s%% *} == "$$" ]]
+	[[ ${s%% *} == "$$" || ${s%% *} == "$BASHPID" ]]
 }
 
 # bg_track PID: a background child we will kill: disowned (so bash neither
@@ -163,7 +185,14 @@ proc_state() {
 
 # check_alive PID: exists, no thread stopped (T/t) or dead, no tracer.
 # Polls up to 1 s for the state to settle. Sets ALIVE_REASON on failure.
+# Anything but exactly one pid is a misuse, recorded as a failure here so
+# that it shows even where the caller ignores the result.
 check_alive() {
+	if [[ $# -ne 1 || ! ${1:-} =~ ^[1-9][0-9]*$ ]]; then
+		ALIVE_REASON="check_alive wants one pid, got: $*"
+		fail "check_alive ${*:-(nothing)}" "$ALIVE_REASON"
+		return 1
+	fi
 	local pid=$1 i t st tp bad
 	for ((i = 0; i < 50; i++)); do
 		bad=
@@ -190,9 +219,18 @@ check_alive() {
 	return 1
 }
 
-# alive NAME PID: records pass/fail for check_alive.
+# alive NAME PID: records pass/fail for check_alive. The only way a suite
+# should ask check_alive: a bare `check_alive PID` records nothing, and
+# anything but a pid (a name, nothing) is a failure here, not a pass.
 alive() {
-	if check_alive "$2"; then pass "$1"; else fail "$1" "$ALIVE_REASON"; fi
+	if [[ $# -ne 2 || ! ${2:-} =~ ^[1-9][0-9]*$ ]]; then
+		fail "${1:-alive}" "alive NAME PID called with '${2:-}' (not a pid)"
+		return 1
+	fi
+	if check_alive "$2"; then pass "$1"; else
+		fail "$1" "$ALIVE_REASON"
+		return 1
+	fi
 }
 
 # hs OUT ERR ARGS...: runs heapscope with a 120 s bound; sets HS_RC.
@@ -209,9 +247,9 @@ hs() {
 }
 
 summary() {
-	echo "$SUITE: $PASSED passed, $FAILED failed"
+	echo "$SUITE: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 	if [[ -n ${HS_RESULTS:-} ]]; then
-		echo "$PASSED $FAILED" >>"$HS_RESULTS"
+		echo "$PASSED $FAILED $SKIPPED" >>"$HS_RESULTS"
 	fi
 	[[ $FAILED -eq 0 ]]
 }

@@ -74,7 +74,7 @@ fi
 if [[ -n $kt ]]; then
 	expect "kernel thread pid $kt ($(cat "/proc/$kt/comm"))" 4 "" -- "$HS_BIN" attach "$kt"
 else
-	echo "  skip  no kernel thread visible in this pid namespace"
+	skip "a kernel thread (exit 4)" "no kernel thread is visible in this pid namespace (a container's own)"
 fi
 
 echo "== no permission (exit 3)"

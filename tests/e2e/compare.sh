@@ -29,22 +29,30 @@ trace_of() {
 }
 
 # glibc_footprint TRACE: plays it in a fresh process; prints "arena hblkhd".
+# It runs inside <(...): the fixture is that subshell's child, so it is
+# stopped here, on every path (the script's cleanup never sees its pid),
+# and the temp dir is removed here too.
 glibc_footprint() {
-	local d
-	d=$(new_tmpdir)
+	local d rc=0
+	d=$(mktemp -d /tmp/heapscope-e2e.XXXXXX)
 	"${FIXRUN[@]}" "$FIXDIR/replay" "$d" "$1" >"$d/stdout" 2>"$d/stderr" &
 	local pid=$!
-	bg_track "$pid"
+	disown "$pid" 2>/dev/null || true
 	if ! wait_ready "$d" "$pid" 20; then
 		echo "replay fixture: $WAIT_REASON $(head -c 300 "$d/stderr")" >&2
-		return 1
+		rc=1
 	fi
 	stop_fixture "$pid"
-	awk '$1 == "arena" {a = $2} $1 == "hblkhd" {h = $2} END {print a + 0, h + 0}' "$d/mallinfo2.txt"
+	if [[ $rc -eq 0 ]] && ! awk '$1 == "arena" {a = $2; n++} $1 == "hblkhd" {h = $2; n++} END {if (n != 2) exit 1; print a, h}' "$d/mallinfo2.txt"; then
+		echo "replay fixture: no arena/hblkhd in $d/mallinfo2.txt" >&2
+		rc=1
+	fi
+	rm -rf -- "$d"
+	return "$rc"
 }
 
-eq() { # eq NAME GOT WANT
-	check "$1" "$([[ $2 == "$3" ]]; echo $?)" "heapscope --compare says $2, glibc $3"
+eq() { # eq NAME GOT WANT: both numbers, and equal (null == null is no proof)
+	check "$1" "$([[ $2 =~ ^[0-9]+$ && $2 == "$3" ]]; echo $?)" "heapscope --compare says '$2', glibc '$3'"
 }
 
 for fx in classic fragmented threads mmapped; do
@@ -80,6 +88,8 @@ for fx in classic fragmented threads mmapped; do
 	fi
 	if read -r arena hblkhd < <(glibc_footprint "$d/all.trim.trace"); then
 		eq "$fx: all arenas in one, after malloc_trim(0)" "$(jq '.compare.merged.trimmed_bytes' "$d/out.json")" "$arena"
+	else
+		fail "$fx: replay fixture (all arenas, trim)" "did not run"
 	fi
 	# The text report carries the same section.
 	rc=0
@@ -87,7 +97,7 @@ for fx in classic fragmented threads mmapped; do
 	"$HEAPSCOPE" attach --compare $HS_ATTACH_ARGS "$FIX_PID" >"$d/out.txt" 2>"$d/err" || rc=$?
 	check "$fx: text --compare" "$( ((rc == 0)) && grep -q '^compare (reference core' "$d/out.txt"; echo $?)" \
 		"exit $rc"
-	check_alive "$fx" "$FIX_PID"
+	alive "$fx: target alive, running, untraced after two attaches" "$FIX_PID"
 	stop_fixture "$FIX_PID"
 done
 

@@ -158,12 +158,12 @@ for v in $("$here/versions.sh"); do
         if [[ $line != *"(*)"* ]] && grep -q '^ARENA ' <<<"$g"; then
             ok "gdb read libc's debug info from $dbgdir: sizeof(main_arena) = $(sed -n 's/^ARENA //p' <<<"$g")"
         elif [[ $v == "$host" ]]; then
-            note "no debug info for the host libc (libc6-dbg not installed?)"
+            bad "no debug info for the host libc: libc6-dbg is not installed (make deps installs it)"
         else
             bad "gdb found no debug info for libc in $dbgdir"
         fi
     else
-        note "gdb not installed: skipped the gdb checks"
+        bad "gdb is not installed (make deps installs it): the gdb checks cannot run"
     fi
 
     kill "$pid" 2>/dev/null || true
