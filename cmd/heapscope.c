@@ -21,6 +21,8 @@
 #include "refcore/replay.h"
 #include "report/report.h"
 #include "analysis/resident.h"
+#include "analysis/process.h"
+#include "source/smaps.h"
 #include "glibc/stacks.h"
 #include "glibc/symbols.h"
 #include "source/target.h"
@@ -200,6 +202,8 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	struct hs_types types = {0};
 	struct hs_contents ct = {0};
 	struct hs_leaks leaks = {0};
+	struct hs_smaps smaps = {0};  /* the whole process, read before the stop */
+	struct hs_process proc = {0};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
 	int rc = 0;
 
@@ -212,6 +216,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	    hs_symbols_load(&t.src, &so, &sym, &err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, &err))
 		goto out;
 	hs_types_load(&sym, &types);
+	hs_smaps_read(pid, &smaps); /* unreadable: the report has no process split */
 	if ((o->leaks && hs_contents_prepare(pid, &ct, &err)) || snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &warn, &err))
 		goto out;
 	hs_bins_read(&heap, &ix, o->report.bins || o->compare, &bins, &warn);
@@ -228,6 +233,8 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	c.stopped_ms = hs_target_stopped_ms(&t);
 	c.cpus_online = t.cpus_online;
 	c.cpus_allowed = t.cpus_allowed;
+	hs_process_build(&smaps, &heap, &proc);
+	c.process = &proc;
 	c.total_ms = ms_since(&t0);
 	if (sym.other_allocator[0]) {
 		/* glibc's arenas are not where this program's memory is. */
@@ -247,6 +254,7 @@ out:
 	}
 	hs_census_free(&c);
 	hs_leaks_free(&leaks);
+	hs_smaps_free(&smaps);
 	hs_contents_free(&ct);
 	hs_types_free(&types);
 	hs_bins_free(&bins);
