@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "glibc/arenas.h"
 #include "glibc/bins.h"
 #include "analysis/census.h"
@@ -70,11 +72,42 @@ static void usage(FILE *out)
 	      out);
 }
 
+/* Set from the command line before anything can fail: -j, -p, --json,
+ * --pretty or --format=json was given. Then an error is also a JSON
+ * object on stdout, {"error": MESSAGE, "exit": CODE}, so that a pipe into
+ * jq sees it (unless a report was printed: exit 5 is in the report). */
+static bool json_errors;
+
+static void json_error(const char *msg, int code)
+{
+	if (!json_errors)
+		return;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", msg);
+	cJSON_AddNumberToObject(o, "exit", code);
+	char *text = cJSON_PrintUnformatted(o);
+	if (text)
+		printf("%s\n", text);
+	fflush(stdout);
+	free(text);
+	cJSON_Delete(o);
+}
+
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--pretty") || !strcmp(argv[i], "--format=json") ||
+		    (argv[i][0] == '-' && argv[i][1] != '-' && strpbrk(argv[i] + 1, "jp")))
+			return true;
+	return false;
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
-	fputs("heapscope: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see heapscope --help)\n", stderr);
+	char msg[512];
+	snprintf(msg, sizeof msg, fmt, arg);
+	fprintf(stderr, "heapscope: %s (see heapscope --help)\n", msg);
+	json_error(msg, HS_EUSAGE);
 	return HS_EUSAGE;
 }
 
@@ -206,6 +239,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	struct hs_process proc = {0};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
 	int rc = 0;
+	bool reported = false; /* a report went out: an error after it is in it */
 
 	memset(&t, 0, sizeof t);
 	t.memfd = -1;
@@ -245,11 +279,14 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	}
 	char who[64];
 	snprintf(who, sizeof who, "pid %d", (int)pid);
+	reported = true;
 	report_heap(&heap, &c, o->leaks ? &leaks : NULL, &warn, o, who, &err);
 out:
 	hs_target_close(&t);
 	if (err.code) {
 		fprintf(stderr, "heapscope: %s\n", err.msg);
+		if (!reported)
+			json_error(err.msg, err.code);
 		rc = err.code;
 	}
 	hs_census_free(&c);
@@ -283,6 +320,7 @@ static int cmd_replay(const char *path, const struct options *o)
 				     o->heap_base};
 	struct hs_refcore *rc = hs_refcore_new(&cfg);
 	int rcode = 0;
+	bool reported = false; /* a report went out: an error after it is in it */
 	if (!rc) {
 		if (cfg.heap_base)
 			hs_fail(&err, HS_EUSAGE,
@@ -309,10 +347,13 @@ static int cmd_replay(const char *path, const struct options *o)
 	c.total_ms = ms_since(&t0);
 	char who[PATH_MAX + 16];
 	snprintf(who, sizeof who, "trace %s", path);
+	reported = true;
 	report_heap(&heap, &c, NULL, &warn, o, who, &err);
 out:
 	if (err.code) {
 		fprintf(stderr, "heapscope: %s\n", err.msg);
+		if (!reported)
+			json_error(err.msg, err.code);
 		rcode = err.code;
 	}
 	hs_census_free(&c);
@@ -347,6 +388,7 @@ int main(int argc, char **argv)
 	};
 	struct options o = {0};
 	const char *cmd = NULL;
+	json_errors = wants_json(argc, argv);
 	int first = 1;
 	if (argc > 1 && argv[1][0] != '-') {
 		cmd = argv[1];

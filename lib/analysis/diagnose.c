@@ -292,7 +292,13 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 		}
 	}
 	/* In-use bytes without --leaks: live or leaked, unknown. */
-	static const char unmeasured[] = "live or leaked: run --leaks, or watch its growth";
+	/* A replayed trace has no process to run --leaks on: its blocks are
+	 * the ones the trace did not free. */
+	bool replay = c->sym && c->sym->method && !strcmp(c->sym->method, "refcore");
+	const char *unmeasured = replay ? "what the trace left allocated"
+					: "live or leaked: run --leaks, or watch its growth";
+	char inuse[96];
+	snprintf(inuse, sizeof inuse, "in use (%s)", unmeasured);
 	char lk[96] = "";
 	if (leaks)
 		snprintf(lk, sizeof lk, "--leaks found %s unreachable", hs_fmt_size(b4, leaks->bytes));
@@ -315,7 +321,7 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	else
 		n = snprintf(d->summary, sizeof d->summary, "%s from the system, %s in use (%.1f%%), %s free or top: %s%s",
 			     hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(used, held), hs_fmt_size(b3, holes),
-			     leaks ? lk : "in use (live or leaked: run --leaks, or watch its growth)",
+			     leaks ? lk : inuse,
 			     !leaks ? ""
 			     : pr   ? ", the process's memory is accounted for: no action needed"
 				    : "; the rest of the process was not read");

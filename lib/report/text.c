@@ -32,6 +32,12 @@ static void header(FILE *out, const struct hs_census *c, const struct hs_diagnos
 {
 	const struct hs_symbols *s = c->sym;
 	fprintf(out, "%s: %s\n", d->verdict, d->summary);
+	if (!c->pid) { /* replay: a trace through the reference core, no process */
+		fprintf(out, "trace %s, %s, glibc %s as the reference core models it\n", c->exe ? c->exe : "?",
+			c->arch ? c->arch : "?", s && s->version[0] ? s->version : "?");
+		fprintf(out, "no process (nothing stopped), total %.1f ms\n", c->total_ms);
+		return;
+	}
 	fprintf(out, "pid %d (%s), %s, glibc %s via %s%s%s%s, %zu thread%s\n", (int)c->pid,
 		c->exe ? c->exe : "?", c->arch ? c->arch : "?", s && s->version[0] ? s->version : "?",
 		s && s->method ? s->method : "?", s && s->debuginfo[0] ? " (" : "",

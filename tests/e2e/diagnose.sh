@@ -353,4 +353,30 @@ else
 fi
 arena_oracle "arena_max 3" env GLIBC_TUNABLES=glibc.malloc.arena_max=3
 arena_oracle "arena_test 20" env GLIBC_TUNABLES=glibc.malloc.arena_test=20
+
+# --- with --json an error is a JSON object on stdout too (for jq), and
+# the one line on stderr stays; without --json stdout stays empty.
+E=$(new_tmpdir)
+true &
+gone=$!
+wait "$gone" 2>/dev/null
+while [[ -e /proc/$gone ]]; do gone=$((gone + 7919)); done
+json_error_case() {
+	local name=$1 want=$2 rc=0
+	shift 2
+	timeout -k 5 60 "$HEAPSCOPE" "$@" >"$E/out" 2>"$E/err" || rc=$?
+	[[ $rc == "$want" && $(wc -l <"$E/err") == 1 ]] &&
+		jq -e --argjson w "$want" '.exit == $w and (.error | length) > 0' "$E/out" >/dev/null &&
+		[[ $(jq -s length "$E/out") == 1 && $(jq -r .error "$E/out") == "$(sed 's/^heapscope: //; s/ (see heapscope --help)$//' "$E/err")" ]]
+	check "errors: $name: exit $want, {\"error\", \"exit\": $want} on stdout, the same message on stderr" $? \
+		"exit $rc, stdout '$(head -c 200 "$E/out")', stderr '$(head -c 200 "$E/err")'"
+}
+json_error_case "attach --json of a pid that does not exist" 3 attach --json "$gone"
+json_error_case "attach -p --bogus" 2 attach -p --bogus 1
+json_error_case "attach --format=json with no pid" 2 attach --format=json
+json_error_case "replay --json of a missing trace" 2 replay --json "$E/no-such.trace"
+rc=0
+"$HEAPSCOPE" attach "$gone" >"$E/out" 2>"$E/err" || rc=$?
+[[ $rc == 3 && ! -s $E/out ]]
+check "errors: without --json stdout stays empty (exit $rc)" $? "$(head -c 200 "$E/out")"
 summary
