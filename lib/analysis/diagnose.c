@@ -357,17 +357,35 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 			 hs_fmt_size(b1, t->free.bytes), (unsigned long long)t->free.chunks, pl(t->free.chunks),
 			 hs_fmt_size(b2, t->tcache.bytes), hs_fmt_size(b3, t->fast.bytes),
 			 hs_fmt_size(b4, t->bin.bytes));
-		tunable(tu, sizeof tu, vminor, "mmap_threshold", "N");
-		if (c->have_residency)
+		/* Each remedy only where it acts. malloc_trim(0) returns whole free
+		 * pages: not when residency says there are none. M_MMAP_THRESHOLD
+		 * only moves blocks at or above it out of the heap, and at its
+		 * 128 KiB start every such block is mmapped already: it can only
+		 * help once glibc (or the program) raised it, for the blocks
+		 * between 128 KiB and the raised value. Below that, no setting
+		 * closes holes between live blocks. */
+		size_t n = 0;
+		if (!c->have_residency)
+			n += (size_t)snprintf(f->remedy + n, sizeof f->remedy - n,
+					      "malloc_trim(0) returns their whole free pages to the OS (RSS) without "
+					      "moving anything");
+		else if (t->trimmable_bytes)
+			n += (size_t)snprintf(f->remedy + n, sizeof f->remedy - n,
+					      "malloc_trim(0) would return %s of RSS now (whole free pages, nothing moves)",
+					      hs_fmt_size(b1, t->trimmable_bytes));
+		if (h && h->mp.mmap_threshold > MMAP_THRESHOLD_DEFAULT && n < sizeof f->remedy) {
+			tunable(tu, sizeof tu, vminor, "mmap_threshold", "131072");
+			n += (size_t)snprintf(f->remedy + n, sizeof f->remedy - n,
+					      "%sM_MMAP_THRESHOLD is %s now, so blocks from 128 KiB up to it come from "
+					      "the heap and leave holes when freed: mallopt(M_MMAP_THRESHOLD, 131072)%s%s "
+					      "gives them their own mappings again",
+					      n ? "; " : "", hs_fmt_size(b2, h->mp.mmap_threshold), tu[0] ? " or " : "", tu);
+		}
+		if (!n)
 			snprintf(f->remedy, sizeof f->remedy,
-				 "malloc_trim(0) would return %s of RSS now (whole free pages, nothing moves); "
-				 "mallopt(M_MMAP_THRESHOLD, N)%s%s gives blocks >= N their own mappings",
-				 hs_fmt_size(b1, t->trimmable_bytes), tu[0] ? " or " : "", tu);
-		else
-			snprintf(f->remedy, sizeof f->remedy,
-				 "malloc_trim(0) returns their whole free pages to the OS (RSS) without moving "
-				 "anything; mallopt(M_MMAP_THRESHOLD, N)%s%s gives blocks >= N their own mappings",
-				 tu[0] ? " or " : "", tu);
+				 "no malloc setting closes holes between live blocks%s: free the blocks between "
+				 "them, or allocate long-lived blocks apart from short-lived ones (a pool of their own)",
+				 c->have_residency ? " (and no free page lies whole inside them for malloc_trim)" : "");
 	}
 	if (d->npins && d->pins[0].held_bytes >= PIN_FLOOR && (f = add(d, "top-pinned", d->pins[0].held_bytes))) {
 		const struct hs_pin *p = &d->pins[0], *hi = p;
@@ -390,21 +408,23 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 			 "the system%s: glibc returns memory from the top of a heap only",
 			 hs_fmt_size(b1, p->size), (unsigned long long)p->addr, p->arena,
 			 hs_fmt_size(b2, p->held_bytes), others);
-		char trim[96] = "";
-		if (c->have_residency)
-			snprintf(trim, sizeof trim, " (%s of RSS now)", hs_fmt_size(b1, t->trimmable_bytes));
+		char trim[160] = "";
+		if (!c->have_residency)
+			snprintf(trim, sizeof trim, "; until then malloc_trim(0) gives back the free pages below but not "
+						    "the address space");
+		else if (t->trimmable_bytes) /* else malloc_trim has nothing to give: not offered */
+			snprintf(trim, sizeof trim, "; until then malloc_trim(0) gives back the free pages below (%s of "
+						    "RSS now) but not the address space", hs_fmt_size(b1, t->trimmable_bytes));
 		if (hi->type && !strcmp(hi->type, "tcache_perthread_struct"))
 			/* 2.42+ allocates a thread's tcache at its first free(). */
 			snprintf(f->remedy, sizeof f->remedy,
 				 "glibc allocated the thread's tcache at its first free(), above the blocks "
 				 "freed since, and keeps it for the thread's life: a malloc and free of a small "
-				 "block when the thread starts places it low; meanwhile malloc_trim(0) gives "
-				 "back the free pages below%s but not the address space", trim);
+				 "block when the thread starts places it low%s", trim);
 		else
 			snprintf(f->remedy, sizeof f->remedy,
 				 "free %s, or allocate such long-lived blocks before the short-lived ones (or "
-				 "from their own mmap); until then malloc_trim(0) gives back the free pages "
-				 "below%s but not the address space", more ? "them" : "it", trim);
+				 "from their own mmap)%s", more ? "them" : "it", trim);
 	}
 	if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
 		if (main_top > trim_threshold)

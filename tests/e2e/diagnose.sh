@@ -116,15 +116,42 @@ if start_fixture classic; then
 		check "classic: pin preview is the block's first 32 bytes" $? "got $got, want $want"
 		grep -q "^pinned" "$FIX_DIR/hs.txt" && grep -q "$pin" "$FIX_DIR/hs.txt"
 		check "classic: text report has a pinned section naming $pin" $? "$(sed -n '/^pinned/,+3p' "$FIX_DIR/hs.txt")"
-		has_remedy classic holes "glibc.malloc.mmap_threshold="
+		has_remedy classic holes "malloc_trim(0) would return"
+		# Its holes are 112-byte blocks and M_MMAP_THRESHOLD is at its
+		# 128 KiB start (every larger block is mmapped already): that
+		# setting cannot help and is not offered.
+		r=$(jq -r '.diagnosis.findings[] | select(.kind == "holes") | .remedy' "$J")
+		[[ $r != *MMAP_THRESHOLD* && $r != *mmap_threshold* ]]
+		check "classic: the holes remedy offers no M_MMAP_THRESHOLD (threshold $(jq .diagnosis.thresholds.mmap_threshold "$J"))" $? "$r"
 		if (($(minor) >= 43)); then
 			n_fast=$(jq '[.diagnosis.findings[] | select(.kind == "fastbins")] | length' "$J")
 			[[ $n_fast == 0 ]]
 			check "classic: no fastbins finding on glibc 2.$(minor) (no fastbins there)" $? "got $n_fast"
 		else
 			has_remedy classic fastbins "glibc.malloc.mxfast=0"
+			classic_fast=yes
 		fi
 	fi
+	stop_fixture "$FIX_PID"
+fi
+
+# start_with NAME ENV...: start_fixture NAME under `env ENV...` (glibc
+# tunables: a remedy applied), then the JSON report into $FIX_DIR/r.json.
+start_with() {
+	local name=$1 saved=("${FIXRUN[@]}") ok=1
+	shift
+	FIXRUN=(env "$@" "${FIXRUN[@]}")
+	start_fixture "$name" || ok=0
+	FIXRUN=("${saved[@]}")
+	((ok)) || return 1
+	hs "$FIX_DIR/r.json" "$FIX_DIR/r.err" attach --json "$FIX_PID"
+}
+
+# --- the fastbins remedy, applied: glibc stops using fastbins.
+if [[ ${classic_fast:-} == yes ]] && start_with classic GLIBC_TUNABLES=glibc.malloc.mxfast=0; then
+	read -r fb nf < <(jq -r '[.totals.fastbin_bytes, ([.diagnosis.findings[] | select(.kind == "fastbins")] | length)] | @tsv' "$FIX_DIR/r.json")
+	[[ $fb == 0 && $nf == 0 ]]
+	check "classic with the remedy glibc.malloc.mxfast=0: no fastbin bytes, no fastbins finding" $? "fastbin_bytes $fb"
 	stop_fixture "$FIX_PID"
 fi
 
@@ -176,12 +203,20 @@ if start_fixture sprawl; then
 		check "sprawl: 7 arenas" $? "got $n"
 		has_remedy sprawl arena-sprawl "MALLOC_ARENA_MAX=2"
 		has_remedy sprawl arena-sprawl "glibc.malloc.arena_max=2"
+		held0=$(jq '.totals.system_bytes' "$J")
 		lim=$(jq -r '.diagnosis.arena_limit' "$J")
 		grep -q "^arenas: 7 of glibc's limit $lim " "$FIX_DIR/hs.txt"
 		check "sprawl: text report gives 7 arenas of the limit $lim (checked against glibc below)" $? \
 			"$(grep '^arenas:' "$FIX_DIR/hs.txt")"
 	fi
 	stop_fixture "$FIX_PID"
+	# The remedy, applied: 2 arenas share the free space, less is held.
+	if [[ -n ${held0:-} ]] && start_with sprawl MALLOC_ARENA_MAX=2; then
+		read -r n held < <(jq -r '[(.arenas | length), .totals.system_bytes] | @tsv' "$FIX_DIR/r.json")
+		[[ $n == 2 ]] && ((held < held0))
+		check "sprawl with the remedy MALLOC_ARENA_MAX=2: $n arenas, $held bytes held (was 7, $held0)" $? ""
+		stop_fixture "$FIX_PID"
+	fi
 fi
 
 # --- fragmented: holes in 4 arenas, most of them in one thread arena's two
@@ -264,8 +299,20 @@ if start_fixture threshold; then
 		check "threshold: mmap_threshold $mt = the freed chunk's size, trim_threshold twice it, a finding of $want" $? \
 			"mmap $mt trim $tt finding '${got:-none}', fact $want"
 		has_remedy threshold mmap-threshold "glibc.malloc.mmap_threshold=131072"
+		n0=$(jq .totals.mmapped_chunks "$J")
 	fi
 	stop_fixture "$FIX_PID"
+	# The remedy, applied: the thresholds stay put, and glibc mmaps the
+	# 8 blocks of 512 KiB instead of keeping them in the heap.
+	tu=$(jq -r '.diagnosis.findings[] | select(.kind == "mmap-threshold") | .remedy | capture("(?<t>GLIBC_TUNABLES=[^ ,)]*)").t' "$J")
+	if [[ -n $tu ]] && start_with threshold "$tu"; then
+		read -r mt dyn n nf < <(jq -r '[.diagnosis.thresholds.mmap_threshold, .diagnosis.thresholds.dynamic, .totals.mmapped_chunks,
+			([.diagnosis.findings[] | select(.kind == "mmap-threshold")] | length)] | @tsv' "$FIX_DIR/r.json")
+		[[ $mt == 131072 && $dyn == false && $n == $((n0 + 8)) && $nf == 0 ]]
+		check "threshold with the remedy $tu: threshold stays 128 KiB, the 8 blocks of 512 KiB are mmapped ($n0 -> $n chunks), no finding" $? \
+			"threshold $mt dynamic $dyn mmapped $n findings $nf"
+		stop_fixture "$FIX_PID"
+	fi
 fi
 
 # --- leak: unreachable blocks; only --leaks can call it a leak.

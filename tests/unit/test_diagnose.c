@@ -182,6 +182,27 @@ static void test_verdicts(void **state)
 	hs_diagnose(&f->c, &little, &d);
 	assert_string_equal(d.verdict, "fragmented");
 	assert_non_null(strstr(d.summary, "(not a leak: --leaks found 300 B unreachable)"));
+	/* Remedies only where they act: M_MMAP_THRESHOLD at its 128 KiB
+	 * start moves nothing that is not mmapped already; malloc_trim is not
+	 * offered when no whole free page lies in the holes. */
+	const struct hs_finding *hf = finding(&d, "holes");
+	assert_null(strstr(hf->remedy, "MMAP_THRESHOLD"));
+	assert_non_null(strstr(hf->remedy, "malloc_trim(0) returns their whole free pages"));
+	f->c.have_residency = true;
+	f->c.totals.trimmable_bytes = 0;
+	hs_diagnose(&f->c, NULL, &d);
+	hf = finding(&d, "holes");
+	assert_null(strstr(hf->remedy, "malloc_trim(0) would"));
+	assert_non_null(strstr(hf->remedy, "no malloc setting closes holes"));
+	f->c.totals.trimmable_bytes = 150 * MiB;
+	f->heap.mp.mmap_threshold = 1052672; /* raised by glibc */
+	hs_diagnose(&f->c, NULL, &d);
+	hf = finding(&d, "holes");
+	assert_non_null(strstr(hf->remedy, "malloc_trim(0) would return 150.0 MiB"));
+	assert_non_null(strstr(hf->remedy, "M_MMAP_THRESHOLD is 1.0 MiB now"));
+	assert_non_null(strstr(hf->remedy, "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072"));
+	f->heap.mp.mmap_threshold = 131072;
+	f->c.have_residency = false;
 	/* A holes verdict keeps its name when most of the RSS is elsewhere,
 	 * and says that too. */
 	fx_process(&pr, 1024 * MiB, 211 * MiB, "v8-heap");
