@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "analysis/census.h"
+#include "analysis/process.h"
 #include "analysis/resident.h"
 #include "glibc/arenas.h"
 #include "glibc/bins.h"
@@ -17,6 +18,7 @@
 #include "glibc/types.h"
 #include "glibc/walk.h"
 #include "source/confine.h"
+#include "source/smaps.h"
 #include "source/target.h"
 
 /* How many times, in all, a thread caught inside malloc is let run on. */
@@ -151,6 +153,8 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	struct hs_types types = {0};
 	struct hs_contents ct = {0};
 	struct hs_leaks leaks = {0};
+	struct hs_smaps smaps = {0}; /* the whole process, read before the stop */
+	struct hs_process proc = {0};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
 	const char *inconsistent = NULL;
 
@@ -163,6 +167,7 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	    hs_symbols_load(&t.src, &so, &sym, err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, err))
 		goto out;
 	hs_types_load(&sym, &types);
+	hs_smaps_read(pid, &smaps); /* unreadable: the report has no process split */
 	if ((o->leaks && hs_contents_prepare(pid, &ct, err)) ||
 	    snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &inconsistent, &warn, err))
 		goto out;
@@ -180,6 +185,8 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	c.stopped_ms = hs_target_stopped_ms(&t);
 	c.cpus_online = t.cpus_online;
 	c.cpus_allowed = t.cpus_allowed;
+	hs_process_build(&smaps, &heap, &proc);
+	c.process = &proc;
 	c.total_ms = hs_cli_ms_since(&t0);
 	if (sym.other_allocator[0]) {
 		/* glibc's arenas are not where this program's memory is. */
@@ -195,6 +202,7 @@ out:
 	hs_target_close(&t);
 	hs_census_free(&c);
 	hs_leaks_free(&leaks);
+	hs_smaps_free(&smaps);
 	hs_contents_free(&ct);
 	hs_types_free(&types);
 	hs_bins_free(&bins);

@@ -20,6 +20,7 @@ void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct
 	hs_diagnose(c, leaks, &d);
 	d.compare = o->compare ? &cmp : NULL;
 	hs_report(stdout, c, &d, &o->report);
+	err->reported = true;
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
 	else if (!c->consistent)

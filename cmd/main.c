@@ -2,7 +2,10 @@
  * one check of what it takes, then its cmd_* function. Errors of every
  * kind end here as one line on stderr and the exit code (DESIGN.md). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 
@@ -60,11 +63,40 @@ static int dispatch(int argc, char **argv, struct hs_err *err)
 	return cmd->run(argc - at, argv + at, &o, err);
 }
 
+/* -j, -p, --json, --pretty or --format=json anywhere before "--": then an
+ * error is also a JSON object on stdout, so that a pipe into jq sees it. */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--pretty") || !strcmp(argv[i], "--format=json") ||
+		    (argv[i][0] == '-' && argv[i][1] != '-' && strpbrk(argv[i] + 1, "jp")))
+			return true;
+	return false;
+}
+
+/* {"error": MESSAGE, "exit": CODE} on stdout. */
+static void json_error(const struct hs_err *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", err->msg);
+	cJSON_AddNumberToObject(o, "exit", err->code);
+	char *text = cJSON_PrintUnformatted(o);
+	if (text)
+		printf("%s\n", text);
+	fflush(stdout);
+	free(text);
+	cJSON_Delete(o);
+}
+
 int main(int argc, char **argv)
 {
 	struct hs_err err = {0};
 	int rc = dispatch(argc, argv, &err);
-	if (rc)
+	if (rc) {
 		fprintf(stderr, "heapscope: %s\n", err.msg);
+		/* after a report (exit 5 and the like) the error is in it */
+		if (!err.reported && wants_json(argc, argv))
+			json_error(&err);
+	}
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "glibc/bins.h"
 #include "analysis/leaks.h"
+#include "analysis/process.h"
 #include "glibc/types.h"
 
 struct hs_tally {
@@ -76,6 +77,9 @@ struct hs_census {
 	/* The vtables the types were named from (pins are named with it too);
 	 * NULL when none were loaded. */
 	const struct hs_types *typetab;
+	/* The whole process's memory (smaps, read before the stop), set by
+	 * the caller like the header fields; NULL without a process (replay). */
+	const struct hs_process *process;
 };
 
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,

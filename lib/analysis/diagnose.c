@@ -1,9 +1,12 @@
 /* diagnose.c - the verdict and findings, from the census (and the --leaks
- * scan when there is one).
+ * scan and the process's smaps when there are).
  *
- * The question is "is it a leak, or holes glibc keeps?". Holes are bytes
- * glibc holds from the system but the program does not: free chunks
- * (tcache, fastbins, bins) and the top chunks. The verdicts, first match:
+ * The question is "is it a leak, or holes glibc keeps?", and a verdict
+ * says only what was measured. Holes are bytes glibc holds from the
+ * system but the program does not: free chunks (tcache, fastbins, bins)
+ * and the top chunks. In-use bytes are live or leaked, which only --leaks
+ * (reachability) or watching them grow can tell. The verdicts, first
+ * match:
  *   empty          malloc never ran, or nothing is held
  *   leak-suspected --leaks found significant in-use bytes nothing points to
  *   arena-sprawl   many arenas, most of them mostly holes, the holes spread
@@ -12,9 +15,17 @@
  *                  keeps (below M_TRIM_THRESHOLD, or grown by consolidation)
  *                  and malloc_trim(0) returns as it is
  *   fragmented     holes outweigh what the program holds
- *   healthy        none of the above
- * Each finding carries bytes and a remedy in the target glibc's own terms
- * (which tunables exist, and how they are spelled, depends on its version). */
+ *   outside-malloc the heap is small or dense, and most of the process's
+ *                  RSS is not malloc's (smaps): the memory is elsewhere
+ *   healthy        the heap is small or dense and --leaks found little
+ *                  unreachable; "no action needed" when the process's
+ *                  memory was read and is malloc's or accounted for
+ *   in-use         the heap is small or dense, reachability not measured:
+ *                  in use, live or leaked (run --leaks, or watch growth)
+ * A holes verdict says "not a leak" only after --leaks looked. Each
+ * finding carries bytes and a remedy in the target glibc's own terms
+ * (which tunables exist, and how they are spelled, depends on its
+ * version). */
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +58,9 @@
  * pointers hidden in XOR lists...). */
 #define LEAK_FLOOR (1 * MiB)
 #define LEAK_SHARE 10
+/* Most of the RSS is outside malloc when more than half of it is, and at
+ * least this much: a small process's code and libraries always are. */
+#define OUTSIDE_FLOOR (16 * MiB)
 /* glibc's DEFAULT_MMAP_THRESHOLD_MIN: where M_MMAP_THRESHOLD starts. */
 #define MMAP_THRESHOLD_DEFAULT (128 * 1024)
 
@@ -59,6 +73,12 @@ static struct hs_finding *add(struct hs_diagnosis *d, const char *kind, uint64_t
 	f->kind = kind;
 	f->bytes = bytes;
 	return f;
+}
+
+/* "chunk" or "chunks": the s, or none for one. */
+static const char *pl(uint64_t n)
+{
+	return n == 1 ? "" : "s";
 }
 
 static double pct(uint64_t part, uint64_t whole)
@@ -96,22 +116,78 @@ static const char *tunable(char *buf, size_t n, int vminor, const char *name, co
 	return buf;
 }
 
-/* The arena limit glibc's arena_get2() applies: arena_max if set, else
- * NARENAS_FROM_NCORES(cores). 2.35 to 2.38 count cores with
- * sched_getaffinity (__get_nprocs_sched), the others the CPUs online. */
+/* The most arenas glibc's arena_get2() creates. From its source (arena.c,
+ * 2.26 to 2.43): narenas_limit is arena_max when set; else it stays 0,
+ * which lets every thread make a new arena, until narenas > arena_test
+ * (NARENAS_FROM_NCORES(1) = 8 on 64-bit, 2 on 32-bit, unless tuned);
+ * only then is it NARENAS_FROM_NCORES(cores), so arena_test + 1 arenas
+ * exist even when the cores allow fewer. Cores are __get_nprocs(), the
+ * CPUs online; 2.35 to 2.38 as released used __get_nprocs_sched() (the
+ * affinity mask) until the fix of BZ 30945 (2.39, backported to their
+ * stable branches: Debian 12's 2.36 counts the CPUs online, measured by
+ * fixtures/arenas.c under taskset). A build's choice is not visible from
+ * outside, so there the affinity's limit is given too when it differs. */
+static int limit_for(int cores, int per_core, int arena_test, bool *from_test)
+{
+	int lim = cores * per_core;
+	*from_test = lim < arena_test + 1;
+	return *from_test ? arena_test + 1 : lim;
+}
+
 static void arena_limit(const struct hs_census *c, int vminor, struct hs_diagnosis *d)
 {
 	const struct hs_heap *h = c->heap;
 	unsigned size_sz = c->sym ? c->sym->layout.size_sz : 8;
+	d->per_core = size_sz == 4 ? 2 : 8;
 	if (h && h->mp.arena_max) {
 		d->arena_limit = (int)h->mp.arena_max;
 		d->cores_from = "arena_max";
 		return;
 	}
+	d->cores = c->cpus_online;
+	d->cores_from = "online CPUs";
+	d->arena_test = h && h->mp.arena_test && h->mp.arena_test < 1u << 20 ? (int)h->mp.arena_test : d->per_core;
+	if (!d->cores)
+		return;
+	d->arena_limit = limit_for(d->cores, d->per_core, d->arena_test, &d->arena_from_test);
 	bool sched = vminor >= 35 && vminor <= 38;
-	d->cores = sched ? c->cpus_allowed : c->cpus_online;
-	d->cores_from = sched ? "affinity mask" : "online CPUs";
-	d->arena_limit = d->cores * (size_sz == 4 ? 2 : 8);
+	bool alt_test;
+	if (sched && c->cpus_allowed && c->cpus_allowed != c->cpus_online &&
+	    limit_for(c->cpus_allowed, d->per_core, d->arena_test, &alt_test) != d->arena_limit) {
+		d->arena_limit_affinity = limit_for(c->cpus_allowed, d->per_core, d->arena_test, &alt_test);
+		d->cores_affinity = c->cpus_allowed;
+	}
+}
+
+/* What to do about memory outside malloc, by its largest owner. */
+static void remedy_outside(const struct hs_process *pr, char *buf, size_t n)
+{
+	enum hs_mem_kind big = HS_MEM_STACKS;
+	for (int k = HS_MEM_STACKS; k < HS_MEM_KINDS; k++)
+		if (pr->bytes[k] > pr->bytes[big])
+			big = (enum hs_mem_kind)k;
+	const char *owner = big == HS_MEM_ANON && pr->nowners ? pr->owners[0].owner : "";
+	if (!strcmp(owner, "python-obmalloc"))
+		snprintf(buf, n, "Python's own allocator holds it (obmalloc arenas): tracemalloc (python -X tracemalloc) "
+				 "or a heap profiler such as memray shows which objects; no malloc setting returns it");
+	else if (!strcmp(owner, "jvm-heap"))
+		snprintf(buf, n, "the Java heap: jcmd PID GC.heap_info shows how much of it is live, -Xmx bounds it; "
+				 "no malloc setting applies");
+	else if (!strcmp(owner, "v8-heap"))
+		snprintf(buf, n, "V8's heap: a heap snapshot (node --heapsnapshot-signal=SIGUSR2) shows what holds it, "
+				 "--max-old-space-size bounds it; no malloc setting applies");
+	else if (big == HS_MEM_ANON && !strncmp(owner, "[anon:", 6))
+		snprintf(buf, n, "the program's own mapping it named %s: ask the code that names it", owner);
+	else if (big == HS_MEM_ANON)
+		snprintf(buf, n, "the program's own mmap(2) memory or another allocator's: the largest regions are "
+				 "listed under \"process\"; a breakpoint on mmap (or strace -e mmap -k) names whose");
+	else if (big == HS_MEM_STACKS)
+		snprintf(buf, n, "thread stacks: fewer threads, or smaller stacks (pthread_attr_setstacksize, ulimit -s)");
+	else if (big == HS_MEM_FILE)
+		snprintf(buf, n, "mapped files and code: page cache the kernel reclaims under pressure");
+	else
+		snprintf(buf, n, "shared memory (MAP_SHARED, shm, memfd): counted in every process that maps it "
+				 "(Pss in /proc/PID/smaps splits it)");
 }
 
 static bool leak_significant(const struct hs_leaks *l, uint64_t used)
@@ -168,6 +244,10 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 
 	bool many_holes = holes > used && holes > HOLES_FLOOR;
 	bool leaking = leak_significant(leaks, used);
+	const struct hs_process *pr = c->process && c->process->have ? c->process : NULL;
+	d->leaks_checked = leaks != NULL;
+	d->process_read = pr != NULL;
+	d->outside_most = pr && pr->outside_bytes * 2 > pr->rss && pr->outside_bytes >= OUTSIDE_FLOOR;
 	if (leaking)
 		d->verdict = "leak-suspected";
 	else if (many_holes && c->narenas >= SPRAWL_MIN_ARENAS && 2 * holey >= c->narenas - 1 &&
@@ -177,30 +257,82 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 		d->verdict = "trimmable";
 	else if (many_holes)
 		d->verdict = "fragmented";
-	else
+	else if (d->outside_most)
+		d->verdict = "outside-malloc";
+	else if (leaks)
 		d->verdict = "healthy";
-
-	if (leaking)
-		snprintf(d->summary, sizeof d->summary,
-			 "%s from the system, %s in use, of which %s (%.1f%%) is unreachable: a leak",
-			 hs_fmt_size(b1, held), hs_fmt_size(b2, used), hs_fmt_size(b3, leaks->bytes),
-			 pct(leaks->bytes, used));
-	else if (many_holes)
-		snprintf(d->summary, sizeof d->summary,
-			 "%s from the system, %s in use: %.1f%% is holes glibc keeps (%s)",
-			 hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(holes, held),
-			 leaks ? "not a leak: --leaks found little unreachable" : "not a leak");
 	else
-		snprintf(d->summary, sizeof d->summary,
-			 "%s from the system, %s in use (%.1f%%), %s free or top: no action needed",
-			 hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(used, held),
-			 hs_fmt_size(b3, holes));
+		d->verdict = "in-use";
+	d->action_needed = !(!strcmp(d->verdict, "healthy") && pr);
+
+	/* What lies outside malloc, when that is most of the RSS: a clause
+	 * the summary leads or ends with. */
+	char outside[224] = "";
+	if (d->outside_most) {
+		const struct hs_owner *o = pr->nowners ? &pr->owners[0] : NULL;
+		uint64_t anon = pr->bytes[HS_MEM_ANON];
+		if (o && anon >= pr->outside_bytes / 2)
+			snprintf(outside, sizeof outside, "%s of %s RSS is outside malloc, %s of it %s",
+				 hs_fmt_size(b1, pr->outside_bytes), hs_fmt_size(b2, pr->rss), hs_fmt_size(b3, o->bytes),
+				 !strcmp(o->owner, "python-obmalloc") ? "Python's obmalloc arenas"
+				 : !strcmp(o->owner, "jvm-heap")      ? "the JVM's Java heap"
+				 : !strcmp(o->owner, "v8-heap")       ? "V8's heap pages"
+				 : !strcmp(o->owner, "unknown")       ? "anonymous memory of unknown owner"
+								      : o->owner);
+		else {
+			enum hs_mem_kind big = HS_MEM_STACKS;
+			for (int k = HS_MEM_STACKS; k < HS_MEM_KINDS; k++)
+				if (pr->bytes[k] > pr->bytes[big])
+					big = (enum hs_mem_kind)k;
+			snprintf(outside, sizeof outside, "%s of %s RSS is outside malloc, %s of it %s",
+				 hs_fmt_size(b1, pr->outside_bytes), hs_fmt_size(b2, pr->rss), hs_fmt_size(b3, pr->bytes[big]),
+				 big == HS_MEM_STACKS ? "thread stacks"
+				 : big == HS_MEM_FILE ? "file-backed (code, mapped files)"
+				 : big == HS_MEM_SHARED ? "shared memory" : "other anonymous memory");
+		}
+	}
+	/* In-use bytes without --leaks: live or leaked, unknown. */
+	/* A replayed trace has no process to run --leaks on: its blocks are
+	 * the ones the trace did not free. */
+	bool replay = c->sym && c->sym->method && !strcmp(c->sym->method, "refcore");
+	const char *unmeasured = replay ? "what the trace left allocated"
+					: "live or leaked: run --leaks, or watch its growth";
+	char inuse[96];
+	snprintf(inuse, sizeof inuse, "in use (%s)", unmeasured);
+	char lk[96] = "";
+	if (leaks)
+		snprintf(lk, sizeof lk, "--leaks found %s unreachable", hs_fmt_size(b4, leaks->bytes));
+	int n = 0;
+	if (leaking)
+		n = snprintf(d->summary, sizeof d->summary,
+			     "%s from the system, %s in use, of which %s (%.1f%%) is unreachable: a leak",
+			     hs_fmt_size(b1, held), hs_fmt_size(b2, used), hs_fmt_size(b3, leaks->bytes),
+			     pct(leaks->bytes, used));
+	else if (many_holes)
+		n = leaks ? snprintf(d->summary, sizeof d->summary,
+				     "%s from the system, %s in use: %.1f%% is holes glibc keeps (not a leak: %s)",
+				     hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(holes, held), lk)
+			  : snprintf(d->summary, sizeof d->summary,
+				     "%s from the system, %s in use: %.1f%% is holes glibc keeps; the in-use part is %s",
+				     hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(holes, held), unmeasured);
+	else if (d->outside_most)
+		n = snprintf(d->summary, sizeof d->summary, "%s; malloc holds %s, %s in use (%s)", outside,
+			     hs_fmt_size(b1, held), hs_fmt_size(b2, used), leaks ? lk : unmeasured);
+	else
+		n = snprintf(d->summary, sizeof d->summary, "%s from the system, %s in use (%.1f%%), %s free or top: %s%s",
+			     hs_fmt_size(b1, held), hs_fmt_size(b2, used), pct(used, held), hs_fmt_size(b3, holes),
+			     leaks ? lk : inuse,
+			     !leaks ? ""
+			     : pr   ? ", the process's memory is accounted for: no action needed"
+				    : "; the rest of the process was not read");
+	if (d->outside_most && strcmp(d->verdict, "outside-malloc") && n > 0 && (size_t)n < sizeof d->summary)
+		snprintf(d->summary + n, sizeof d->summary - (size_t)n, "; %s", outside);
 
 	struct hs_finding *f;
 	if (leaking && (f = add(d, "leak", leaks->bytes))) {
 		snprintf(f->message, sizeof f->message,
-			 "%s in %llu in-use chunks that nothing points to%s%s",
-			 hs_fmt_size(b1, leaks->bytes), (unsigned long long)leaks->chunks,
+			 "%s in %llu in-use chunk%s that nothing points to%s%s",
+			 hs_fmt_size(b1, leaks->bytes), (unsigned long long)leaks->chunks, pl(leaks->chunks),
 			 leaks->nby_size ? ", most of them chunks of " : "",
 			 leaks->nby_size ? hs_fmt_size(b2, leaks->by_size[0].size) : "");
 		snprintf(f->remedy, sizeof f->remedy,
@@ -208,23 +340,52 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 			 "--leaks=all lists every one; heaptrack or valgrind --leak-check=full on a test "
 			 "run names the call sites); no malloc setting returns leaked memory");
 	}
+	if (d->outside_most && (f = add(d, "outside-malloc", pr->outside_bytes))) {
+		snprintf(f->message, sizeof f->message,
+			 "%s of the %s RSS is not malloc's: other anonymous memory %s, thread stacks %s, "
+			 "file-backed %s, shared %s (malloc: heaps %s, mmapped chunks %s)",
+			 hs_fmt_size(b1, pr->outside_bytes), hs_fmt_size(b2, pr->rss), hs_fmt_size(b3, pr->bytes[HS_MEM_ANON]),
+			 hs_fmt_size(b4, pr->bytes[HS_MEM_STACKS]), hs_fmt_size((char[HS_SIZE_BUF]){0}, pr->bytes[HS_MEM_FILE]),
+			 hs_fmt_size((char[HS_SIZE_BUF]){0}, pr->bytes[HS_MEM_SHARED]),
+			 hs_fmt_size((char[HS_SIZE_BUF]){0}, pr->bytes[HS_MEM_ARENAS]),
+			 hs_fmt_size((char[HS_SIZE_BUF]){0}, pr->bytes[HS_MEM_MMAPPED]));
+		remedy_outside(pr, f->remedy, sizeof f->remedy);
+	}
 	if (t->free.bytes > HOLES_FLOOR && t->free.bytes > t->in_use.bytes && (f = add(d, "holes", t->free.bytes))) {
 		snprintf(f->message, sizeof f->message,
-			 "%s in %llu free chunks between live ones (tcache %s, fastbins %s, bins %s)",
-			 hs_fmt_size(b1, t->free.bytes), (unsigned long long)t->free.chunks,
+			 "%s in %llu free chunk%s between live ones (tcache %s, fastbins %s, bins %s)",
+			 hs_fmt_size(b1, t->free.bytes), (unsigned long long)t->free.chunks, pl(t->free.chunks),
 			 hs_fmt_size(b2, t->tcache.bytes), hs_fmt_size(b3, t->fast.bytes),
 			 hs_fmt_size(b4, t->bin.bytes));
-		tunable(tu, sizeof tu, vminor, "mmap_threshold", "N");
-		if (c->have_residency)
+		/* Each remedy only where it acts. malloc_trim(0) returns whole free
+		 * pages: not when residency says there are none. M_MMAP_THRESHOLD
+		 * only moves blocks at or above it out of the heap, and at its
+		 * 128 KiB start every such block is mmapped already: it can only
+		 * help once glibc (or the program) raised it, for the blocks
+		 * between 128 KiB and the raised value. Below that, no setting
+		 * closes holes between live blocks. */
+		size_t n = 0;
+		if (!c->have_residency)
+			n += (size_t)snprintf(f->remedy + n, sizeof f->remedy - n,
+					      "malloc_trim(0) returns their whole free pages to the OS (RSS) without "
+					      "moving anything");
+		else if (t->trimmable_bytes)
+			n += (size_t)snprintf(f->remedy + n, sizeof f->remedy - n,
+					      "malloc_trim(0) would return %s of RSS now (whole free pages, nothing moves)",
+					      hs_fmt_size(b1, t->trimmable_bytes));
+		if (h && h->mp.mmap_threshold > MMAP_THRESHOLD_DEFAULT && n < sizeof f->remedy) {
+			tunable(tu, sizeof tu, vminor, "mmap_threshold", "131072");
+			n += (size_t)snprintf(f->remedy + n, sizeof f->remedy - n,
+					      "%sM_MMAP_THRESHOLD is %s now, so blocks from 128 KiB up to it come from "
+					      "the heap and leave holes when freed: mallopt(M_MMAP_THRESHOLD, 131072)%s%s "
+					      "gives them their own mappings again",
+					      n ? "; " : "", hs_fmt_size(b2, h->mp.mmap_threshold), tu[0] ? " or " : "", tu);
+		}
+		if (!n)
 			snprintf(f->remedy, sizeof f->remedy,
-				 "malloc_trim(0) would return %s of RSS now (whole free pages, nothing moves); "
-				 "mallopt(M_MMAP_THRESHOLD, N)%s%s gives blocks >= N their own mappings",
-				 hs_fmt_size(b1, t->trimmable_bytes), tu[0] ? " or " : "", tu);
-		else
-			snprintf(f->remedy, sizeof f->remedy,
-				 "malloc_trim(0) returns their whole free pages to the OS (RSS) without moving "
-				 "anything; mallopt(M_MMAP_THRESHOLD, N)%s%s gives blocks >= N their own mappings",
-				 tu[0] ? " or " : "", tu);
+				 "no malloc setting closes holes between live blocks%s: free the blocks between "
+				 "them, or allocate long-lived blocks apart from short-lived ones (a pool of their own)",
+				 c->have_residency ? " (and no free page lies whole inside them for malloc_trim)" : "");
 	}
 	if (d->npins && d->pins[0].held_bytes >= PIN_FLOOR && (f = add(d, "top-pinned", d->pins[0].held_bytes))) {
 		const struct hs_pin *p = &d->pins[0], *hi = p;
@@ -247,21 +408,23 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 			 "the system%s: glibc returns memory from the top of a heap only",
 			 hs_fmt_size(b1, p->size), (unsigned long long)p->addr, p->arena,
 			 hs_fmt_size(b2, p->held_bytes), others);
-		char trim[96] = "";
-		if (c->have_residency)
-			snprintf(trim, sizeof trim, " (%s of RSS now)", hs_fmt_size(b1, t->trimmable_bytes));
+		char trim[160] = "";
+		if (!c->have_residency)
+			snprintf(trim, sizeof trim, "; until then malloc_trim(0) gives back the free pages below but not "
+						    "the address space");
+		else if (t->trimmable_bytes) /* else malloc_trim has nothing to give: not offered */
+			snprintf(trim, sizeof trim, "; until then malloc_trim(0) gives back the free pages below (%s of "
+						    "RSS now) but not the address space", hs_fmt_size(b1, t->trimmable_bytes));
 		if (hi->type && !strcmp(hi->type, "tcache_perthread_struct"))
 			/* 2.42+ allocates a thread's tcache at its first free(). */
 			snprintf(f->remedy, sizeof f->remedy,
 				 "glibc allocated the thread's tcache at its first free(), above the blocks "
 				 "freed since, and keeps it for the thread's life: a malloc and free of a small "
-				 "block when the thread starts places it low; meanwhile malloc_trim(0) gives "
-				 "back the free pages below%s but not the address space", trim);
+				 "block when the thread starts places it low%s", trim);
 		else
 			snprintf(f->remedy, sizeof f->remedy,
 				 "free %s, or allocate such long-lived blocks before the short-lived ones (or "
-				 "from their own mmap); until then malloc_trim(0) gives back the free pages "
-				 "below%s but not the address space", more ? "them" : "it", trim);
+				 "from their own mmap)%s", more ? "them" : "it", trim);
 	}
 	if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
 		if (main_top > trim_threshold)
@@ -285,16 +448,18 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	}
 	if (c->narenas >= SPRAWL_MIN_ARENAS && thread_holes > HOLES_FLOOR &&
 	    (f = add(d, "arena-sprawl", thread_holes))) {
-		char lim[96] = "";
+		char lim[160] = "";
 		if (d->arena_limit && d->cores)
-			snprintf(lim, sizeof lim, " (glibc's limit here: %d, %d per core, %d cores by the %s)",
-				 d->arena_limit, d->arena_limit / d->cores, d->cores, d->cores_from);
+			snprintf(lim, sizeof lim, " (glibc's limit here: %d, %s%d per core, %d core%s by the %s%s)",
+				 d->arena_limit, d->arena_from_test ? "arena_test + 1, more than " : "", d->per_core,
+				 d->cores, d->cores == 1 ? "" : "s", d->cores_from,
+				 d->arena_limit_affinity ? "; a build before the BZ 30945 fix counts the affinity mask" : "");
 		else if (d->arena_limit)
 			snprintf(lim, sizeof lim, " (limit: arena_max %d)", d->arena_limit);
 		snprintf(f->message, sizeof f->message,
-			 "%zu arenas%s; %zu thread arenas are mostly holes, %s in all (thread arenas' "
+			 "%zu arenas%s; %zu thread arena%s %s mostly holes, %s in all (thread arenas' "
 			 "top chunks are never trimmed by malloc_trim)",
-			 c->narenas, lim, holey, hs_fmt_size(b1, thread_holes));
+			 c->narenas, lim, holey, pl(holey), holey == 1 ? "is" : "are", hs_fmt_size(b1, thread_holes));
 		tunable(tu, sizeof tu, vminor, "arena_max", "2");
 		snprintf(f->remedy, sizeof f->remedy,
 			 "MALLOC_ARENA_MAX=2%s%s (or mallopt(M_ARENA_MAX, 2) before threads start): "
@@ -321,9 +486,9 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	}
 	if (t->tcache.bytes > TCACHE_FLOOR && (f = add(d, "tcache", t->tcache.bytes))) {
 		snprintf(f->message, sizeof f->message,
-			 "%s in %llu chunks sit in per-thread caches, which glibc's own statistics "
+			 "%s in %llu chunk%s sit in per-thread caches, which glibc's own statistics "
 			 "count as in use",
-			 hs_fmt_size(b1, t->tcache.bytes), (unsigned long long)t->tcache.chunks);
+			 hs_fmt_size(b1, t->tcache.bytes), (unsigned long long)t->tcache.chunks, pl(t->tcache.chunks));
 		tunable(tu, sizeof tu, vminor, "tcache_count", "0");
 		snprintf(f->remedy, sizeof f->remedy,
 			 "%s disables the caches (or a count below this glibc's default of %d)",
@@ -331,8 +496,8 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	}
 	if (t->fast.bytes > FASTBIN_FLOOR && (f = add(d, "fastbins", t->fast.bytes))) {
 		snprintf(f->message, sizeof f->message,
-			 "%s in %llu fastbin chunks, never coalesced until a large request or a trim",
-			 hs_fmt_size(b1, t->fast.bytes), (unsigned long long)t->fast.chunks);
+			 "%s in %llu fastbin chunk%s, never coalesced until a large request or a trim",
+			 hs_fmt_size(b1, t->fast.bytes), (unsigned long long)t->fast.chunks, pl(t->fast.chunks));
 		tunable(tu, sizeof tu, vminor, "mxfast", "0");
 		snprintf(f->remedy, sizeof f->remedy,
 			 "malloc_trim(0) consolidates them; mallopt(M_MXFAST, 0)%s%s stops using fastbins",
@@ -340,8 +505,8 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	}
 	if (c->warnings && (c->warnings->n || c->warnings->dropped) && (f = add(d, "inconsistent", 0))) {
 		snprintf(f->message, sizeof f->message,
-			 "%zu problems found reading the heap (see warnings): numbers may be off",
-			 c->warnings->n + c->warnings->dropped);
+			 "%zu problem%s found reading the heap (see warnings): numbers may be off",
+			 c->warnings->n + c->warnings->dropped, c->warnings->n + c->warnings->dropped == 1 ? "" : "s");
 		/* 2.34 moved the checking malloc into libc_malloc_debug.so. */
 		snprintf(f->remedy, sizeof f->remedy,
 			 "run again; if it persists the heap may be corrupt: run the program with "

@@ -19,18 +19,30 @@ struct hs_finding {
 };
 
 struct hs_diagnosis {
-	const char *verdict; /* "healthy", "fragmented", "leak-suspected", "arena-sprawl", "trimmable", "empty" */
-	char summary[256];   /* the one line the text report leads with */
+	/* "empty", "leak-suspected", "arena-sprawl", "trimmable", "fragmented",
+	 * "outside-malloc", "healthy", "in-use" (see diagnose.c) */
+	const char *verdict;
+	char summary[512]; /* the one line the text report leads with */
+	/* What the verdict rests on: was reachability measured (--leaks), was
+	 * the whole process read (smaps) and is its memory malloc's or
+	 * accounted for; "no action needed" is said only when all hold. */
+	bool leaks_checked, process_read, outside_most, action_needed;
 	struct hs_finding findings[16];
 	size_t nfindings;
 	const struct hs_leaks *leaks; /* with --leaks, else NULL */
 	const struct hs_compare *compare; /* with --compare (set by the caller), else NULL */
 	struct hs_pin pins[HS_MAX_PINS]; /* biggest held_bytes first */
 	size_t npins;
-	/* The arena limit glibc applies in this process: arena_max if set,
-	 * else 8 (64-bit) or 2 (32-bit) per core, counted as this glibc
-	 * counts them; 0 when the core count is unknown. */
-	int arena_limit, cores;
+	/* The most arenas glibc creates in this process: arena_max if set;
+	 * else 8 (64-bit) or 2 (32-bit) per core, the CPUs online, but never
+	 * fewer than arena_test + 1 (glibc counts the cores only once more
+	 * than arena_test arenas exist: arena_from_test); 0 when the core
+	 * count is unknown. per_core: 8 or 2. On 2.35 to 2.38, whose builds
+	 * before the fix of BZ 30945 count the affinity mask instead, that
+	 * limit and core count when they differ (else 0). */
+	int arena_limit, cores, per_core, arena_test;
+	bool arena_from_test;
+	int arena_limit_affinity, cores_affinity;
 	const char *cores_from; /* "arena_max", "online CPUs", "affinity mask" */
 };
 

@@ -54,6 +54,7 @@ enum hs_exit {
 struct hs_err {
 	int code;
 	char msg[512];
+	bool reported; /* a report went out before the error: it is in the report */
 };
 
 /* Sets err (if not already set: the first error is the one that explains)

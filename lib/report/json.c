@@ -4,6 +4,7 @@
  * numbers through a double with 15 significant digits. */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -270,6 +271,71 @@ static void diagnosis(cJSON *root, const struct hs_diagnosis *d)
 		cJSON_AddStringToObject(o, "cores_from", d->cores_from);
 	else
 		cJSON_AddNullToObject(o, "cores_from");
+	if (d->per_core && strcmp(d->cores_from ? d->cores_from : "", "arena_max")) {
+		cJSON_AddNumberToObject(o, "arenas_per_core", d->per_core);
+		cJSON_AddNumberToObject(o, "arena_test", d->arena_test);
+		cJSON_AddBoolToObject(o, "arena_limit_from_test", d->arena_from_test);
+		if (d->arena_limit_affinity)
+			cJSON_AddNumberToObject(o, "arena_limit_affinity", d->arena_limit_affinity);
+		else
+			cJSON_AddNullToObject(o, "arena_limit_affinity");
+	}
+	/* What the verdict rests on. */
+	cJSON_AddBoolToObject(o, "leaks_checked", d->leaks_checked);
+	cJSON_AddBoolToObject(o, "process_read", d->process_read);
+	cJSON_AddBoolToObject(o, "outside_malloc", d->outside_most);
+	cJSON_AddBoolToObject(o, "action_needed", d->action_needed);
+}
+
+/* The whole process (smaps): its RSS by owner and the largest regions of
+ * anonymous memory that are not malloc's. Absent without a process. */
+static void process(cJSON *root, const struct hs_census *c)
+{
+	const struct hs_process *p = c->process;
+	if (!p)
+		return;
+	cJSON *o = obj(root, "process");
+	cJSON_AddBoolToObject(o, "read", p->have);
+	if (!p->have)
+		return;
+	put_u(o, "rss_bytes", p->rss);
+	cJSON_AddNumberToObject(o, "mappings", (double)p->nmappings);
+	cJSON_AddNumberToObject(o, "smaps_ms", p->smaps_ms);
+	for (int k = 0; k < HS_MEM_KINDS; k++) {
+		char name[48];
+		snprintf(name, sizeof name, "%s_bytes", hs_mem_kind_name((enum hs_mem_kind)k));
+		put_u(o, name, p->bytes[k]);
+	}
+	put_u(o, "malloc_bytes", p->malloc_bytes);
+	put_u(o, "outside_malloc_bytes", p->outside_bytes);
+	if (p->runtime[0]) {
+		cJSON_AddStringToObject(o, "runtime", p->runtime);
+		cJSON_AddStringToObject(o, "runtime_file", p->runtime_file);
+	} else {
+		cJSON_AddNullToObject(o, "runtime");
+		cJSON_AddNullToObject(o, "runtime_file");
+	}
+	cJSON *a = arr(o, "owners");
+	for (size_t i = 0; i < p->nowners; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "owner", p->owners[i].owner);
+		put_u(e, "bytes", p->owners[i].bytes);
+		cJSON_AddNumberToObject(e, "regions", (double)p->owners[i].regions);
+		cJSON_AddStringToObject(e, "how", p->owners[i].how);
+		cJSON_AddItemToArray(a, e);
+	}
+	a = arr(o, "regions");
+	for (size_t i = 0; i < p->nregions; i++) {
+		const struct hs_region *r = &p->regions[i];
+		cJSON *e = cJSON_CreateObject();
+		put_addr(e, "start", r->start);
+		put_addr(e, "end", r->end);
+		put_u(e, "size", r->end - r->start);
+		put_u(e, "rss_bytes", r->rss);
+		cJSON_AddStringToObject(e, "owner", r->owner);
+		cJSON_AddItemToArray(a, e);
+	}
+	cJSON_AddNumberToObject(o, "regions_total", (double)p->nregions_all);
 }
 
 static void thresholds(cJSON *diag, const struct hs_census *c)
@@ -493,6 +559,7 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	mallinfo2(root, &c->mallinfo2);
 	diagnosis(root, d);
 	thresholds(cJSON_GetObjectItem(root, "diagnosis"), c);
+	process(root, c);
 	pins(root, d);
 	if (d->leaks)
 		leaks(root, d->leaks);

@@ -13,6 +13,12 @@
 
 typedef char szbuf[HS_SIZE_BUF];
 
+/* "chunk" or "chunks": the s, or none for one. */
+static const char *pl(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static int arena_threads(const struct hs_census *c, size_t ai)
 {
 	int n = 0;
@@ -26,6 +32,12 @@ static void header(FILE *out, const struct hs_census *c, const struct hs_diagnos
 {
 	const struct hs_symbols *s = c->sym;
 	fprintf(out, "%s: %s\n", d->verdict, d->summary);
+	if (!c->pid) { /* replay: a trace through the reference core, no process */
+		fprintf(out, "trace %s, %s, glibc %s as the reference core models it\n", c->exe ? c->exe : "?",
+			c->arch ? c->arch : "?", s && s->version[0] ? s->version : "?");
+		fprintf(out, "no process (nothing stopped), total %.1f ms\n", c->total_ms);
+		return;
+	}
 	fprintf(out, "pid %d (%s), %s, glibc %s via %s%s%s%s, %zu thread%s\n", (int)c->pid,
 		c->exe ? c->exe : "?", c->arch ? c->arch : "?", s && s->version[0] ? s->version : "?",
 		s && s->method ? s->method : "?", s && s->debuginfo[0] ? " (" : "",
@@ -67,8 +79,9 @@ static void arenas(FILE *out, const struct hs_census *c)
 	szbuf a, b, e, f;
 	static const struct hs_mp nomp;
 	const struct hs_mp *mp = c->heap ? &c->heap->mp : &nomp;
-	fprintf(out, "mmapped: %llu chunks, %s (max %d regions, %s)", (unsigned long long)c->totals.mmapped.chunks,
-		hs_fmt_size(a, c->totals.mmapped.bytes), (int)mp->max_n_mmaps, hs_fmt_size(b, mp->max_mmapped_mem));
+	fprintf(out, "mmapped: %llu chunk%s, %s (max %d region%s, %s)", (unsigned long long)c->totals.mmapped.chunks,
+		pl(c->totals.mmapped.chunks), hs_fmt_size(a, c->totals.mmapped.bytes), (int)mp->max_n_mmaps,
+		pl((uint64_t)mp->max_n_mmaps), hs_fmt_size(b, mp->max_mmapped_mem));
 	if (c->have_residency)
 		fprintf(out, "\nresident: free chunks and top %s; malloc_trim(0) would return %s",
 			hs_fmt_size(e, c->totals.resident_free_bytes), hs_fmt_size(f, c->totals.trimmable_bytes));
@@ -88,13 +101,49 @@ static void limits(FILE *out, const struct hs_census *c, const struct hs_diagnos
 	const struct hs_mp *mp = &c->heap->mp;
 	szbuf a, b;
 	fprintf(out, "arenas: %zu", c->narenas);
-	if (d->arena_limit && d->cores)
-		fprintf(out, " of glibc's limit %d (%d per core, %d cores by the %s)", d->arena_limit,
-			d->arena_limit / d->cores, d->cores, d->cores_from);
-	else if (d->arena_limit)
+	if (d->arena_limit && d->cores) {
+		fprintf(out, " of glibc's limit %d (%s%d per core, %d core%s by the %s)", d->arena_limit,
+			d->arena_from_test ? "arena_test + 1, more than " : "", d->per_core, d->cores,
+			d->cores == 1 ? "" : "s", d->cores_from);
+		if (d->arena_limit_affinity)
+			fprintf(out, " or %d (%d core%s by the affinity mask, if this glibc predates the fix of BZ 30945)",
+				d->arena_limit_affinity, d->cores_affinity, d->cores_affinity == 1 ? "" : "s");
+	} else if (d->arena_limit)
 		fprintf(out, " of arena_max %d", d->arena_limit);
 	fprintf(out, "; thresholds: mmap %s, trim %s (%s)\n", hs_fmt_size(a, mp->mmap_threshold),
 		hs_fmt_size(b, mp->trim_threshold), mp->no_dyn_threshold ? "set" : "dynamic");
+}
+
+/* The whole process: its RSS by owner, and the largest anonymous regions
+ * that are not malloc's. */
+static void process(FILE *out, const struct hs_census *c)
+{
+	const struct hs_process *p = c->process;
+	if (!p)
+		return;
+	szbuf a, b, e, f, g, h, i;
+	if (!p->have) {
+		fputs("process: /proc/PID/smaps not read: no split of the RSS\n", out);
+		return;
+	}
+	fprintf(out, "process: RSS %s in %zu mapping%s: malloc's heaps %s, mmapped chunks %s; thread stacks %s, "
+		     "other anonymous %s, file-backed %s, shared %s\n",
+		hs_fmt_size(a, p->rss), p->nmappings, p->nmappings == 1 ? "" : "s", hs_fmt_size(b, p->bytes[HS_MEM_ARENAS]),
+		hs_fmt_size(e, p->bytes[HS_MEM_MMAPPED]), hs_fmt_size(f, p->bytes[HS_MEM_STACKS]),
+		hs_fmt_size(g, p->bytes[HS_MEM_ANON]), hs_fmt_size(h, p->bytes[HS_MEM_FILE]),
+		hs_fmt_size(i, p->bytes[HS_MEM_SHARED]));
+	for (size_t k = 0; k < p->nowners; k++) {
+		const struct hs_owner *o = &p->owners[k];
+		fprintf(out, "  other anonymous: %s %s in %zu region%s (%s)\n", o->owner, hs_fmt_size(a, o->bytes),
+			o->regions, o->regions == 1 ? "" : "s", o->how);
+	}
+	for (size_t k = 0; k < p->nregions; k++) {
+		const struct hs_region *r = &p->regions[k];
+		fprintf(out, "  0x%" PRIx64 "-0x%" PRIx64 " %10s resident of %10s  %s\n", r->start, r->end,
+			hs_fmt_size(a, r->rss), hs_fmt_size(b, r->end - r->start), r->owner);
+	}
+	if (p->nregions_all > p->nregions)
+		fprintf(out, "  ... %zu more regions\n", p->nregions_all - p->nregions);
 }
 
 static void histogram(FILE *out, const struct hs_census *c)
@@ -136,8 +185,8 @@ static void threads(FILE *out, const struct hs_census *c)
 		else
 			fputs("none", out);
 		if (th->tcache.addr)
-			fprintf(out, ", tcache %llu chunks %s", (unsigned long long)tc->tcache.chunks,
-				hs_fmt_size(a, tc->tcache.bytes));
+			fprintf(out, ", tcache %llu chunk%s %s", (unsigned long long)tc->tcache.chunks,
+				pl(tc->tcache.chunks), hs_fmt_size(a, tc->tcache.bytes));
 		else
 			fputs(", no tcache", out);
 		if (th->in_malloc)
@@ -146,8 +195,8 @@ static void threads(FILE *out, const struct hs_census *c)
 	}
 	if (shown < c->nthreads) {
 		szbuf a;
-		fprintf(out, "... %zu more threads: tcache %llu chunks %s (--json lists them)\n", c->nthreads - shown,
-			(unsigned long long)rest_chunks, hs_fmt_size(a, rest_bytes));
+		fprintf(out, "... %zu more thread%s: tcache %llu chunk%s %s (--json lists them)\n", c->nthreads - shown,
+			pl(c->nthreads - shown), (unsigned long long)rest_chunks, pl(rest_chunks), hs_fmt_size(a, rest_bytes));
 	}
 }
 
@@ -190,9 +239,9 @@ static void leaks(FILE *out, const struct hs_leaks *l)
 	if (!l)
 		return;
 	szbuf a, b, e;
-	fprintf(out, "\nleaks: %llu chunks, %s unreachable; %llu chunks (%s) reached only through interior pointers; %s reachable\n",
-		(unsigned long long)l->chunks, hs_fmt_size(a, l->bytes), (unsigned long long)l->interior_chunks,
-		hs_fmt_size(b, l->interior_bytes), hs_fmt_size(e, l->reachable_bytes));
+	fprintf(out, "\nleaks: %llu chunk%s, %s unreachable; %llu chunk%s (%s) reached only through interior pointers; %s reachable\n",
+		(unsigned long long)l->chunks, pl(l->chunks), hs_fmt_size(a, l->bytes), (unsigned long long)l->interior_chunks,
+		pl(l->interior_chunks), hs_fmt_size(b, l->interior_bytes), hs_fmt_size(e, l->reachable_bytes));
 	if (!l->chunks)
 		return;
 	fprintf(out, "  %12s %10s %10s\n", "chunk size", "chunks", "bytes");
@@ -202,8 +251,8 @@ static void leaks(FILE *out, const struct hs_leaks *l)
 	if (l->nby_size > MAX_LEAK_SIZE_LINES)
 		fprintf(out, "  ... %zu more sizes (--json lists them)\n", l->nby_size - MAX_LEAK_SIZE_LINES);
 	for (size_t i = 0; i < l->nby_type && i < MAX_TYPE_LINES; i++)
-		fprintf(out, "  type %s: %llu chunks, %s\n", l->by_type[i].type,
-			(unsigned long long)l->by_type[i].chunks, hs_fmt_size(a, l->by_type[i].bytes));
+		fprintf(out, "  type %s: %llu chunk%s, %s\n", l->by_type[i].type,
+			(unsigned long long)l->by_type[i].chunks, pl(l->by_type[i].chunks), hs_fmt_size(a, l->by_type[i].bytes));
 	size_t shown = l->nsuspects < MAX_LEAK_SIZE_LINES ? l->nsuspects : MAX_LEAK_SIZE_LINES;
 	fprintf(out, "  suspects%s:\n", l->all ? "" : " (a sample)");
 	for (size_t i = 0; i < shown; i++) {
@@ -270,8 +319,9 @@ static void compare(FILE *out, const struct hs_compare *m)
 		fprintf(out, "every free chunk is in the list the core would have put it in\n");
 		return;
 	}
-	fprintf(out, "%llu free chunks in a list the core would not have put them in (corruption, or a glibc "
-		     "the model does not know):\n", (unsigned long long)m->misplaced_total);
+	fprintf(out, "%llu free chunk%s in a list the core would not have put %s in (corruption, or a glibc "
+		     "the model does not know):\n", (unsigned long long)m->misplaced_total, pl(m->misplaced_total),
+		m->misplaced_total == 1 ? "it" : "them");
 	for (size_t i = 0; i < m->nmisplaced; i++) {
 		const struct hs_misplaced *x = &m->misplaced[i];
 		fprintf(out, "  arena %d 0x%" PRIx64 " size %" PRIu64 ": in %s %d, the core puts it in %s %d\n",
@@ -289,7 +339,8 @@ static void warnings(FILE *out, const struct hs_census *c)
 	for (size_t i = 0; i < shown; i++)
 		fprintf(out, "  %s\n", w->v[i]);
 	if (w->n + w->dropped > shown)
-		fprintf(out, "  ... %zu more warnings (--json lists them)\n", w->n + w->dropped - shown);
+		fprintf(out, "  ... %zu more warning%s (--json lists them)\n", w->n + w->dropped - shown,
+			pl(w->n + w->dropped - shown));
 }
 
 static void chunks(FILE *out, const struct hs_census *c)
@@ -325,7 +376,7 @@ static void list_line(FILE *out, const char *who, const char *kind, int i, const
 	fprintf(out, "%s %s %d", who, kind, i);
 	if (size)
 		fprintf(out, " (size %" PRIu64 ")", size);
-	fprintf(out, ": %llu chunks, %s\n", (unsigned long long)s->count, hs_fmt_size(a, s->bytes));
+	fprintf(out, ": %llu chunk%s, %s\n", (unsigned long long)s->count, pl(s->count), hs_fmt_size(a, s->bytes));
 	list_nodes(out, s);
 }
 
@@ -364,6 +415,7 @@ void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagno
 	header(out, c, d);
 	arenas(out, c);
 	limits(out, c, d);
+	process(out, c);
 	histogram(out, c);
 	threads(out, c);
 	findings(out, d);

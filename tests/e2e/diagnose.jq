@@ -14,6 +14,7 @@
    elif .kind == "mmap-threshold" then $r.diagnosis.thresholds.mmap_threshold
    elif .kind == "leak" then ($r.leaks.bytes // -1)
    elif .kind == "inconsistent" then 0
+   elif .kind == "outside-malloc" then ($r.process.outside_malloc_bytes // -1)
    else null end) as $want
 | select($want == null or $want != $f.bytes)
 | "\($f.kind): bytes \($f.bytes), expected \($want)"
