@@ -414,7 +414,7 @@ json_error_case() {
 	timeout -k 5 60 "$HEAPSCOPE" "$@" >"$E/out" 2>"$E/err" || rc=$?
 	[[ $rc == "$want" && $(wc -l <"$E/err") == 1 ]] &&
 		jq -e --argjson w "$want" '.exit == $w and (.error | length) > 0' "$E/out" >/dev/null &&
-		[[ $(jq -s length "$E/out") == 1 && $(jq -r .error "$E/out") == "$(sed 's/^heapscope: //; s/ (see heapscope --help)$//' "$E/err")" ]]
+		[[ $(jq -s length "$E/out") == 1 && $(jq -r .error "$E/out" | sed 's/ (see heapscope --help)$//') == "$(sed 's/^heapscope: //; s/ (see heapscope --help)$//' "$E/err")" ]]
 	check "errors: $name: exit $want, {\"error\", \"exit\": $want} on stdout, the same message on stderr" $? \
 		"exit $rc, stdout '$(head -c 200 "$E/out")', stderr '$(head -c 200 "$E/err")'"
 }
