@@ -39,8 +39,8 @@ enum hs_exit {
  *    a warning or an error, never silent.
  * 3. A question, which can have no answer without anything having failed
  *    (a lookup, a predicate, a parse of one token), returns bool, a
- *    pointer that is NULL for none, or an enum that names each answer.
- *    It takes no err and sets no errno.
+ *    pointer (NULL: none), an index (-1: none) or an enum that names each
+ *    answer. It takes no err and sets no errno.
  * 4. Below all of this, reading the target's memory (a memory source's
  *    read, hs_read(), hs_stream_get()) returns 0, or -1 with errno as the
  *    system call behind it set it: EFAULT or EIO (not readable), ESRCH
