@@ -195,8 +195,22 @@ static void report_heap(const struct hs_heap *heap, struct hs_census *c, const s
 	hs_report(stdout, c, &d, &o->report);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
-	else if (!c->consistent)
-		hs_fail(err, HS_ECORRUPT, "%s: a thread stayed inside malloc; the snapshot may be inconsistent", who);
+	else if (!c->consistent) {
+		/* name the thread and what it was changing: its arena (or the
+		 * mmapped chunks), through the allocator function it was in */
+		const struct hs_thread *k = NULL;
+		for (size_t i = 0; i < heap->nthreads && !k; i++)
+			if (heap->threads[i].in_malloc)
+				k = &heap->threads[i];
+		if (k && k->arena >= 0)
+			hs_fail(err, HS_ECORRUPT, "%s: thread %d stayed inside %s (arena %d); the snapshot may be inconsistent",
+				who, (int)k->tid, k->malloc_fn ? k->malloc_fn : "malloc", k->arena);
+		else if (k)
+			hs_fail(err, HS_ECORRUPT, "%s: thread %d stayed inside %s; the snapshot may be inconsistent", who,
+				(int)k->tid, k->malloc_fn ? k->malloc_fn : "malloc");
+		else
+			hs_fail(err, HS_ECORRUPT, "%s: a thread stayed inside malloc; the snapshot may be inconsistent", who);
+	}
 	else if (warn->n && heap->malloc_initialised)
 		hs_fail(err, HS_ECORRUPT, "%s: the heap is inconsistent: %zu warning%s (see the report)", who,
 			warn->n + warn->dropped, warn->n + warn->dropped == 1 ? "" : "s");

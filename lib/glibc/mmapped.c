@@ -29,21 +29,22 @@
  * finder for them, used wherever a mapping start is checked.
  *
  * How the set is chosen. Cheapest first: chunks at VMA starts and right
- * after each chunk found (where most are). If their count and bytes equal
- * mp_.n_mmaps and mp_.mmapped_mem, the search ends. Else every present
- * page of the anonymous memory not yet explained is looked at, smallest
- * stretch first, until the totals agree. A program's own page can look
- * like a header; greedy acceptance in address order can then take a page
- * of data for a chunk (a count one too high) or let a false claim cover
- * real chunks (a count too low). Either way the totals disagree, and only
- * then every candidate is collected (inside chunks too) and the
- * non-overlapping subset whose count and bytes equal mp_'s is searched
- * for, preferring earlier (outer) candidates: a real chunk's header comes
- * before any data inside it. Both glibc totals must agree, the count
- * exactly and the bytes to the page; a page of data that passes every
- * check above and also makes both totals come out right in place of a
- * real chunk is the one case left, and it would need to claim exactly
- * that chunk's size. */
+ * after each chunk found (where most are). If their count and bytes agree
+ * with mp_.n_mmaps and mp_.mmapped_mem, the search ends there. Else each
+ * stretch of anonymous memory no chunk explains yet is read, shortest
+ * first, from both ends (search_gap), until they agree. Greedy acceptance
+ * can be fooled by a page of the program's own data that passes every
+ * check: alone it counts one chunk too many; at the start of a stretch
+ * its claim can cover real chunks (too few). Either way the totals
+ * disagree, and only then (and only when no thread was inside malloc,
+ * which makes them disagree too) every candidate is collected, chunks'
+ * insides included, and the non-overlapping subset whose count and bytes
+ * agree with mp_ is chosen, earlier (outer) candidates first: a real
+ * chunk's header comes before any data inside it, so a look-alike inside
+ * a chunk loses to the chunk. What is left is a look-alike that makes
+ * both totals come out right in place of a real chunk: it needs that
+ * chunk's mapping size exactly (on 2.43, whose byte count glibc itself
+ * lets drift, see agrees(), only the count). */
 #include "glibc/mmapped.h"
 
 #include <errno.h>
@@ -55,8 +56,8 @@
 #define BULK_PAGES 32 /* present pages read at once by the scan */
 #define THP_PAGES 512 /* one 2 MiB transparent huge page */
 /* The fallback collects candidates from at most this many present pages
- * (1 GiB) and tries at most this many choices. */
-#define FALLBACK_PAGES ((uint64_t)1 << 18)
+ * (256 MiB) and tries at most this many choices. */
+#define FALLBACK_PAGES ((uint64_t)1 << 16)
 #define CHOICE_BUDGET ((uint64_t)1 << 20)
 
 struct span {
