@@ -127,4 +127,29 @@ if run_case "256 MiB untouched neighbour" mmbig 256; then
 	fi
 	stop_fixture "$CASE_PID"
 fi
+
+# A snapshot that cannot be made consistent (a thread blocked for good in
+# write() inside malloc_stats) is flagged: exit 5, the message names the
+# thread, the allocator function and its arena, and the whole report is
+# still printed.
+echo "== a thread that stays inside malloc"
+if start_fixture stuck; then
+	pid=$FIX_PID d=$FIX_DIR
+	tid=$(fact "$d" stuck_tid)
+	hs "$d/hs.json" "$d/hs.err" attach --json "$pid"
+	if [[ $HS_RC -eq 5 ]] && grep -q "thread $tid stayed inside \(__\)\?malloc_stats (arena [0-9]*)" "$d/hs.err"; then
+		pass "stuck: exit 5 naming thread $tid, malloc_stats and its arena"
+	else
+		fail "stuck: exit 5 naming the thread, malloc_stats and its arena" "exit $HS_RC" "$d/hs.err"
+	fi
+	if jq -e --argjson t "$tid" '.snapshot.consistent == false and (.arenas | length) >= 2
+		and ([.threads[] | select(.in_malloc) | .tid] == [$t]) and (.totals | has("in_use_bytes"))' \
+		"$d/hs.json" >/dev/null 2>&1; then
+		pass "stuck: the report is printed whole, consistent false, the thread marked in_malloc"
+	else
+		fail "stuck: the report is printed whole" "jq check failed" "$(head -c 400 "$d/hs.json")"
+	fi
+	alive "stuck: alive, running, untraced" "$pid"
+	stop_fixture "$pid"
+fi
 summary
