@@ -23,8 +23,23 @@ void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct
 	err->reported = true;
 	if (fflush(stdout) != 0 || ferror(stdout))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
-	else if (!c->consistent)
-		hs_fail(err, HS_ECORRUPT, "%s: %s; the snapshot may be inconsistent", who, inconsistent);
+	else if (!c->consistent) {
+		/* name the thread and what it was changing: its arena (or the
+		 * mmapped chunks), through the allocator function it was in */
+		const struct hs_thread *k = NULL;
+		for (size_t i = 0; i < heap->nthreads && !k; i++)
+			if (heap->threads[i].in_malloc)
+				k = &heap->threads[i];
+		const char *fn = k && k->malloc_fn ? k->malloc_fn : "malloc";
+		if (k && k->arena >= 0)
+			hs_fail(err, HS_ECORRUPT, "%s: thread %d stayed inside %s (arena %d); the snapshot may be inconsistent",
+				who, (int)k->tid, fn, k->arena);
+		else if (k)
+			hs_fail(err, HS_ECORRUPT, "%s: thread %d stayed inside %s; the snapshot may be inconsistent", who,
+				(int)k->tid, fn);
+		else
+			hs_fail(err, HS_ECORRUPT, "%s: %s; the snapshot may be inconsistent", who, inconsistent);
+	}
 	else if (warn->n && heap->malloc_initialised)
 		hs_fail(err, HS_ECORRUPT, "%s: the heap is inconsistent: %zu warning%s (see the report)", who,
 			warn->n + warn->dropped, warn->n + warn->dropped == 1 ? "" : "s");

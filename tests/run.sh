@@ -117,7 +117,7 @@ for bin in build/heapscope-san build/heapscope; do
 		failed "$bin" "missing (make check builds it)"
 		continue
 	fi
-	for s in exact bad_input cli unwind signals sources storm trim leaks diagnose replay replay_input compare; do
+	for s in exact mmapped bad_input cli unwind signals sources storm trim leaks diagnose replay replay_input compare; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
@@ -146,6 +146,8 @@ elif [[ $matrix_ok == yes ]]; then
 			[[ $v == 2.36 && -z $mode ]] && continue # done above, twice
 			echo "=== exact on glibc $v ${mode:-(debug symbols)}"
 			HS_GLIBC=$v HS_ATTACH_ARGS=$mode HEAPSCOPE=build/heapscope suite "exact glibc $v $mode" tests/e2e/exact.sh
+			echo "=== mmapped on glibc $v ${mode:-(debug symbols)}"
+			HS_GLIBC=$v HS_ATTACH_ARGS=$mode HEAPSCOPE=build/heapscope suite "mmapped glibc $v $mode" tests/e2e/mmapped.sh
 		done
 		# Verdicts and remedies differ by version (tunables, fastbins).
 		if [[ $v != 2.36 ]]; then

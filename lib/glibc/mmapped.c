@@ -29,21 +29,22 @@
  * finder for them, used wherever a mapping start is checked.
  *
  * How the set is chosen. Cheapest first: chunks at VMA starts and right
- * after each chunk found (where most are). If their count and bytes equal
- * mp_.n_mmaps and mp_.mmapped_mem, the search ends. Else every present
- * page of the anonymous memory not yet explained is looked at, smallest
- * stretch first, until the totals agree. A program's own page can look
- * like a header; greedy acceptance in address order can then take a page
- * of data for a chunk (a count one too high) or let a false claim cover
- * real chunks (a count too low). Either way the totals disagree, and only
- * then every candidate is collected (inside chunks too) and the
- * non-overlapping subset whose count and bytes equal mp_'s is searched
- * for, preferring earlier (outer) candidates: a real chunk's header comes
- * before any data inside it. Both glibc totals must agree, the count
- * exactly and the bytes to the page; a page of data that passes every
- * check above and also makes both totals come out right in place of a
- * real chunk is the one case left, and it would need to claim exactly
- * that chunk's size. */
+ * after each chunk found (where most are). If their count and bytes agree
+ * with mp_.n_mmaps and mp_.mmapped_mem, the search ends there. Else each
+ * stretch of anonymous memory no chunk explains yet is read, shortest
+ * first, from both ends (search_gap), until they agree. Greedy acceptance
+ * can be fooled by a page of the program's own data that passes every
+ * check: alone it counts one chunk too many; at the start of a stretch
+ * its claim can cover real chunks (too few). Either way the totals
+ * disagree, and only then (and only when no thread was inside malloc,
+ * which makes them disagree too) every candidate is collected, chunks'
+ * insides included, and the non-overlapping subset whose count and bytes
+ * agree with mp_ is chosen, earlier (outer) candidates first: a real
+ * chunk's header comes before any data inside it, so a look-alike inside
+ * a chunk loses to the chunk. What is left is a look-alike that makes
+ * both totals come out right in place of a real chunk: it needs that
+ * chunk's mapping size exactly (on 2.43, whose byte count glibc itself
+ * lets drift, see agrees(), only the count). */
 #include "glibc/mmapped.h"
 
 #include <errno.h>
@@ -55,8 +56,8 @@
 #define BULK_PAGES 32 /* present pages read at once by the scan */
 #define THP_PAGES 512 /* one 2 MiB transparent huge page */
 /* The fallback collects candidates from at most this many present pages
- * (1 GiB) and tries at most this many choices. */
-#define FALLBACK_PAGES ((uint64_t)1 << 18)
+ * (256 MiB) and tries at most this many choices. */
+#define FALLBACK_PAGES ((uint64_t)1 << 16)
 #define CHOICE_BUDGET ((uint64_t)1 << 20)
 
 struct span {
@@ -77,7 +78,8 @@ struct search {
 	unsigned ssz;                 /* SIZE_SZ */
 	uint64_t align, corr, tail, minsize, ps_mask;
 	int err;                      /* errno that ended the search, 0 */
-	struct pstates scan, probe;   /* the scan's window; a candidate's */
+	struct pstates scan, scanb;   /* the scan's windows, up and down */
+	struct pstates probe;         /* a candidate's */
 	unsigned char *bulk;          /* BULK_PAGES pages */
 	struct span *regions;         /* anonymous memory, heaps cut out, sorted */
 	size_t nregions;
@@ -103,25 +105,33 @@ static void fatal(struct search *s, int e, uint64_t addr, const char *what)
 		strerror(s->err));
 }
 
-/* The state of the page at `page`; `end` says how far the caller will go,
- * so a sequential walk reads pagemap in growing windows and a single look
- * reads one entry. -1 when pagemap cannot be read (the search stops). */
-static int page_state(struct search *s, struct pstates *p, uint64_t page, uint64_t end)
+/* The state of the page at `page`, from a window of the states of [lo,
+ * hi) that grows while the walk goes on in direction dir (+1 up, -1
+ * down): a single look reads one small window, a long walk reads pagemap
+ * PS_WIN entries at a time. -1 when pagemap cannot be read (the search
+ * stops). */
+static int page_state_dir(struct search *s, struct pstates *p, uint64_t page, uint64_t lo, uint64_t hi, int dir)
 {
 	if (p->n && page >= p->first && page - p->first < p->n * PAGE)
 		return p->st[(page - p->first) / PAGE];
-	bool next = p->n && page == p->first + p->n * PAGE;
-	p->grow = next ? (p->grow < PS_WIN / 2 ? p->grow * 2 : PS_WIN) : 16;
-	uint64_t want = end > page ? (end - page + PAGE - 1) / PAGE : 1;
-	size_t n = want < p->grow ? (size_t)want : p->grow;
-	if (hs_pages(s->src, page, n, p->st) < 0) {
+	bool seq = p->n && (dir > 0 ? page == p->first + p->n * PAGE : page + PAGE == p->first);
+	p->grow = seq ? (p->grow < PS_WIN / 2 ? p->grow * 2 : PS_WIN) : 16;
+	uint64_t room = dir > 0 ? (hi > page ? (hi - page + PAGE - 1) / PAGE : 1) : (page >= lo ? (page - lo) / PAGE + 1 : 1);
+	size_t n = room < p->grow ? (size_t)room : p->grow;
+	uint64_t first = dir > 0 ? page : page - (n - 1) * PAGE;
+	if (hs_pages(s->src, first, n, p->st) < 0) {
 		p->n = 0;
 		fatal(s, errno, page, "page states");
 		return -1;
 	}
-	p->first = page;
+	p->first = first;
 	p->n = n;
-	return p->st[0];
+	return p->st[(page - first) / PAGE];
+}
+
+static int page_state(struct search *s, struct pstates *p, uint64_t page, uint64_t end)
+{
+	return page_state_dir(s, p, page, 0, end, 1);
 }
 
 /* Reads len bytes at addr, pages that hold no data as the zeros they are.
@@ -416,79 +426,148 @@ static void anchored(struct search *s)
 	}
 }
 
-/* Looks at every present page of [lo, hi) for a chunk start, reading
- * BULK_PAGES present pages at a time; a chunk found is skipped whole.
- * With collect, every candidate is kept (for the fallback) and the scan
- * goes on at the next page; else chunks are accepted and the scan ends
- * when the totals agree. Returns true when they do. */
-static bool scan(struct search *s, uint64_t lo, uint64_t hi, uint64_t limit, bool collect, struct hs_mmchunk **cand,
-		 size_t *ncand, size_t *capcand)
+/* The next run of present pages from `at` in direction dir, past the
+ * pages that hold nothing, not beyond `bound` (dir +1: [at, bound); -1:
+ * [bound, at)), at most BULK_PAGES of them, read into s->bulk (a page
+ * that cannot be read is left zero). Returns how many (0: none before
+ * the bound), *first the lowest; -1: stop. */
+static long read_run(struct search *s, struct pstates *ps, int dir, uint64_t at, uint64_t bound, uint64_t *first)
 {
-	const unsigned w = s->ssz;
-	for (uint64_t p = lo; p < hi && !s->err;) {
-		int st = page_state(s, &s->scan, p, hi);
+	uint64_t lo = dir > 0 ? at : bound, hi = dir > 0 ? bound : at;
+	uint64_t p = at; /* dir +1: the run's first page; -1: the end of the run */
+	for (;;) {
+		if (dir > 0 ? p >= hi : p <= lo) {
+			*first = p;
+			return 0;
+		}
+		int st = page_state_dir(s, ps, dir > 0 ? p : p - PAGE, lo, hi, dir);
 		if (st < 0)
-			return false;
-		if (st == HS_PAGE_NONE) {
-			p += PAGE;
-			continue;
+			return -1;
+		if (st != HS_PAGE_NONE)
+			break;
+		p = dir > 0 ? p + PAGE : p - PAGE;
+	}
+	size_t n = 1;
+	while (n < BULK_PAGES) {
+		if (dir > 0 ? p + n * PAGE >= hi : p - lo < (n + 1) * PAGE)
+			break;
+		uint64_t q = dir > 0 ? p + n * PAGE : p - (n + 1) * PAGE;
+		int st = page_state_dir(s, ps, q, lo, hi, dir);
+		if (st < 0)
+			return -1;
+		if (st == HS_PAGE_NONE)
+			break;
+		n++;
+	}
+	*first = dir > 0 ? p : p - n * PAGE;
+	if (hs_read(s->src, *first, s->bulk, n * PAGE) < 0) {
+		if (errno == ESRCH || errno == EINTR) {
+			fatal(s, errno, *first, "read");
+			return -1;
 		}
-		size_t n = 1;
-		while (n < BULK_PAGES && p + n * PAGE < hi) {
-			st = page_state(s, &s->scan, p + n * PAGE, hi);
-			if (st < 0)
-				return false;
-			if (st == HS_PAGE_NONE)
-				break;
-			n++;
-		}
-		if (collect && (s->fallback_pages += n) > FALLBACK_PAGES)
-			return false;
-		if (hs_read(s->src, p, s->bulk, n * PAGE) < 0) {
-			if (errno == ESRCH || errno == EINTR) {
-				fatal(s, errno, p, "read");
-				return false;
+		/* some page of it cannot be read: the headers one by one */
+		memset(s->bulk, 0, n * PAGE);
+		for (size_t i = 0; i < n; i++)
+			if (hs_read(s->src, *first + i * PAGE + s->corr, s->bulk + i * PAGE + s->corr, 2 * s->ssz) < 0 &&
+			    (errno == ESRCH || errno == EINTR)) {
+				fatal(s, errno, *first + i * PAGE, "read");
+				return -1;
 			}
-			/* part of it cannot be read: page by page */
-			n = 1;
-			if (hs_read(s->src, p + s->corr, s->bulk + s->corr, 2 * w) < 0) {
-				p += PAGE;
-				continue;
-			}
-		}
-		uint64_t next = p + n * PAGE;
-		for (size_t i = 0; i < n; i++) {
-			const unsigned char *b = s->bulk + i * PAGE + s->corr;
-			if (!start_header(s, word(b, 0, w), word(b, w, w)))
-				continue;
+	}
+	return (long)n;
+}
+
+static bool bulk_header(const struct search *s, size_t i)
+{
+	const unsigned char *b = s->bulk + i * PAGE + s->corr;
+	return start_header(s, word(b, 0, s->ssz), word(b, s->ssz, s->ssz));
+}
+
+/* Looks for chunks in [lo, hi), a stretch no chunk found so far covers
+ * and that starts where a chunk was looked for already (a VMA start, the
+ * end of a chunk): a chunk in it lies behind other memory. Present pages
+ * are read from both ends in turn, a run at a time, so the cost is about
+ * twice the smaller of what lies before a chunk and what lies after it
+ * (a chunk behind a 1 GiB table at the end of a VMA costs its own pages,
+ * not the table's). Chunks found from below are skipped whole; a claim
+ * must end by the lowest chunk found from above. True when the totals
+ * agree (the search ends). */
+static bool search_gap(struct search *s, uint64_t lo, uint64_t hi)
+{
+	uint64_t f = lo, b = hi, top = hi, first;
+	while (f < b && !s->err) {
+		long n = read_run(s, &s->scan, 1, f, b, &first);
+		if (n <= 0)
+			return false;
+		uint64_t next = first + (uint64_t)n * PAGE;
+		for (long i = 0; i < n; i++) {
 			struct hs_mmchunk c;
-			int rc = chunk_at(s, p + i * PAGE, collect ? limit : hi, &c);
+			int rc = bulk_header(s, (size_t)i) ? chunk_at(s, first + (uint64_t)i * PAGE, top, &c) : 0;
 			if (rc < 0)
 				return false;
-			if (!rc)
-				continue;
-			if (collect) {
-				if (*ncand == *capcand) {
-					*capcand = *capcand ? *capcand * 2 : 16;
-					*cand = hs_xrealloc(*cand, *capcand, sizeof **cand);
-				}
-				(*cand)[(*ncand)++] = c;
-				continue;
+			if (rc > 0) {
+				accept(s, &c);
+				if (agrees(s, s->n, s->bytes))
+					return true;
+				next = c.map_start + c.map_len;
+				break;
 			}
-			accept(s, &c);
-			if (agrees(s, s->n, s->bytes))
-				return true;
-			next = c.map_start + c.map_len;
-			break;
 		}
-		p = next;
+		f = next;
+		if (f >= b)
+			break;
+		n = read_run(s, &s->scanb, -1, b, f, &first);
+		if (n <= 0)
+			return false;
+		for (long i = n; i-- > 0;) {
+			struct hs_mmchunk c;
+			int rc = bulk_header(s, (size_t)i) ? chunk_at(s, first + (uint64_t)i * PAGE, top, &c) : 0;
+			if (rc < 0)
+				return false;
+			if (rc > 0) {
+				accept(s, &c);
+				if (agrees(s, s->n, s->bytes))
+					return true;
+				top = c.map_start;
+			}
+		}
+		b = first;
 	}
 	return false;
 }
 
+/* Every candidate in [lo, hi), chunks' insides included, for the
+ * fallback; false when the fallback's budget ran out. */
+static bool collect(struct search *s, uint64_t lo, uint64_t hi, struct hs_mmchunk **cand, size_t *ncand, size_t *cap)
+{
+	uint64_t first;
+	for (uint64_t p = lo; p < hi && !s->err;) {
+		long n = read_run(s, &s->scan, 1, p, hi, &first);
+		if (n <= 0)
+			return n == 0;
+		if ((s->fallback_pages += (uint64_t)n) > FALLBACK_PAGES)
+			return false;
+		for (long i = 0; i < n; i++) {
+			struct hs_mmchunk c;
+			int rc = bulk_header(s, (size_t)i) ? chunk_at(s, first + (uint64_t)i * PAGE, hi, &c) : 0;
+			if (rc < 0)
+				return false;
+			if (rc > 0) {
+				if (*ncand == *cap) {
+					*cap = *cap ? *cap * 2 : 16;
+					*cand = hs_xrealloc(*cand, *cap, sizeof **cand);
+				}
+				(*cand)[(*ncand)++] = c;
+			}
+		}
+		p = first + (uint64_t)n * PAGE;
+	}
+	return !s->err;
+}
+
 /* The stretches of anonymous memory no accepted chunk covers, shortest
  * first (a chunk behind a small table is found before a huge one is
- * read); scanned until the totals agree. */
+ * read); searched until the totals agree. */
 static void scan_gaps(struct search *s)
 {
 	if (s->n > 1)
@@ -507,7 +586,7 @@ static void scan_gaps(struct search *s)
 	}
 	qsort(gaps, ngaps, sizeof *gaps, cmp_span_len);
 	for (size_t i = 0; i < ngaps && !s->err; i++)
-		if (scan(s, gaps[i].start, gaps[i].end, gaps[i].end, false, NULL, NULL, NULL))
+		if (search_gap(s, gaps[i].start, gaps[i].end))
 			break;
 	free(gaps);
 }
@@ -590,10 +669,11 @@ static bool fallback(struct search *s)
 {
 	struct hs_mmchunk *cand = NULL;
 	size_t ncand = 0, cap = 0;
-	for (size_t i = 0; i < s->nregions && !s->err && s->fallback_pages <= FALLBACK_PAGES; i++)
-		scan(s, s->regions[i].start, s->regions[i].end, s->regions[i].end, true, &cand, &ncand, &cap);
+	bool all = true;
+	for (size_t i = 0; i < s->nregions && all; i++)
+		all = collect(s, s->regions[i].start, s->regions[i].end, &cand, &ncand, &cap);
 	bool ok = false;
-	if (!s->err && s->fallback_pages <= FALLBACK_PAGES && ncand) {
+	if (all && ncand) {
 		qsort(cand, ncand, sizeof *cand, cmp_chunk);
 		unsigned char *take = hs_xcalloc(ncand, 1);
 		int rc = choose(s, cand, ncand, take);

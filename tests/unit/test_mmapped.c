@@ -36,6 +36,7 @@ struct tsrc {
 	} none[16];
 	size_t nnone;
 	unsigned bad_reads, reads;
+	uint64_t bytes_read;
 };
 
 static bool is_none(const struct tsrc *t, uint64_t page)
@@ -50,6 +51,7 @@ static int t_read(struct hs_source *src, uint64_t addr, void *buf, size_t len)
 {
 	struct tsrc *t = (struct tsrc *)src;
 	t->reads++;
+	t->bytes_read += len;
 	for (uint64_t p = addr & ~(PG - 1); p < addr + len; p += PG)
 		if (is_none(t, p))
 			t->bad_reads++;
@@ -342,6 +344,29 @@ static void untouched_neighbour_not_read(void **state)
 	t_free(&t);
 }
 
+/* A chunk at the end of a VMA behind 64 MiB of the program's touched
+ * memory: the search reads from both ends of what is unexplained, so it
+ * costs about the chunk's own pages, not the table's. */
+static void behind_a_big_table(void **state)
+{
+	(void)state;
+	struct tsrc t;
+	struct run r;
+	run_init(&r, 36, 1, 0x21000);
+	t_init(&t);
+	const uint64_t big = 64ull << 20;
+	t_add(&t, A0, big + 0x21000, "");
+	data(&t, A0, big);
+	plain(&t, &r.l, A0 + big, 0x21000);
+	hs_mmapped_find(&t.src, &r.h, &r.w);
+	no_warnings(&r);
+	assert_int_equal(r.h.nmmapped, 1);
+	expect(&r, 0, A0 + big, 0x21000, A0 + big, 0x21000);
+	assert_true(t.bytes_read < 4ull << 20);
+	run_free(&r);
+	t_free(&t);
+}
+
 /* 2.43: the mapping is size + 16 (munmap_chunk adds CHUNK_HDR_SZ), a
  * huge-page chunk has bit 0 of prev_size set (MMAP_HP), and mp_ runs 16
  * bytes ahead of the mappings per mremap: not a disagreement. */
@@ -399,6 +424,7 @@ int main(void)
 		cmocka_unit_test(named_mappings),
 		cmocka_unit_test(beside_a_thread_heap),
 		cmocka_unit_test(untouched_neighbour_not_read),
+		cmocka_unit_test(behind_a_big_table),
 		cmocka_unit_test(glibc_243),
 		cmocka_unit_test(disagreement_is_a_warning),
 	};
