@@ -117,7 +117,7 @@ for bin in build/heapscope-san build/heapscope; do
 		failed "$bin" "missing (make check builds it)"
 		continue
 	fi
-	for s in exact mmapped bad_input cli unwind signals sources storm trim leaks diagnose replay replay_input compare; do
+	for s in exact mmapped bad_input cli unwind signals sources storm trim leaks diagnose replay replay_input compare refusals tunables; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
@@ -161,7 +161,17 @@ elif [[ $matrix_ok == yes ]]; then
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "replay glibc $v" tests/e2e/replay.sh
 			echo "=== compare on glibc $v"
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "compare glibc $v" tests/e2e/compare.sh
+			# no false refusals, no silent zeros; every malloc tunable exact
+			echo "=== refusals on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "refusals glibc $v" tests/e2e/refusals.sh
+			echo "=== tunables on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "tunables glibc $v" tests/e2e/tunables.sh
 		fi
+		# the symbol-free path: threads that come and go, a main thread
+		# gone, glibc's malloc debugging library refused by name
+		echo "=== refusals on glibc $v --no-debuginfo"
+		CHURN_ATTACHES=30 HS_GLIBC=$v HS_ATTACH_ARGS=--no-debuginfo HEAPSCOPE=build/heapscope \
+			suite "refusals glibc $v --no-debuginfo" tests/e2e/refusals.sh
 	done
 fi
 

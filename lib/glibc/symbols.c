@@ -59,7 +59,11 @@ static bool has_interp(Dwfl_Module *mod)
 	return false;
 }
 
-/* Allocators that replace glibc's malloc when preloaded or linked. */
+/* Allocators that replace glibc's malloc when preloaded or linked (when
+ * their malloc is the one bound). Another library whose malloc is bound
+ * is not refused: most are wrappers that hand the call on to glibc's
+ * (heaptrack, memusage, tracing preloads), whose heap is then the one in
+ * use. */
 static const struct {
 	const char *file, *name, *version_key;
 } other_allocators[] = {
@@ -70,6 +74,11 @@ static const struct {
 	{"librpmalloc", "rpmalloc", NULL},
 	{"libhoard", "Hoard", NULL},
 	{"libasan", "AddressSanitizer's allocator", NULL},
+	{"libtbbmalloc_proxy", "oneTBB's scalable allocator", NULL},
+	{"libscudo", "Scudo", NULL},
+	{"libhardened_malloc", "hardened_malloc", NULL},
+	{"libefence", "Electric Fence", NULL},
+	{"libumem", "umem", NULL},
 };
 
 /* jemalloc keeps "5.3.0-0-g<sha>" in its rodata; gperftools "gperftools 2.10". */
@@ -408,7 +417,7 @@ static bool is_malloc_debug(Dwfl_Module *m)
 }
 
 /* Names the allocator a module's malloc is: a known one with its version,
- * the executable's own, or any other library's. */
+ * or the executable's own. Leaves out "" for any other library. */
 static void name_allocator(Dwfl_Module *m, Dwfl_Module *exe, char *out, size_t size)
 {
 	const char *base = base_name(module_path(m));
@@ -424,7 +433,7 @@ static void name_allocator(Dwfl_Module *m, Dwfl_Module *exe, char *out, size_t s
 	if (m == exe)
 		snprintf(out, size, "the executable's own (it defines malloc)");
 	else
-		snprintf(out, size, "%s's own (it defines malloc)", base);
+		out[0] = 0;
 }
 
 struct candidates {

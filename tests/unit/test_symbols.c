@@ -271,6 +271,14 @@ static void test_named_allocator_only_when_bound(void **state)
 	build("interposed", linked, flags);
 	whose_malloc("interposed", who, sizeof who);
 	assert_non_null(strstr(who, "jemalloc"));
+
+	/* A library of no known allocator whose malloc is bound: a wrapper
+	 * handing on to glibc's (a tracing preload), whose heap is in use. */
+	build("libwrap.so", full, "-shared -fPIC");
+	snprintf(flags, sizeof flags, "-L. -l:libwrap.so -Wl,-rpath,%s", work);
+	build("wrapped", linked, flags);
+	whose_malloc("wrapped", who, sizeof who);
+	assert_string_equal(who, "");
 }
 
 static int setup_work(void **state)
