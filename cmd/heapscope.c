@@ -132,8 +132,9 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	c->retries = nudges;
 	c->consistent = !busy;
 	if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
-		/* Residency before the first heap byte is read (zero page). */
-		if (hs_resident_read(t->pid, heap) < 0)
+		/* Residency before the first heap byte is read (on kernels where
+		 * reading an absent page maps the zero page, it would count). */
+		if (hs_resident_read(&t->src, heap) < 0)
 			hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
 				(int)t->pid);
 		/* --leaks copies the heaps first and walks the copy: each heap
@@ -204,7 +205,7 @@ static int cmd_attach(pid_t pid, const struct options *o)
 	int rc = 0;
 
 	memset(&t, 0, sizeof t);
-	t.memfd = -1;
+	t.pagemap.fd = -1;
 	/* Read-only by construction, before anything of the target is read;
 	 * then, once debuginfod had its chance to write its cache, no file
 	 * may be opened for writing either. */

@@ -69,7 +69,7 @@ for bin in build/heapscope-san build/heapscope; do
 		echo "0 1" >>"$RESULTS"
 		continue
 	fi
-	for s in exact bad_input signals sources storm trim leaks diagnose replay replay_input compare; do
+	for s in exact bad_input signals sources storm trim leaks harm diagnose replay replay_input compare; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
