@@ -18,15 +18,29 @@
 
 static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
-static bool signal_pending(const struct hs_target *t)
+/* A held-back signal is pending. sigpending is a system call, which a
+ * read of absent pages would otherwise not make at all: the kernel is
+ * asked at most every SIGNAL_CHECK_NS, and once it says yes, every read
+ * of this stop says so. */
+#define SIGNAL_CHECK_NS 1000000
+static bool signal_pending(struct hs_target *t)
 {
-	(void)t;
+	if (__atomic_load_n(&t->interrupted, __ATOMIC_RELAXED))
+		return true;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now - __atomic_load_n(&t->signal_checked, __ATOMIC_RELAXED) < SIGNAL_CHECK_NS)
+		return false;
+	__atomic_store_n(&t->signal_checked, now, __ATOMIC_RELAXED);
 	sigset_t s;
 	if (sigpending(&s) < 0)
 		return false;
 	for (size_t i = 0; i < HS_ARRAY_SIZE(held_signals); i++)
-		if (sigismember(&s, held_signals[i]))
+		if (sigismember(&s, held_signals[i])) {
+			__atomic_store_n(&t->interrupted, true, __ATOMIC_RELAXED);
 			return true;
+		}
 	return false;
 }
 
@@ -540,6 +554,8 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 		sigaddset(&hold, held_signals[i]);
 	sigprocmask(SIG_BLOCK, &hold, &t->oldmask);
 	t->stopped = true;
+	t->interrupted = false;
+	t->signal_checked = 0;
 	pages_may_change(t);
 	clock_gettime(CLOCK_MONOTONIC, &t->t_stop);
 

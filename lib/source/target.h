@@ -43,6 +43,10 @@ struct hs_target {
 	} pmcache[16];
 	uint64_t gen;
 	pthread_mutex_t pmlock;
+	/* A held-back signal was seen pending (reads fail with EINTR), and
+	 * when the kernel was last asked (CLOCK_MONOTONIC ns); both atomic. */
+	bool interrupted;
+	uint64_t signal_checked;
 	sigset_t oldmask;
 	bool stopped;
 	bool gone; /* the target exited while being read */

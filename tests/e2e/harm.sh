@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Do no harm: heapscope reads only the pages its target has (present or
 # swapped, by /proc/PID/pagemap); reading any other page would give the
-# target one. Two targets where the whole-heap read of old gave the target
-# hundreds of MiB: a heap just given back by malloc_trim(0), and a 4 GiB
-# heap of which only the chunk headers were ever touched. Each is read
-# plain, with --leaks (which copies the heaps) and with --compare; the
-# target's anonymous RSS (smaps_rollup) must stay where it was, and the
-# reports stay exact (malloc-stats byte-identical to glibc's own).
+# target one. Three targets where the reads of old gave the target
+# hundreds of MiB: a heap just given back by malloc_trim(0), a 4 GiB heap
+# of which only the chunk headers were ever touched, and an mmapped chunk
+# whose VMA goes on into 256 MiB the program mapped and never touched.
+# Each is read plain, with --leaks (which copies the heaps) and (the first
+# two) with --compare; the target's anonymous RSS (smaps_rollup) must stay
+# where it was, and the reports stay exact (malloc-stats byte-identical to
+# glibc's own).
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/harm.sh
 set -uo pipefail
 SUITE=harm
@@ -101,6 +103,26 @@ if start_fixture sparse 4096 1; then
 	exact_stats sparse "$pid" "$d"
 	stays "sparse after every attach" "$pid" "$base" 64
 	alive "sparse alive" "$pid"
+	stop_fixture "$pid"
+fi
+# 3. An mmapped chunk with a big untouched neighbour in its VMA: looking
+# for chunks past it reads the neighbour, which must cost no page.
+echo "== neighbour: a 1 MiB mmapped chunk, then 256 MiB never touched in the same VMA"
+if start_fixture neighbour 256; then
+	pid=$FIX_PID d=$FIX_DIR
+	base=$(anon_kib "$pid")
+	for mode in plain leaks; do
+		args=()
+		[[ $mode != plain ]] && args=("--$mode")
+		hs "$d/$mode.json" "$d/$mode.err" attach "${args[@]}" --json "$pid"
+		check "neighbour attach $mode: exit 0" "$HS_RC" "exit $HS_RC: $(head -c 300 "$d/$mode.err")"
+		stays "neighbour attach $mode (stopped $(jq -r '.snapshot.stopped_ms // "?"' "$d/$mode.json" 2>/dev/null) ms)" \
+			"$pid" "$base" 16
+	done
+	n=$(jq -r '.totals.mmapped_chunks // empty' "$d/plain.json" 2>/dev/null)
+	check "neighbour: 1 mmapped chunk found" "$([[ $n == 1 ]]; echo $?)" "mmapped_chunks '$n'"
+	exact_stats neighbour "$pid" "$d"
+	alive "neighbour alive" "$pid"
 	stop_fixture "$pid"
 fi
 summary
