@@ -225,8 +225,8 @@ hs() {
 harm_probe() {
 	[[ $1 =~ ^[0-9]+$ && -r /proc/$1/smaps_rollup ]] || return 0
 	local ns
-	ns=$(cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $1} END {print n + 0, NR}')
-	awk -v ns="$ns" '/^Anonymous:/ {a = $2} /^Rss:/ {r = $2} END {if (r != "") print a + 0, r + 0, ns}' \
+	ns=$(cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f %d\n", n, NR}')
+	awk -v ns="$ns" '/^Anonymous:/ {a = $2} /^Rss:/ {r = $2} END {if (r != "") printf "%d %d %s\n", a, r, ns}' \
 		"/proc/$1/smaps_rollup" 2>/dev/null
 }
 harm_check() {
@@ -236,6 +236,10 @@ harm_check() {
 	[[ -n $after ]] || return 0 # gone: the test of an exit says so
 	read -r a0 r0 n0 t0 <<<"$2"
 	read -r a1 r1 n1 t1 <<<"$after"
+	if [[ ! "$a0 $r0 $n0 $t0 $a1 $r1 $n1 $t1" =~ ^[0-9]+( [0-9]+){7}$ ]]; then
+		fail "heapscope $3: pid $1's RSS measured" "unreadable: '$2' then '$after'"
+		return 0
+	fi
 	ran=$((n1 - n0))
 	((t1 != t0 || ran < 0)) && ran=-1 # threads came or went
 	if [[ -n ${HS_RSS_LOG:-} ]]; then
