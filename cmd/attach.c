@@ -111,7 +111,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	}
 	if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
 		/* Residency before the first heap byte is read (zero page). */
-		if (hs_resident_read(t->pid, heap) < 0)
+		if (hs_resident_read(&t->src, heap) < 0)
 			hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
 				(int)t->pid);
 		/* --leaks copies the heaps first and walks the copy: each heap
@@ -159,7 +159,7 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	const char *inconsistent = NULL;
 
 	memset(&t, 0, sizeof t);
-	t.memfd = -1;
+	t.pagemap.fd = -1;
 	/* Read-only by construction, before anything of the target is read;
 	 * then, once debuginfod had its chance to write its cache, no file
 	 * may be opened for writing either. */

@@ -243,7 +243,49 @@ hs() {
 		# shellcheck disable=SC2086 # a list of options, split on purpose
 		set -- attach $HS_ATTACH_ARGS "$@"
 	fi
+	local target="${*: -1}" before=
+	[[ ${1:-} == attach ]] && before=$(harm_probe "$target")
 	timeout -k 5 120 "$HEAPSCOPE" "$@" >"$out" 2>"$err" || HS_RC=$?
+	harm_check "$target" "$before" "$*"
+}
+
+# Do no harm: no heapscope run may grow its target (issue 11). harm_probe
+# PID prints the target's anonymous RSS and RSS (smaps_rollup, kB), the CPU
+# time its threads have used (schedstat, ns) and how many there are.
+# harm_check PID BEFORE WHAT fails the run when Anonymous grew by more than
+# HS_RSS_SLACK_KIB (16) while the target itself did not run: one that ran
+# 20 ms or more, or whose threads came or went, allocates on its own, and
+# that run proves nothing either way (a quiescent target uses a few ms
+# while it is stopped and let go). Anonymous, not Rss: the unwinder reads
+# the target's .eh_frame with PTRACE_PEEKDATA, which maps page-cache pages
+# of libc once (RssFile). HS_RSS_LOG, if set, gets a line a run:
+# suite pid anon0 anon1 rss0 rss1 ran_ns (-1: threads came or went).
+harm_probe() {
+	[[ $1 =~ ^[0-9]+$ && -r /proc/$1/smaps_rollup ]] || return 0
+	local ns
+	ns=$(cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f %d\n", n, NR}')
+	awk -v ns="$ns" '/^Anonymous:/ {a = $2} /^Rss:/ {r = $2} END {if (r != "") printf "%d %d %s\n", a, r, ns}' \
+		"/proc/$1/smaps_rollup" 2>/dev/null
+}
+harm_check() {
+	[[ -n $2 ]] || return 0
+	local after a0 r0 n0 t0 a1 r1 n1 t1 ran
+	after=$(harm_probe "$1")
+	[[ -n $after ]] || return 0 # gone: the test of an exit says so
+	read -r a0 r0 n0 t0 <<<"$2"
+	read -r a1 r1 n1 t1 <<<"$after"
+	if [[ ! "$a0 $r0 $n0 $t0 $a1 $r1 $n1 $t1" =~ ^[0-9]+( [0-9]+){7}$ ]]; then
+		fail "heapscope $3: pid $1's RSS measured" "unreadable: '$2' then '$after'"
+		return 0
+	fi
+	ran=$((n1 - n0))
+	((t1 != t0 || ran < 0)) && ran=-1 # threads came or went
+	if [[ -n ${HS_RSS_LOG:-} ]]; then
+		echo "$SUITE $1 $a0 $a1 $r0 $r1 $ran" >>"$HS_RSS_LOG"
+	fi
+	if ((ran >= 0 && ran < 20000000 && a1 - a0 > ${HS_RSS_SLACK_KIB:-16})); then
+		fail "heapscope $3: pid $1's RSS as it was" "Anonymous ${a0} -> ${a1} kB, Rss ${r0} -> ${r1} kB"
+	fi
 }
 
 summary() {

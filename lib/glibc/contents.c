@@ -12,14 +12,11 @@
 #include "arch.h"
 #include "base/fmt.h"
 
-#define PAGE 4096ull
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
-#define BATCH 512 /* pagemap entries per pread */
+#define PAGE HS_PAGE_SIZE
+#define BATCH 4096 /* page states asked at a time */
 
 struct copier {
 	struct hs_source *src;
-	int pagemap; /* -1: copy every page */
 	struct hs_contents *c;
 	struct hs_err *err;
 };
@@ -99,27 +96,33 @@ struct range {
 	uint64_t start, end;
 };
 
-/* The runs of pages of [start, end) that hold data (clipped to it), or
- * the whole range when there is no pagemap. Returns how many (*out
- * malloc'd), or -1 (then err is set). */
+/* The runs of pages of [start, end) that hold data (clipped to it): the
+ * source's page states (the target's pagemap). Returns how many (*out
+ * malloc'd), or -1 (then err is set): without the page states nothing is
+ * copied, since copying every page would give the target the pages it
+ * does not have. */
 static ssize_t data_runs(struct copier *k, uint64_t start, uint64_t end, struct range **out)
 {
 	size_t n = 0, cap = 4;
 	struct range *v = hs_xcalloc(cap, sizeof *v);
 	uint64_t base = start & ~(PAGE - 1), top = (end + PAGE - 1) & ~(PAGE - 1);
-	uint64_t buf[BATCH];
+	unsigned char st[BATCH];
 	uint64_t run = UINT64_MAX, pg = base;
 	while (pg < top) {
 		size_t want = (size_t)((top - pg) / PAGE < BATCH ? (top - pg) / PAGE : BATCH);
-		ssize_t got = k->pagemap < 0 ? -1 : pread(k->pagemap, buf, want * 8, (off_t)(pg / PAGE * 8));
-		if (got <= 0) { /* no pagemap here: take the rest as data */
-			if (run == UINT64_MAX)
-				run = pg;
-			pg = top;
-			break;
+		if (hs_pages(k->src, pg, want, st) < 0) {
+			int e = errno;
+			free(v);
+			if (e == ESRCH)
+				hs_fail(k->err, HS_EEXITED, "pid %d exited while being read", (int)k->src->pid);
+			else
+				hs_fail(k->err, HS_EATTACH,
+					"cannot tell which pages of pid %d hold data (/proc/%d/pagemap at 0x%llx: %s); --leaks copies nothing without it",
+					(int)k->src->pid, (int)k->src->pid, (unsigned long long)pg, strerror(e));
+			return -1;
 		}
-		for (size_t i = 0; i < (size_t)got / 8; i++, pg += PAGE) {
-			bool data = buf[i] & (PM_PRESENT | PM_SWAPPED);
+		for (size_t i = 0; i < want; i++, pg += PAGE) {
+			bool data = st[i] != HS_PAGE_NONE;
 			if (data && run == UINT64_MAX) {
 				run = pg;
 			} else if (!data && run != UINT64_MAX) {
@@ -179,6 +182,8 @@ static int copy_range(struct copier *k, struct hs_copy *cp, uint64_t start, uint
 		return k->err->code;
 	struct range *runs;
 	ssize_t n = data_runs(k, cp->start, cp->end, &runs);
+	if (n < 0)
+		return k->err->code;
 	int rc = 0;
 	for (ssize_t i = 0; i < n && !rc; i++)
 		rc = read_run(k, cp, runs[i].start, runs[i].end);
@@ -217,6 +222,8 @@ static int copy_sparse(struct copier *k, uint64_t start, uint64_t end, const cha
 {
 	struct range *runs;
 	ssize_t n = data_runs(k, start, end, &runs);
+	if (n < 0)
+		return k->err->code;
 	int rc = 0;
 	for (ssize_t i = 0; i < n && !rc; i++) {
 		struct hs_copy *r = new_root(k->c, what);
@@ -281,11 +288,7 @@ static int cmp_heapseg(const void *x, const void *y)
 int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t *tids, size_t ntids,
 		     struct hs_contents *c, struct hs_warnings *w, struct hs_err *err)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/pagemap", (int)src->pid);
-	struct copier k = {.src = src, .pagemap = open(path, O_RDONLY | O_CLOEXEC), .c = c, .err = err};
-	if (k.pagemap < 0)
-		hs_warn(w, "cannot read %s: --leaks copies every page of the heaps", path);
+	struct copier k = {.src = src, .c = c, .err = err};
 	const unsigned sz = h->layout->size_sz;
 	int rc = 0;
 
@@ -368,8 +371,6 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t
 	free(ex);
 	free(sps);
 	free(seg);
-	if (k.pagemap >= 0)
-		close(k.pagemap);
 	return rc;
 }
 

@@ -8,9 +8,16 @@
  * and TCB ld.so and pthread placed there, the program's own mmap pools,
  * the part of [heap] below the first chunk, where a static executable's
  * TLS lives). Only pages that hold data are copied: present or swapped
- * out, from /proc/PID/pagemap; a page never touched reads as zero and can
- * hold no pointer, so it is left zero in the copy (and costs no memory:
- * the copies are reserved address space, touched only where written).
+ * out, by the source's page states (/proc/PID/pagemap); reading any other
+ * page would give the target a page it does not have. Such a page is left
+ * zero in the copy (and costs no memory: the copies are reserved address
+ * space, touched only where written), which is exact for the mark: in a
+ * private anonymous mapping it reads as zeros (never touched, or dropped
+ * by MADV_DONTNEED); in a private file mapping (a module's .data, RELRO)
+ * it still shows the file, whose bytes were fixed before the process ran
+ * and so hold no pointer to a chunk (a page the program wrote is its own
+ * anonymous copy, present or swapped). When the page states cannot be
+ * read, the copy fails; it never copies every page instead.
  * After the copy the target runs again; the mark reads only this. */
 #ifndef HS_CONTENTS_H
 #define HS_CONTENTS_H

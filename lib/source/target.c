@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,16 +18,221 @@
 
 static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
-static bool signal_pending(const struct hs_target *t)
+/* A held-back signal is pending. sigpending is a system call, which a
+ * read of absent pages would otherwise not make at all: the kernel is
+ * asked at most every SIGNAL_CHECK_NS, and once it says yes, every read
+ * of this stop says so. */
+#define SIGNAL_CHECK_NS 1000000
+static bool signal_pending(struct hs_target *t)
 {
-	(void)t;
+	if (__atomic_load_n(&t->interrupted, __ATOMIC_RELAXED))
+		return true;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now - __atomic_load_n(&t->signal_checked, __ATOMIC_RELAXED) < SIGNAL_CHECK_NS)
+		return false;
+	__atomic_store_n(&t->signal_checked, now, __ATOMIC_RELAXED);
 	sigset_t s;
 	if (sigpending(&s) < 0)
 		return false;
 	for (size_t i = 0; i < HS_ARRAY_SIZE(held_signals); i++)
-		if (sigismember(&s, held_signals[i]))
+		if (sigismember(&s, held_signals[i])) {
+			__atomic_store_n(&t->interrupted, true, __ATOMIC_RELAXED);
 			return true;
+		}
 	return false;
+}
+
+/* How live_read reads: pagemap first, then only the pages that hold data.
+ *
+ * On current kernels reading a page the target has not got (never
+ * touched, or given back by malloc_trim's MADV_DONTNEED) allocates one for
+ * it: a reader that reads a trimmed or sparse heap whole grows its target
+ * by what was trimmed (GLIBC-FACTS.md 7). So each page of a read is, by
+ * pagemap and the maps of the stop:
+ *  - present or swapped: read (a swapped page holds data, so it must be
+ *    read; it comes back into RSS as it would at the target's next touch);
+ *  - neither, in a private anonymous mapping ("", [heap], [stack],
+ *    [anon:NAME]): zeros, without reading it. That is exact by the
+ *    kernel's definition of such a mapping: a page that has never been
+ *    touched, or was dropped by MADV_DONTNEED or reclaimed after
+ *    MADV_FREE, is zero-filled at its next access (mmap(2), madvise(2));
+ *    the only other way for it to be absent, swap, is the swapped bit.
+ *    (A range a program registered with userfaultfd is the exception: its
+ *    missing pages are what its handler supplies; reading one through the
+ *    stopped target would wait for that handler forever.);
+ *  - neither, in a file-backed or shared mapping: not zeros (it shows the
+ *    file, or what another process wrote to the shared memory), and not
+ *    to be read through the target either: that maps a page-cache page
+ *    into it, with its neighbours (fault-around), or for a hole of shared
+ *    memory allocates one. It is read from the file itself (read_file_page:
+ *    the page cache the mapping would show, zeros for a hole of shmem),
+ *    which changes nothing in the target. Only when the file cannot be
+ *    opened (map_files needs CAP_SYS_ADMIN, and the path may be gone) is it
+ *    read from the target, exact at the cost of that mapped page: heapscope
+ *    reads file-backed memory only for glibc's own variables and the
+ *    candidates it checks, a few words an attach;
+ *  - in no mapping, or in one without read permission: EFAULT, as
+ *    process_vm_readv would say (it refuses PROT_NONE memory; reading it
+ *    through /proc/PID/mem, as heapscope once did, faults its pages in,
+ *    and the never-touched ones gave zeros heapscope took for data).
+ * Runs of pages to read go to the kernel together, several iovecs a call. */
+#define PAGE HS_PAGE_SIZE
+#define BLOCK_PAGES 512 /* a cache entry: 2 MiB of address space, one 4 KiB pread of pagemap */
+#define CACHED_MAX 16   /* reads of up to this many pages (headers, tcache, arena) use the cache */
+#define SLICE 4096      /* page states looked up at a time: 16 MiB of address space */
+#define NIOV 64         /* iovecs per process_vm_readv */
+
+/* Whether a page of m that is neither present nor swapped reads as zeros. */
+static bool zero_when_absent(const struct hs_map *m)
+{
+	if (m->shared || m->inode != 0)
+		return false;
+	const char *p = m->path;
+	return !p[0] || strcmp(p, "[heap]") == 0 || strncmp(p, "[stack", 6) == 0 || strncmp(p, "[anon:", 6) == 0;
+}
+
+/* Page states of npages pages from the page-aligned p: any state but
+ * HS_PAGE_NONE means "holds data". A small read while stopped is served
+ * from the cache, so that reading a header costs no pagemap read of its
+ * own; the walk's windows read pagemap directly. */
+static int page_states(struct hs_target *t, uint64_t p, size_t npages, unsigned char *st)
+{
+	if (!t->stopped || npages > CACHED_MAX)
+		return hs_pagemap_read(&t->pagemap, p, npages, st);
+	int rc = 0;
+	pthread_mutex_lock(&t->pmlock);
+	for (size_t i = 0; i < npages; i++) {
+		uint64_t pg = p / PAGE + i, block = pg / BLOCK_PAGES;
+		struct hs_pmcache *e = &t->pmcache[block % HS_ARRAY_SIZE(t->pmcache)];
+		if (e->block != block + 1 || e->gen != t->gen) {
+			unsigned char s[BLOCK_PAGES];
+			e->block = 0;
+			if ((rc = hs_pagemap_read(&t->pagemap, block * BLOCK_PAGES * PAGE, BLOCK_PAGES, s)) < 0)
+				break;
+			memset(e->data, 0, sizeof e->data);
+			for (unsigned k = 0; k < BLOCK_PAGES; k++)
+				if (s[k] != HS_PAGE_NONE)
+					e->data[k / 64] |= 1ull << (k % 64);
+			e->block = block + 1;
+			e->gen = t->gen;
+		}
+		unsigned k = (unsigned)(pg % BLOCK_PAGES);
+		st[i] = (e->data[k / 64] >> (k % 64)) & 1 ? HS_PAGE_PRESENT : HS_PAGE_NONE;
+	}
+	pthread_mutex_unlock(&t->pmlock);
+	return rc;
+}
+
+/* The target may run (or has run): cached page states no longer hold. */
+static void pages_may_change(struct hs_target *t)
+{
+	pthread_mutex_lock(&t->pmlock);
+	t->gen++;
+	pthread_mutex_unlock(&t->pmlock);
+}
+
+/* A read failed with errno: ESRCH when the target is gone, else as is. */
+static int read_failed(struct hs_target *t)
+{
+	int e = errno;
+	if (e == ESRCH || (kill(t->pid, 0) < 0 && errno == ESRCH)) {
+		t->gone = true;
+		e = ESRCH;
+	}
+	errno = e;
+	return -1;
+}
+
+/* Reads n runs, in as few process_vm_readv calls as the kernel allows
+ * (it may stop part way: go on from there; a run it refuses is EFAULT). */
+static int read_runs(struct hs_target *t, struct iovec *l, struct iovec *r, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		ssize_t got = process_vm_readv(t->pid, l + i, n - i, r + i, n - i, 0);
+		if (got <= 0) {
+			if (got == 0)
+				errno = EFAULT;
+			return read_failed(t);
+		}
+		for (size_t left = (size_t)got; left;) {
+			size_t k = left < l[i].iov_len ? left : l[i].iov_len;
+			l[i].iov_base = (char *)l[i].iov_base + k;
+			r[i].iov_base = (char *)r[i].iov_base + k;
+			l[i].iov_len -= k;
+			r[i].iov_len -= k;
+			left -= k;
+			if (!l[i].iov_len)
+				i++;
+		}
+		while (i < n && !l[i].iov_len)
+			i++;
+	}
+	return 0;
+}
+
+/* Bytes [lo, lo + len) of pg, an absent page of m, a file-backed or
+ * shared mapping, from the file itself (through map_files, which names
+ * the very file mapped, or else the path seen from the target's root if
+ * it is still the same inode): what the page shows, without mapping it
+ * into the target. Returns 0; 1 when the file cannot be opened (then it
+ * is read from the target: exact, at the cost of a page-cache page mapped
+ * there); or -1 with EFAULT for a page past the end of the file, which
+ * the kernel would not map either (SIGBUS). */
+static int read_file_page(struct hs_target *t, const struct hs_map *m, uint64_t pg, uint64_t lo,
+			  unsigned char *dst, size_t len)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)t->pid, (unsigned long long)m->start,
+		 (unsigned long long)m->end);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 && m->path[0] == '/' && m->inode) {
+		snprintf(path, sizeof path, "/proc/%d/root%s", (int)t->pid, m->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != m->inode)) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	uint64_t page_off = m->offset + (pg - m->start), off = page_off + (lo - pg);
+	uint64_t size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+	if (page_off >= size) {
+		close(fd);
+		errno = EFAULT;
+		return -1;
+	}
+	/* The last page of a file shows zeros past its end. */
+	size_t have = off >= size ? 0 : size - off < len ? (size_t)(size - off) : len;
+	ssize_t n = have ? pread(fd, dst, have, (off_t)off) : 0;
+	close(fd);
+	if (n != (ssize_t)have)
+		return 1;
+	memset(dst + have, 0, len - have);
+	return 0;
+}
+
+/* The mapping that holds the page pg, from the maps of the stop; before
+ * the stop (symbols are read then), from the maps as they are now. */
+static const struct hs_map *map_of(struct hs_target *t, uint64_t pg, struct hs_maps *now, bool *have_now)
+{
+	const struct hs_map *m = hs_maps_find(&t->src.maps, pg);
+	if (m || t->stopped)
+		return m;
+	if (!*have_now) {
+		struct hs_err err = {0};
+		if (hs_maps_read(t->pid, now, &err))
+			return NULL;
+		*have_now = true;
+	}
+	return hs_maps_find(now, pg);
 }
 
 static int live_read(struct hs_source *src, uint64_t addr, void *buf, size_t len)
@@ -35,38 +242,78 @@ static int live_read(struct hs_source *src, uint64_t addr, void *buf, size_t len
 		errno = EINTR;
 		return -1;
 	}
-	size_t done = 0;
-	while (done < len) {
-		struct iovec local = {(char *)buf + done, len - done};
-		struct iovec remote = {(void *)(uintptr_t)(addr + done), len - done};
-		ssize_t n = process_vm_readv(t->pid, &local, 1, &remote, 1, 0);
-		if (n > 0) {
-			done += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == ESRCH) {
-			t->gone = true;
-			return -1;
-		}
-		/* process_vm_readv stops at a page it cannot read; /proc/PID/mem
-		 * reads what the kernel can (and fails where nothing is mapped). */
-		ssize_t m = pread(t->memfd, (char *)buf + done, len - done, (off_t)(addr + done));
-		if (m <= 0) {
-			if (m == 0 || errno == 0)
-				errno = EIO;
-			if (kill(t->pid, 0) < 0 && errno == ESRCH)
-				t->gone = true;
-			return -1;
-		}
-		done += (size_t)m;
+	if (!len)
+		return 0;
+	if (addr + len < addr || addr + len > UINT64_MAX - PAGE) {
+		errno = EFAULT;
+		return -1;
 	}
-	return 0;
+	const uint64_t end = addr + len;
+	unsigned char st[SLICE];
+	struct iovec liov[NIOV], riov[NIOV];
+	size_t niov = 0;
+	const struct hs_map *m = NULL;
+	struct hs_maps now = {0};
+	bool have_now = false;
+	int rc = 0;
+	for (uint64_t pg = addr & ~(PAGE - 1); pg < end && !rc;) {
+		size_t n = (size_t)((end - pg + PAGE - 1) / PAGE);
+		n = n < SLICE ? n : SLICE;
+		if (page_states(t, pg, n, st) < 0) {
+			rc = read_failed(t);
+			break;
+		}
+		for (size_t i = 0; i < n; i++, pg += PAGE) {
+			uint64_t lo = pg > addr ? pg : addr, hi = pg + PAGE < end ? pg + PAGE : end;
+			unsigned char *dst = (unsigned char *)buf + (lo - addr);
+			if (st[i] == HS_PAGE_NONE) {
+				if (!m || pg < m->start || pg >= m->end)
+					m = map_of(t, pg, &now, &have_now);
+				if (!m || !(m->prot & PROT_READ)) {
+					errno = EFAULT;
+					rc = -1;
+					break;
+				}
+				if (zero_when_absent(m)) {
+					memset(dst, 0, hi - lo);
+					continue;
+				}
+				int r = read_file_page(t, m, pg, lo, dst, hi - lo);
+				if (r == 0)
+					continue;
+				if (r < 0) {
+					rc = -1;
+					break;
+				}
+			}
+			if (niov && (char *)riov[niov - 1].iov_base + riov[niov - 1].iov_len == (char *)(uintptr_t)lo) {
+				riov[niov - 1].iov_len += hi - lo;
+				liov[niov - 1].iov_len += hi - lo;
+				continue;
+			}
+			if (niov == NIOV) {
+				if ((rc = read_runs(t, liov, riov, niov)) < 0)
+					break;
+				niov = 0;
+			}
+			liov[niov] = (struct iovec){dst, hi - lo};
+			riov[niov] = (struct iovec){(void *)(uintptr_t)lo, hi - lo};
+			niov++;
+		}
+	}
+	if (!rc && niov)
+		rc = read_runs(t, liov, riov, niov);
+	if (have_now)
+		hs_maps_free(&now);
+	return rc;
 }
 
 static int live_pages(struct hs_source *src, uint64_t addr, size_t npages, unsigned char *state)
 {
 	struct hs_target *t = (struct hs_target *)src;
-	return hs_pagemap_read(&t->pagemap, addr, npages, state);
+	if (hs_pagemap_read(&t->pagemap, addr, npages, state) < 0)
+		return read_failed(t);
+	return 0;
 }
 
 static int read_file(const char *path, char *buf, size_t size)
@@ -201,14 +448,20 @@ static pid_t live_thread(pid_t tgid)
 /* Reads go through t->pid: /proc/PID/mem is opened for it. */
 static int open_mem(struct hs_target *t)
 {
+	/* /proc/PID/mem only as a probe: the kernel checks here the access
+	 * ptrace will need (memory is read with process_vm_readv). */
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/mem", (int)t->pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (t->memfd >= 0)
-		close(t->memfd);
-	t->memfd = fd;
+	close(fd);
+	struct hs_pagemap pm;
+	if (hs_pagemap_open(t->pid, &pm) < 0)
+		return -1;
+	hs_pagemap_close(&t->pagemap);
+	t->pagemap = pm;
+	pages_may_change(t);
 	return 0;
 }
 
@@ -228,8 +481,8 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 {
 	memset(t, 0, sizeof *t);
 	t->pid = t->tgid = pid;
-	t->memfd = -1;
 	t->pagemap.fd = -1;
+	pthread_mutex_init(&t->pmlock, NULL);
 	t->src.read = live_read;
 	t->src.pid = pid;
 
@@ -270,8 +523,6 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 	t->exe[n] = 0;
 
 	if (open_mem(t) < 0)
-		return why_no_ptrace(t, err, errno == EACCES ? EPERM : errno);
-	if (hs_pagemap_open(pid, &t->pagemap) < 0)
 		return why_no_ptrace(t, err, errno == EACCES ? EPERM : errno);
 	t->src.pages = live_pages;
 	return 0;
@@ -380,6 +631,9 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 		sigaddset(&hold, held_signals[i]);
 	sigprocmask(SIG_BLOCK, &hold, &t->oldmask);
 	t->stopped = true;
+	t->interrupted = false;
+	t->signal_checked = 0;
+	pages_may_change(t);
 	clock_gettime(CLOCK_MONOTONIC, &t->t_stop);
 
 	/* Threads can be created by threads not yet stopped: list again until
@@ -436,7 +690,6 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 
 int hs_target_nudge(struct hs_target *t, struct hs_task *k)
 {
-	(void)t;
 	if (!k->attached || k->group_stopped)
 		return 0;
 	int sig = k->pending_sig;
@@ -445,6 +698,7 @@ int hs_target_nudge(struct hs_target *t, struct hs_task *k)
 		goto gone;
 	/* Long enough to be scheduled and move on; short against a request. */
 	usleep(NUDGE_US);
+	pages_may_change(t);
 	if (ptrace(PTRACE_INTERRUPT, k->tid, NULL, NULL) < 0 || !wait_stopped(k) ||
 	    hs_arch_getregs(k->tid, &k->regs) < 0) {
 		goto gone;
@@ -468,6 +722,7 @@ void hs_target_resume(struct hs_target *t)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t->t_resume);
 	t->stopped = false;
+	pages_may_change(t);
 	/* A held-back SIGINT/SIGTERM/SIGHUP now ends heapscope, as asked. */
 	sigprocmask(SIG_SETMASK, &t->oldmask, NULL);
 }
@@ -481,10 +736,8 @@ double hs_target_stopped_ms(const struct hs_target *t)
 void hs_target_close(struct hs_target *t)
 {
 	hs_target_resume(t);
-	if (t->memfd >= 0)
-		close(t->memfd);
-	t->memfd = -1;
 	hs_pagemap_close(&t->pagemap);
+	pthread_mutex_destroy(&t->pmlock);
 	free(t->tasks);
 	t->tasks = NULL;
 	hs_maps_free(&t->src.maps);

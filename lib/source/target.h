@@ -7,6 +7,7 @@
 #ifndef HS_TARGET_H
 #define HS_TARGET_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
@@ -35,8 +36,23 @@ struct hs_target {
 	char exe[4096];
 	struct hs_task *tasks;
 	size_t ntasks, cap;
-	int memfd; /* /proc/PID/mem, for reads process_vm_readv stops short of */
-	struct hs_pagemap pagemap; /* which pages hold data (src.pages) */
+	struct hs_pagemap pagemap; /* which pages hold data (src.pages, and every read) */
+	/* Which pages hold data, for small reads while stopped: a few 2 MiB
+	 * blocks of pagemap, one bit a page, direct-mapped. An entry holds
+	 * for one stop only (`gen` moves on at every stop, nudge and resume,
+	 * when the target may have run). The stream's reader thread reads
+	 * too: under pmlock. */
+	struct hs_pmcache {
+		uint64_t block; /* address / 2 MiB, + 1 (0: empty) */
+		uint64_t gen;
+		uint64_t data[8]; /* bit i: page i of the block holds data */
+	} pmcache[16];
+	uint64_t gen;
+	pthread_mutex_t pmlock;
+	/* A held-back signal was seen pending (reads fail with EINTR), and
+	 * when the kernel was last asked (CLOCK_MONOTONIC ns); both atomic. */
+	bool interrupted;
+	uint64_t signal_checked;
 	sigset_t oldmask;
 	bool stopped;
 	bool gone; /* the target exited while being read */
