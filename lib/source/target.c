@@ -94,15 +94,37 @@ static bool zero_when_absent(const struct hs_map *m)
 }
 
 /* Page states of npages pages from the page-aligned p: any state but
- * HS_PAGE_NONE means "holds data". A small read while stopped is served
- * from the cache, so that reading a header costs no pagemap read of its
- * own; the walk's windows read pagemap directly. */
+ * HS_PAGE_NONE means "holds data". While stopped, a range pages() was
+ * asked for is answered from what it said (the walk's windows, after the
+ * residency of the heaps), a small read from the block cache (reading a
+ * header costs no pagemap read of its own); anything else asks pagemap.
+ * What is kept holds for the stop: the target does not run, and the
+ * kernel alone changes only present into swapped (both data), absent
+ * into present by filling it with zeros (khugepaged: it reads the same)
+ * or, for a page the program gave up with MADV_FREE, present into absent,
+ * which glibc's malloc never does. */
 static int page_states(struct hs_target *t, uint64_t p, size_t npages, unsigned char *st)
 {
-	if (!t->stopped || npages > CACHED_MAX)
+	if (!t->stopped)
 		return hs_pagemap_read(&t->pagemap, p, npages, st);
 	int rc = 0;
 	pthread_mutex_lock(&t->pmlock);
+	const uint64_t first = p / PAGE;
+	for (size_t r = 0; r < t->nknown; r++) {
+		const struct hs_pmrange *k = &t->known[r];
+		if (first < k->first || first + npages > k->first + k->npages)
+			continue;
+		for (size_t i = 0; i < npages; i++) {
+			uint64_t b = first - k->first + i;
+			st[i] = (k->data[b / 64] >> (b % 64)) & 1 ? HS_PAGE_PRESENT : HS_PAGE_NONE;
+		}
+		pthread_mutex_unlock(&t->pmlock);
+		return 0;
+	}
+	if (npages > CACHED_MAX) {
+		pthread_mutex_unlock(&t->pmlock);
+		return hs_pagemap_read(&t->pagemap, p, npages, st);
+	}
 	for (size_t i = 0; i < npages; i++) {
 		uint64_t pg = p / PAGE + i, block = pg / BLOCK_PAGES;
 		struct hs_pmcache *e = &t->pmcache[block % HS_ARRAY_SIZE(t->pmcache)];
@@ -130,6 +152,37 @@ static void pages_may_change(struct hs_target *t)
 {
 	pthread_mutex_lock(&t->pmlock);
 	t->gen++;
+	for (size_t r = 0; r < t->nknown; r++)
+		free(t->known[r].data);
+	t->nknown = 0;
+	pthread_mutex_unlock(&t->pmlock);
+}
+
+/* Keeps what pages() said while stopped for the reads that follow;
+ * consecutive answers (residency asks a heap in batches) make one range. */
+static void remember(struct hs_target *t, uint64_t addr, size_t npages, const unsigned char *st)
+{
+	const uint64_t first = addr / PAGE;
+	pthread_mutex_lock(&t->pmlock);
+	struct hs_pmrange *k = NULL;
+	for (size_t r = 0; r < t->nknown && !k; r++)
+		if (t->known[r].first + t->known[r].npages == first)
+			k = &t->known[r];
+	if (!k && t->nknown < HS_ARRAY_SIZE(t->known)) {
+		k = &t->known[t->nknown++];
+		*k = (struct hs_pmrange){first, 0, NULL};
+	}
+	if (k) {
+		uint64_t old = (k->npages + 63) / 64, n = k->npages + npages, words = (n + 63) / 64;
+		k->data = hs_xrealloc(k->data, words, sizeof *k->data);
+		memset(k->data + old, 0, (words - old) * sizeof *k->data);
+		for (size_t i = 0; i < npages; i++) {
+			uint64_t b = k->npages + i;
+			if (st[i] != HS_PAGE_NONE)
+				k->data[b / 64] |= 1ull << (b % 64);
+		}
+		k->npages = n;
+	}
 	pthread_mutex_unlock(&t->pmlock);
 }
 
@@ -313,6 +366,8 @@ static int live_pages(struct hs_source *src, uint64_t addr, size_t npages, unsig
 	struct hs_target *t = (struct hs_target *)src;
 	if (hs_pagemap_read(&t->pagemap, addr, npages, state) < 0)
 		return read_failed(t);
+	if (t->stopped)
+		remember(t, addr, npages, state);
 	return 0;
 }
 
@@ -736,6 +791,7 @@ double hs_target_stopped_ms(const struct hs_target *t)
 void hs_target_close(struct hs_target *t)
 {
 	hs_target_resume(t);
+	pages_may_change(t); /* frees what it remembered */
 	hs_pagemap_close(&t->pagemap);
 	pthread_mutex_destroy(&t->pmlock);
 	free(t->tasks);

@@ -47,6 +47,15 @@ struct hs_target {
 		uint64_t gen;
 		uint64_t data[8]; /* bit i: page i of the block holds data */
 	} pmcache[16];
+	/* The page states pages() gave while stopped (the heaps' residency,
+	 * --leaks' runs), one bit a page, kept for the reads of the same
+	 * stop: the walk then reads no pagemap of its own. At most
+	 * 16 ranges; emptied with the cache. */
+	struct hs_pmrange {
+		uint64_t first, npages; /* page numbers */
+		uint64_t *data;
+	} known[16];
+	size_t nknown;
 	uint64_t gen;
 	pthread_mutex_t pmlock;
 	/* A held-back signal was seen pending (reads fail with EINTR), and

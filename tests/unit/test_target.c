@@ -211,8 +211,10 @@ static void file_reads(struct hs_target *t)
 			fail_msg("file page %u: pagemap state %u after the reads", i, fst[i]);
 }
 
-/* Runs one kind of reads on the child before the stop, then stopped
- * twice (the second from the page states cached by the first). */
+/* Runs one kind of reads on the child before the stop, then stopped:
+ * asking pagemap, again from the page states cached by the first, and
+ * once more after pages() was asked for everything (then kept for the
+ * reads of the stop). */
 static void run(void (*reads)(struct hs_target *))
 {
 	struct hs_target t;
@@ -221,6 +223,14 @@ static void run(void (*reads)(struct hs_target *))
 	reads(&t);
 	assert_int_equal(hs_target_stop(&t, &err), 0);
 	reads(&t);
+	reads(&t);
+	unsigned char st[NPAGES];
+	assert_int_equal(hs_pages(&t.src, g.l.anon, NPAGES / 2, st), 0);
+	assert_int_equal(hs_pages(&t.src, g.l.anon + NPAGES / 2 * PG, NPAGES / 2, st), 0);
+	assert_int_equal(hs_pages(&t.src, g.l.file, FILE_PAGES, st), 0);
+	assert_int_equal(hs_pages(&t.src, g.l.prot_none, 1, st), 0);
+	assert_int_equal(hs_pages(&t.src, g.l.hole, 3, st), 0);
+	assert_true(t.nknown > 0);
 	reads(&t);
 	hs_target_close(&t);
 }
