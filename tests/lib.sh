@@ -251,7 +251,8 @@ hs() {
 
 # Do no harm: no heapscope run may grow its target (issue 11). harm_probe
 # PID prints the target's anonymous RSS and RSS (smaps_rollup, kB), the CPU
-# time its threads have used (schedstat, ns) and how many there are.
+# time its threads have used (schedstat, ns) and which they are (the sum
+# of their ids).
 # harm_check PID BEFORE WHAT fails the run when Anonymous grew by more than
 # HS_RSS_SLACK_KIB (16) while the target itself did not run: one that ran
 # 20 ms or more, or whose threads came or went, allocates on its own, and
@@ -263,7 +264,10 @@ hs() {
 harm_probe() {
 	[[ $1 =~ ^[0-9]+$ && -r /proc/$1/smaps_rollup ]] || return 0
 	local ns
-	ns=$(cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f %d\n", n, NR}')
+	# the threads as a set (the sum of their ids): one that ended and one
+	# that started in its place leave the count as it was
+	ns="$(cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{n += $1} END {printf "%.0f", n}') $(
+		find /proc/"$1"/task -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | awk '{s += $1} END {printf "%d", s}')"
 	awk -v ns="$ns" '/^Anonymous:/ {a = $2} /^Rss:/ {r = $2} END {if (r != "") printf "%d %d %s\n", a, r, ns}' \
 		"/proc/$1/smaps_rollup" 2>/dev/null
 }

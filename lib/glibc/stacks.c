@@ -49,6 +49,13 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 		if (hs_symbols_in_malloc(sym, i ? ip - 1 : ip, fn))
 			where = HS_STACK_IN_MALLOC;
 		else if ((rc = unw_step(&c)) < 0) {
+			/* Past the base of the stack (main, start_thread) there
+			 * is no frame malloc could be in; a return address in no
+			 * module is a chain gone astray after the frames that
+			 * could be malloc's were seen (libunwind on static
+			 * executables): the end, not a doubt. */
+			if (hs_symbols_stack_base(sym, i ? ip - 1 : ip))
+				break;
 			*why = unw_strerror(rc);
 			where = HS_STACK_UNKNOWN;
 		} else if (rc == 0) {

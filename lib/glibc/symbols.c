@@ -1006,6 +1006,30 @@ bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **
 	return false;
 }
 
+bool hs_symbols_stack_base(const struct hs_symbols *s, uint64_t pc)
+{
+	/* The outer frames of every thread glibc starts: main's callers and a
+	 * thread's start routine's. Reached without passing malloc, every
+	 * frame that could be inside it has been seen. */
+	static const char *const names[] = {
+		"main", "__libc_start_call_main", "__libc_start_main", "__libc_start_main_impl", "_start",
+		"start_thread", "clone", "clone3", "__clone", "__clone3", "__clone_internal",
+	};
+	if (!s->dwfl)
+		return false;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+	if (!mod)
+		return true; /* no code there: not a frame at all */
+	const char *name = dwfl_module_addrname(mod, pc);
+	if (!name)
+		return false;
+	size_t len = strcspn(name, ".");
+	for (size_t i = 0; i < HS_ARRAY_SIZE(names); i++)
+		if (strlen(names[i]) == len && strncmp(name, names[i], len) == 0)
+			return true;
+	return false;
+}
+
 void hs_symbols_free(struct hs_symbols *s)
 {
 	if (s->dwfl)

@@ -52,6 +52,9 @@ struct hs_symbols_opts {
 int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o,
 		    struct hs_symbols *s, struct hs_err *err);
 /* True when pc lies in libc's allocator (malloc, free, _int_malloc, ...). */
+/* Is pc in a function at the base of a thread's stack (main and its
+ * callers in libc, start_thread, clone), or in no module at all? */
+bool hs_symbols_stack_base(const struct hs_symbols *s, uint64_t pc);
 bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **fn);
 void hs_symbols_free(struct hs_symbols *s);
 

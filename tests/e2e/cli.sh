@@ -17,7 +17,17 @@ W=$(new_tmpdir)
 TRACE=$ROOT/tests/traces/13-realloc.trace
 
 # The two timings are the only bytes two reports of a quiet target may differ in.
-norm() { sed -E 's/[0-9]+\.[0-9]+ ms/N ms/g; s/"(stopped|total|smaps)_ms":[[:space:]]*[0-9.e+-]+/"\1_ms":N/g' "$1"; }
+# Timings aside, and the process split (each run measures the target
+# afresh; libunwind's reads of libc's .eh_frame map page-cache pages into
+# it once: RssFile, see the closing note of issue 11): diagnose.sh checks
+# the split itself.
+norm() {
+	if jq -e . "$1" >/dev/null 2>&1; then
+		jq -S 'del(.snapshot.stopped_ms, .snapshot.total_ms, .process)' "$1"
+	else
+		sed -E 's/[0-9]+\.[0-9]+ ms/N ms/g' "$1" | awk '/^process:/ {skip = 1; next} skip && /^  / {next} {skip = 0; print}'
+	fi
+}
 
 # run TAG ARGS...: $W/TAG.out, $W/TAG.err, $W/TAG.rc
 run() {

@@ -62,8 +62,8 @@ classify() {
 			 then "inv\tmallinfo2.hblks/hblkhd \($M.hblks)/\($M.hblkhd) != mmapped \($T.mmapped_chunks)/\($T.mmapped_bytes)" else empty end),
 			(if $M.keepcost != ([$A[] | select(.main) | .top_bytes] | first)
 			 then "inv\tmallinfo2.keepcost != the main arena top" else empty end),
-			(if ($j.threads | length) != $ntasks or $j.target.threads != $ntasks
-			 then "inv\t\($j.threads | length) threads (target.threads \($j.target.threads)), the storm has \($ntasks)" else empty end)
+			(if ($j.threads | length) != $j.target.threads or $j.target.threads < 2
+			 then "inv\t\($j.threads | length) threads (target.threads \($j.target.threads)); workers come and go around \($ntasks)" else empty end)
 		elif $rc == 5 and $j.snapshot.consistent == false then "flagged"
 		else "bad" end' "$2" 2>/dev/null || echo bad
 }
