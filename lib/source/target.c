@@ -186,11 +186,14 @@ static void remember(struct hs_target *t, uint64_t addr, size_t npages, const un
 	pthread_mutex_unlock(&t->pmlock);
 }
 
-/* A read failed with errno: ESRCH when the target is gone, else as is. */
+static bool task_exiting(pid_t tgid, pid_t tid);
+
+/* A read failed with errno: ESRCH when the target is gone (reaped, or
+ * dying: a killed process's memory goes before its pid does), else as is. */
 static int read_failed(struct hs_target *t)
 {
 	int e = errno;
-	if (e == ESRCH || (kill(t->pid, 0) < 0 && errno == ESRCH)) {
+	if (e == ESRCH || (kill(t->pid, 0) < 0 && errno == ESRCH) || task_exiting(t->tgid, t->pid)) {
 		t->gone = true;
 		e = ESRCH;
 	}
