@@ -204,7 +204,7 @@ for sig in INT TERM HUP; do
 		while :; do
 			tries=$((tries + 1))
 			one_try "$sig" "$point"
-			[[ $LANDED == yes || $WHY == hung* || $tries -ge 5 ]] && break
+			[[ $LANDED == yes || $WHY == hung* || $tries -ge 20 ]] && break
 			# a missed point: heapscope ran on to its end; the target must
 			# be let go all the same before the next try
 			alive "$name (missed, try $tries: $WHY): target let go" "$target"
