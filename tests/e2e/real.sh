@@ -280,14 +280,21 @@ hs_run() {
 	hs "$out" "$err" "$@"
 	r1=$(rss_kb "$pid")
 	smaps_snap "$pid" "$out.smaps1"
+	# Asserted: the target's anonymous memory (what a read of an absent
+	# page would allocate). Its file-backed RSS still grows once by the
+	# page-cache pages libunwind-ptrace maps reading libc's .eh_frame with
+	# PTRACE_PEEKDATA (no new memory; issue 11 stays open for it): said
+	# here, not asserted, as tests/lib.sh does.
+	local ag
 	if [[ -z $r0 || -z $r1 ]]; then
-		fail "$label: target RSS within $RSS_SLACK_KB KiB" "cannot read /proc/$pid/smaps_rollup"
-	elif ((r1 - r0 > RSS_SLACK_KB)); then
-		fail "$label: target RSS within $RSS_SLACK_KB KiB" \
-			"grew from $r0 kB to $r1 kB (+$((r1 - r0)) kB, of which anonymous +$(anon_grew "$out.smaps0" "$out.smaps1") kB); the mappings that grew:" \
+		fail "$label: target anonymous RSS within $RSS_SLACK_KB KiB" "cannot read /proc/$pid/smaps_rollup"
+	elif ag=$(anon_grew "$out.smaps0" "$out.smaps1"); ((ag > RSS_SLACK_KB)); then
+		fail "$label: target anonymous RSS within $RSS_SLACK_KB KiB" \
+			"grew from $r0 kB to $r1 kB (+$((r1 - r0)) kB, of which anonymous +$ag kB); the mappings that grew:" \
 			"$(smaps_grew "$out.smaps0" "$out.smaps1")"
 	else
-		pass "$label: target RSS within $RSS_SLACK_KB KiB ($r0 -> $r1 kB)"
+		pass "$label: target anonymous RSS within $RSS_SLACK_KB KiB (+$ag kB; all RSS $r0 -> $r1 kB)"
+		((r1 - r0 > RSS_SLACK_KB)) && echo "  info  $label: file-backed RSS grew $((r1 - r0 - ag)) kB (libunwind's .eh_frame reads, known)"
 	fi
 	if grep -qE 'Sanitizer|runtime error:' "$err"; then
 		fail "$label: no sanitizer report" "see stderr" "$err"
