@@ -8,8 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-/* One line of a maps file; false if it is not one. */
-static bool parse_line(const char *line, struct hs_map *out)
+bool hs_map_parse_line(const char *line, struct hs_map *out)
 {
 	uint64_t start, end, off, inode;
 	char perms[5];
@@ -42,7 +41,7 @@ const char *hs_maps_parse(const char *text, struct hs_maps *m)
 	memset(m, 0, sizeof *m);
 	for (const char *p = text; p && *p;) {
 		struct hs_map map;
-		if (parse_line(p, &map)) {
+		if (hs_map_parse_line(p, &map)) {
 			if (m->n == cap) {
 				cap = cap ? cap * 2 : 64;
 				m->v = hs_xrealloc(m->v, cap, sizeof *m->v);

@@ -14,6 +14,10 @@ struct hs_map {
 	char *path; /* "" for anonymous, "[heap]", "[stack]", a file */
 };
 
+/* One line of a maps (or smaps header) file; false if it is not one.
+ * out->path is allocated. */
+bool hs_map_parse_line(const char *line, struct hs_map *out);
+
 struct hs_maps {
 	struct hs_map *v; /* sorted by start, as the kernel lists them */
 	size_t n;

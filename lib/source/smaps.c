@@ -3,48 +3,42 @@
  * is not present is never touched (pagemap only says whether it is). */
 #include "source/smaps.h"
 
+#include "source/maps.h"
+#include "source/pagemap.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096ull
-#define PM_PRESENT (1ull << 63)
-#define BATCH 4096 /* pagemap entries per pread */
 /* Past this many pages of partly resident mappings in all (64 GiB of
  * address space, 16 MiB of pagemap reads), parts are counted in
  * proportion instead: the split must not cost more than the heap read. */
 #define MAX_PAGEMAP_PAGES (16ull << 20)
 
-/* "start-end perms offset dev inode path": a mapping's first line. */
+/* "start-end perms offset dev inode path": a mapping's first line, read
+ * as maps.c reads /proc/PID/maps. */
 static bool header(const char *line, struct hs_smap *out)
 {
-	uint64_t start, end, off, inode;
-	char perms[5];
-	unsigned devmaj, devmin;
-	int n = 0;
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n", &start, &end, perms, &off,
-		   &devmaj, &devmin, &inode, &n) < 7 || end < start)
+	struct hs_map m;
+	if (!hs_map_parse_line(line, &m))
 		return false;
-	const char *path = line + n;
-	while (*path == ' ' || *path == '\t')
-		path++;
-	size_t len = strcspn(path, "\n");
+	if (m.end < m.start) {
+		free(m.path);
+		return false;
+	}
 	memset(out, 0, sizeof *out);
-	out->start = start;
-	out->end = end;
-	out->offset = off;
-	out->inode = inode;
-	out->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-		    (perms[2] == 'x' ? PROT_EXEC : 0);
-	out->shared = perms[3] == 's';
-	out->path = hs_xcalloc(len + 1, 1);
-	memcpy(out->path, path, len);
+	out->start = m.start;
+	out->end = m.end;
+	out->offset = m.offset;
+	out->inode = m.inode;
+	out->prot = m.prot;
+	out->shared = m.shared;
+	out->path = m.path;
 	return true;
 }
 
@@ -100,23 +94,17 @@ static bool partly_resident_anon(const struct hs_smap *m)
 	return !m->path[0] && !m->shared && m->rss && m->rss < m->end - m->start;
 }
 
-static void read_pagemap(int fd, struct hs_smap *m)
+static void read_pagemap(const struct hs_pagemap *pm, struct hs_smap *m)
 {
-	uint64_t first = m->start / PAGE, n = (m->end - m->start) / PAGE;
-	uint64_t *bits = hs_xcalloc(n / 64 + 1, sizeof *bits);
-	uint64_t buf[BATCH];
-	for (uint64_t i = 0; i < n;) {
-		size_t want = (size_t)(n - i < BATCH ? n - i : BATCH);
-		ssize_t got = pread(fd, buf, want * 8, (off_t)((first + i) * 8));
-		if (got <= 0) {
-			free(bits);
-			return;
-		}
-		for (size_t k = 0; k < (size_t)got / 8; k++, i++)
-			if (buf[k] & PM_PRESENT)
-				bits[i / 64] |= 1ull << (i % 64);
+	uint64_t n = (m->end - m->start) / PAGE;
+	unsigned char *st = hs_xcalloc(n ? n : 1, 1);
+	if (hs_pagemap_read(pm, m->start, (size_t)n, st) == 0) {
+		m->present = hs_xcalloc(n / 64 + 1, sizeof *m->present);
+		for (uint64_t i = 0; i < n; i++)
+			if (st[i] == HS_PAGE_PRESENT)
+				m->present[i / 64] |= 1ull << (i % 64);
 	}
-	m->present = bits;
+	free(st);
 }
 
 int hs_smaps_read(pid_t pid, struct hs_smaps *s)
@@ -162,13 +150,12 @@ int hs_smaps_read(pid_t pid, struct hs_smaps *s)
 	for (size_t i = 0; i < s->n; i++)
 		if (partly_resident_anon(&s->v[i]))
 			pages += (s->v[i].end - s->v[i].start) / PAGE;
-	snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
-	int pm = pages <= MAX_PAGEMAP_PAGES ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (pm >= 0) {
+	struct hs_pagemap pm;
+	if (pages <= MAX_PAGEMAP_PAGES && hs_pagemap_open(pid, &pm) == 0) {
 		for (size_t i = 0; i < s->n; i++)
 			if (partly_resident_anon(&s->v[i]))
-				read_pagemap(pm, &s->v[i]);
-		close(pm);
+				read_pagemap(&pm, &s->v[i]);
+		hs_pagemap_close(&pm);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s->ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
