@@ -18,6 +18,7 @@
 struct copier {
 	struct hs_source *src;
 	struct hs_contents *c;
+	struct hs_warnings *w;
 	struct hs_err *err;
 };
 
@@ -88,6 +89,10 @@ static int read_run(struct copier *k, struct hs_copy *cp, uint64_t a, uint64_t b
 		return hs_fail(k->err, HS_EEXITED, "pid %d exited while being read", (int)k->src->pid);
 	if (errno == EINTR)
 		return hs_fail(k->err, HS_EINTERNAL, "interrupted while copying the heap");
+	/* Unreadable (a page the target made PROT_NONE, say): no pointer can
+	 * be found there, so the mark may call what it alone keeps leaked. */
+	hs_warn(k->w, "--leaks: 0x%llx-0x%llx cannot be read (%s): pointers there are not seen",
+		(unsigned long long)a, (unsigned long long)b, strerror(errno));
 	memset(cp->data + (a - cp->start), 0, b - a);
 	return 0;
 }
@@ -288,7 +293,7 @@ static int cmp_heapseg(const void *x, const void *y)
 int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t *tids, size_t ntids,
 		     struct hs_contents *c, struct hs_warnings *w, struct hs_err *err)
 {
-	struct copier k = {.src = src, .c = c, .err = err};
+	struct copier k = {.src = src, .c = c, .w = w, .err = err};
 	const unsigned sz = h->layout->size_sz;
 	int rc = 0;
 
