@@ -274,6 +274,35 @@ static bool sym_is(const char *name, const char *want)
 	return name && strncmp(name, want, n) == 0 && (name[n] == 0 || name[n] == '@');
 }
 
+/* One symbol-table entry, as the predicates below judge it. */
+struct sym_entry {
+	GElf_Sym sym;
+	GElf_Addr addr;   /* relocated value */
+	GElf_Word shndx;  /* SHN_UNDEF when the module only refers to it */
+	Dwarf_Addr bias;
+};
+
+/* The address that ok() gives the first entry named `want` it takes, or
+ * 0: one walk of the module's symbol table for every question below. */
+static uint64_t find_symbol(Dwfl_Module *mod, const char *want, uint64_t (*ok)(const struct sym_entry *, int),
+			    int arg)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		struct sym_entry e = {.shndx = SHN_UNDEF};
+		const char *name = dwfl_module_getsym_info(mod, i, &e.sym, &e.addr, &e.shndx, NULL, &e.bias);
+		uint64_t v;
+		if (sym_is(name, want) && (v = ok(&e, arg)))
+			return v;
+	}
+	return 0;
+}
+
+static uint64_t defined_of_type(const struct sym_entry *e, int type)
+{
+	return GELF_ST_TYPE(e->sym.st_info) == type && e->shndx != SHN_UNDEF ? e->addr : 0;
+}
+
 /* The address of a symbol the module defines, or 0. An undefined symbol
  * is a reference, never a definition, whatever value it carries: a non-PIE
  * executable that takes a function's address gives the undefined symbol
@@ -281,54 +310,39 @@ static bool sym_is(const char *name, const char *want)
  * with st_shndx == SHN_UNDEF. */
 static uint64_t symbol_address(Dwfl_Module *mod, const char *want, int type)
 {
-	int n = dwfl_module_getsymtab(mod);
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		GElf_Word shndx = SHN_UNDEF;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
-		if (sym_is(name, want) && GELF_ST_TYPE(sym.st_info) == type && shndx != SHN_UNDEF && addr)
-			return addr;
-	}
-	return 0;
+	return find_symbol(mod, want, defined_of_type, type);
+}
+
+/* Defined, a function, global or weak, visible: able to interpose. */
+static uint64_t interposing_function(const struct sym_entry *e, int unused)
+{
+	(void)unused;
+	int type = GELF_ST_TYPE(e->sym.st_info), bind = GELF_ST_BIND(e->sym.st_info);
+	int vis = GELF_ST_VISIBILITY(e->sym.st_other);
+	if (e->shndx == SHN_UNDEF || !(type == STT_FUNC || type == STT_GNU_IFUNC) ||
+	    !(bind == STB_GLOBAL || bind == STB_WEAK || bind == STB_GNU_UNIQUE) ||
+	    !(vis == STV_DEFAULT || vis == STV_PROTECTED))
+		return 0;
+	return e->addr;
 }
 
 /* A function the module defines and exports, so that it can interpose on
- * another module's (glibc's malloc): defined, global or weak, visible. */
+ * another module's (glibc's malloc). */
 static uint64_t exported_function(Dwfl_Module *mod, const char *want)
 {
-	int n = dwfl_module_getsymtab(mod);
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		GElf_Word shndx = SHN_UNDEF;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
-		if (!sym_is(name, want) || shndx == SHN_UNDEF || !addr)
-			continue;
-		int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
-		int vis = GELF_ST_VISIBILITY(sym.st_other);
-		if ((type == STT_FUNC || type == STT_GNU_IFUNC) &&
-		    (bind == STB_GLOBAL || bind == STB_WEAK || bind == STB_GNU_UNIQUE) &&
-		    (vis == STV_DEFAULT || vis == STV_PROTECTED))
-			return addr;
-	}
-	return 0;
+	return find_symbol(mod, want, interposing_function, 0);
+}
+
+static uint64_t plt_of_undefined(const struct sym_entry *e, int unused)
+{
+	(void)unused;
+	return e->shndx == SHN_UNDEF && e->sym.st_value ? e->sym.st_value + e->bias : 0;
 }
 
 /* The canonical PLT address an executable gives its undefined `want`, or 0. */
 static uint64_t canonical_plt(Dwfl_Module *mod, const char *want)
 {
-	int n = dwfl_module_getsymtab(mod);
-	for (int i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr addr;
-		GElf_Word shndx = 1;
-		Dwarf_Addr bias = 0;
-		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, &bias);
-		if (sym_is(name, want) && shndx == SHN_UNDEF && sym.st_value)
-			return sym.st_value + bias;
-	}
-	return 0;
+	return find_symbol(mod, want, plt_of_undefined, 0);
 }
 
 /* What the dynamic linker stored for `want` in one of the module's own
