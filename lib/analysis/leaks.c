@@ -1,13 +1,12 @@
 /* leaks.c - the conservative mark over the copied contents.
  *
  * In-use chunks get ordinals in address order (heap chunks, then mmapped
- * chunks); a bit per granule says where an in-use heap chunk starts, and
- * a rank per 64 granules turns it into the ordinal, so an address finds
- * its chunk in O(1): the last start at or below it, which is either in
- * the same 64-granule word or the last one before it. An explicit stack
- * of ordinals replaces recursion. Memory per in-use chunk: 9 bytes
- * (granule, size, mark), plus 4 on the stack while marked; and a bit and
- * 4/64 bytes per 16 bytes of heap. */
+ * chunks); the set of granules where an in-use heap chunk starts
+ * (base/bitrank.h) turns an address into the ordinal in O(1): the last
+ * start at or below it. An explicit stack of ordinals replaces recursion.
+ * Memory per in-use chunk: 13 bytes (granule, size, mark), plus 4 on the
+ * stack while marked, and the set's (at most 12 bytes per 64 granules
+ * that hold a start, and 1.2 bits per 64 granules of heap). */
 #include "analysis/leaks.h"
 
 #include <stdlib.h>
@@ -23,9 +22,8 @@
 struct marker {
 	const struct hs_index *ix;
 	const struct hs_contents *ct;
-	uint64_t *starts; /* bit per granule */
-	uint32_t *rank;
-	uint32_t *gran;   /* per heap ordinal: granule of the chunk */
+	struct hs_bitrank starts; /* granules where an in-use chunk starts */
+	uint64_t *gran;   /* per heap ordinal: granule of the chunk */
 	uint32_t *gsize;  /* per heap ordinal: size in granules */
 	uint64_t nheap, cap;
 	/* mmapped chunks: ordinals nheap + i, sorted by address */
@@ -46,10 +44,11 @@ static void add_chunk(struct marker *m, uint64_t g, uint64_t units)
 		m->gran = hs_xrealloc(m->gran, m->cap, sizeof *m->gran);
 		m->gsize = hs_xrealloc(m->gsize, m->cap, sizeof *m->gsize);
 	}
-	m->gran[m->nheap] = (uint32_t)g;
+	if (!hs_bitrank_add(&m->starts, g))
+		return; /* past 2^32 chunks: not looked up, never called leaked */
+	m->gran[m->nheap] = g;
 	m->gsize[m->nheap] = (uint32_t)units;
 	m->nheap++;
-	m->starts[g >> 6] |= 1ull << (g & 63);
 }
 
 static inline uint64_t word_at(const struct hs_copy *cp, uint64_t addr)
@@ -134,18 +133,17 @@ static inline size_t seg_index(const struct marker *m, uint64_t o)
 static inline uint64_t chunk_addr(const struct marker *m, uint64_t o)
 {
 	const struct hs_segment *s = &m->ix->segs[seg_index(m, o)];
-	return s->start + (((uint64_t)m->gran[o] - s->g0) << m->shift);
+	return s->start + ((m->gran[o] - s->g0) << m->shift);
 }
 
 /* The in-use heap chunk of segment s whose user area holds v, or -1. */
 static int64_t lookup_heap(const struct marker *m, const struct hs_segment *s, uint64_t v, bool *start)
 {
 	uint64_t g = s->g0 + ((v - s->start) >> m->shift);
-	uint64_t w = g >> 6, bits = m->starts[w] & (~0ull >> (63 - (g & 63)));
-	int64_t o = bits ? (int64_t)(m->rank[w] + hs_popcount64(bits)) - 1 : (int64_t)m->rank[w] - 1;
+	int64_t o = hs_bitrank_pred(&m->starts, g);
 	if (o < 0 || m->gran[o] < s->g0) /* none, or the last chunk of an earlier segment */
 		return -1;
-	uint64_t a = s->start + (((uint64_t)m->gran[o] - s->g0) << m->shift);
+	uint64_t a = s->start + ((m->gran[o] - s->g0) << m->shift);
 	if (v < a + m->hdr)
 		return -1; /* a chunk header: glibc's own links point there */
 	if (v >= a + ((uint64_t)m->gsize[o] << m->shift))
@@ -217,8 +215,8 @@ static void scan(struct marker *m, const unsigned char *p, size_t len)
 	}
 }
 
-/* The copied bytes of chunk o's user area (NULL if not copied). */
-static const unsigned char *user_bytes(const struct marker *m, uint64_t o, size_t *len)
+/* Chunk o's user area [*a, *end) and the copy that holds it. */
+static const struct hs_copy *user_area(const struct marker *m, uint64_t o, uint64_t *pa, uint64_t *pend)
 {
 	const struct hs_copy *cp;
 	uint64_t a, end;
@@ -232,14 +230,33 @@ static const unsigned char *user_bytes(const struct marker *m, uint64_t o, size_
 		a = c->addr + m->hdr;
 		end = c->addr + c->size;
 	}
-	if (end > cp->end)
-		end = cp->end;
+	*pa = a;
+	*pend = end < cp->end ? end : cp->end;
+	return cp;
+}
+
+/* The copied bytes of chunk o's user area (NULL if not copied). */
+static const unsigned char *user_bytes(const struct marker *m, uint64_t o, size_t *len)
+{
+	uint64_t a, end;
+	const struct hs_copy *cp = user_area(m, o, &a, &end);
 	if (a >= end) {
 		*len = 0;
 		return NULL;
 	}
 	*len = (size_t)(end - a);
 	return cp->data + (a - cp->start);
+}
+
+/* Scans chunk o's user area where the copy holds data: the rest is pages
+ * the target never had (zeros, no pointer), GiBs in a heap of big blocks
+ * of which only the headers were written. */
+static void scan_chunk(struct marker *m, uint64_t o)
+{
+	uint64_t a, end;
+	const struct hs_copy *cp = user_area(m, o, &a, &end);
+	for (uint64_t b; (b = hs_copy_next_run(cp, &a, end)) != 0; a = b)
+		scan(m, cp->data + (a - cp->start), (size_t)(b - a));
 }
 
 static uint64_t chunk_size(const struct marker *m, uint64_t o)
@@ -327,22 +344,16 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	out->all = all;
 	struct marker m = {.ix = ix, .ct = ct, .shift = ix->align_shift, .sz = h->layout->size_sz,
 			   .hdr = 2 * h->layout->size_sz};
-	uint64_t words = (ix->ngranules + 63) / 64 + 1;
-	m.starts = hs_xcalloc(words, sizeof *m.starts);
-	m.rank = hs_xcalloc(words, sizeof *m.rank);
 	/* In-use heap chunks: at most the walk's recorded and big ones. */
 	m.cap = ix->nrec + 1;
 	for (size_t i = 0; i < ix->narenas; i++)
 		m.cap += ix->arenas[i].big_chunks;
+	hs_bitrank_init(&m.starts, ix->ngranules, m.cap);
 	m.gran = hs_xcalloc(m.cap, sizeof *m.gran);
 	m.gsize = hs_xcalloc(m.cap, sizeof *m.gsize);
 	for (size_t i = 0; i < ix->nsegs && i < ct->nheaps; i++)
 		list_segment(&m, h, i);
-	uint64_t acc = 0;
-	for (uint64_t i = 0; i < words; i++) {
-		m.rank[i] = (uint32_t)acc;
-		acc += hs_popcount64(m.starts[i]);
-	}
+	hs_bitrank_seal(&m.starts);
 	if (ix->nsegs) {
 		m.lo = ix->segs[0].start;
 		m.hi = ix->segs[ix->nsegs - 1].end;
@@ -365,11 +376,7 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	out->root_bytes = m.scanned;
 	m.scanned = 0;
 	while (m.nstack) {
-		uint32_t o = m.stack[--m.nstack];
-		size_t len;
-		const unsigned char *p = user_bytes(&m, o, &len);
-		if (p)
-			scan(&m, p, len);
+		scan_chunk(&m, m.stack[--m.nstack]);
 	}
 	out->scanned_bytes = m.scanned;
 
@@ -434,8 +441,7 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 		qsort(bytype, out->nby_type, sizeof *bytype, cmp_type_bytes);
 	out->by_type = bytype;
 
-	free(m.starts);
-	free(m.rank);
+	hs_bitrank_free(&m.starts);
 	free(m.gran);
 	free(m.gsize);
 	free(m.mm);

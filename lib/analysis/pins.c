@@ -126,7 +126,7 @@ static int by_held(const void *x, const void *y)
 size_t hs_pins_find(const struct hs_census *c, struct hs_pin *out, size_t max)
 {
 	const struct hs_index *ix = c->index;
-	if (!ix || !ix->tails || !ix->recorded)
+	if (!ix || !ix->tails || !ix->recorded.nz)
 		return 0;
 	size_t n = 0;
 	for (size_t s = 0; s < ix->nsegs && n < max; s++)

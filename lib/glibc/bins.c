@@ -99,7 +99,7 @@ static void walk_list(const struct hs_layout *l, struct hs_index *ix, const stru
 				(unsigned long long)p, (unsigned long long)size);
 		ix->flags[ord] = (uint8_t)(f | HS_CF_VISITED | (lw->kind << 1));
 		add_node(st, p, size, size | (uint64_t)(f >> 5), keep);
-		uint32_t nx = ix->fd[ord];
+		uint64_t nx = hs_index_next(ix, (uint64_t)ord);
 		if (nx == HS_FD_NULL) {
 			if (end_at)
 				hs_warn(w, "%s: chunk 0x%llx has a NULL link", lw->what, (unsigned long long)p);

@@ -97,19 +97,16 @@ static int read_run(struct copier *k, struct hs_copy *cp, uint64_t a, uint64_t b
 	return 0;
 }
 
-struct range {
-	uint64_t start, end;
-};
 
 /* The runs of pages of [start, end) that hold data (clipped to it): the
  * source's page states (the target's pagemap). Returns how many (*out
  * malloc'd), or -1 (then err is set): without the page states nothing is
  * copied, since copying every page would give the target the pages it
  * does not have. */
-static ssize_t data_runs(struct copier *k, uint64_t start, uint64_t end, struct range **out)
+static ssize_t data_runs(struct copier *k, uint64_t start, uint64_t end, struct hs_run **out)
 {
 	size_t n = 0, cap = 4;
-	struct range *v = hs_xcalloc(cap, sizeof *v);
+	struct hs_run *v = hs_xcalloc(cap, sizeof *v);
 	uint64_t base = start & ~(PAGE - 1), top = (end + PAGE - 1) & ~(PAGE - 1);
 	unsigned char st[BATCH];
 	uint64_t run = UINT64_MAX, pg = base;
@@ -133,7 +130,7 @@ static ssize_t data_runs(struct copier *k, uint64_t start, uint64_t end, struct 
 			} else if (!data && run != UINT64_MAX) {
 				if (n == cap)
 					v = hs_xrealloc(v, cap *= 2, sizeof *v);
-				v[n++] = (struct range){run, pg};
+				v[n++] = (struct hs_run){run, pg};
 				run = UINT64_MAX;
 			}
 		}
@@ -141,7 +138,7 @@ static ssize_t data_runs(struct copier *k, uint64_t start, uint64_t end, struct 
 	if (run != UINT64_MAX) {
 		if (n == cap)
 			v = hs_xrealloc(v, cap *= 2, sizeof *v);
-		v[n++] = (struct range){run, pg};
+		v[n++] = (struct hs_run){run, pg};
 	}
 	for (size_t i = 0; i < n; i++) {
 		v[i].start = v[i].start < start ? start : v[i].start;
@@ -172,12 +169,41 @@ static int alloc_copy(struct copier *k, struct hs_copy *cp, uint64_t start, uint
 		return hs_fail(k->err, HS_EINTERNAL, "out of memory copying 0x%llx bytes for --leaks",
 			       (unsigned long long)len);
 	}
-	/* Filled while the target is stopped: 2 MiB pages fault 512 times
-	 * less often than 4 KiB ones. */
-	if (len >= (2u << 20))
-		madvise(cp->map, len, MADV_HUGEPAGE);
 	cp->data = (unsigned char *)cp->map + (start - base);
 	return 0;
+}
+
+/* A copy mostly filled while the target is stopped: 2 MiB pages fault 512
+ * times less often than 4 KiB ones. Not a sparse one: a huge page per
+ * header of a heap of big blocks never written would zero GiBs. */
+static void dense_pages(struct hs_copy *cp, const struct hs_run *runs, ssize_t n)
+{
+	uint64_t data = 0;
+	for (ssize_t i = 0; i < n; i++)
+		data += runs[i].end - runs[i].start;
+	if (cp->map && cp->maplen >= (2u << 20) && data >= cp->maplen / 2)
+		madvise(cp->map, cp->maplen, MADV_HUGEPAGE);
+}
+
+uint64_t hs_copy_next_run(const struct hs_copy *cp, uint64_t *a, uint64_t end)
+{
+	if (*a >= end)
+		return 0;
+	if (!cp->runs)
+		return end;
+	size_t lo = 0, hi = cp->nruns; /* the first run that ends after *a */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cp->runs[mid].end <= *a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == cp->nruns || cp->runs[lo].start >= end)
+		return 0;
+	if (cp->runs[lo].start > *a)
+		*a = cp->runs[lo].start;
+	return cp->runs[lo].end < end ? cp->runs[lo].end : end;
 }
 
 /* A dense copy of [start, end): pages without data stay zero. */
@@ -185,14 +211,16 @@ static int copy_range(struct copier *k, struct hs_copy *cp, uint64_t start, uint
 {
 	if (alloc_copy(k, cp, start, end))
 		return k->err->code;
-	struct range *runs;
+	struct hs_run *runs;
 	ssize_t n = data_runs(k, cp->start, cp->end, &runs);
 	if (n < 0)
 		return k->err->code;
+	dense_pages(cp, runs, n);
 	int rc = 0;
 	for (ssize_t i = 0; i < n && !rc; i++)
 		rc = read_run(k, cp, runs[i].start, runs[i].end);
-	free(runs);
+	cp->runs = runs;
+	cp->nruns = (size_t)n;
 	return rc;
 }
 
@@ -200,6 +228,7 @@ static void copy_free(struct hs_copy *cp)
 {
 	if (cp->map)
 		munmap(cp->map, cp->maplen);
+	free(cp->runs);
 	memset(cp, 0, sizeof *cp);
 }
 
@@ -217,7 +246,7 @@ static struct hs_copy *new_root(struct hs_contents *c, const char *what)
 
 static int cmp_range(const void *x, const void *y)
 {
-	const struct range *a = x, *b = y;
+	const struct hs_run *a = x, *b = y;
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
@@ -225,7 +254,7 @@ static int cmp_range(const void *x, const void *y)
  * run (a sparse mapping costs only its pagemap). */
 static int copy_sparse(struct copier *k, uint64_t start, uint64_t end, const char *what)
 {
-	struct range *runs;
+	struct hs_run *runs;
 	ssize_t n = data_runs(k, start, end, &runs);
 	if (n < 0)
 		return k->err->code;
@@ -243,7 +272,7 @@ static int copy_sparse(struct copier *k, uint64_t start, uint64_t end, const cha
 }
 
 /* Copies [start, end) less the excluded ranges (sorted) as roots. */
-static int copy_root(struct copier *k, uint64_t start, uint64_t end, const struct range *ex, size_t nex,
+static int copy_root(struct copier *k, uint64_t start, uint64_t end, const struct hs_run *ex, size_t nex,
 		     const char *what)
 {
 	uint64_t a = start;
@@ -351,17 +380,17 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t
 	 * the mark), and each stack below its thread's stack pointer (dead
 	 * frames would hide leaks). */
 	size_t nex = 0;
-	struct range *ex = hs_xcalloc(nseg + h->nmmapped + ntids + 1, sizeof *ex);
+	struct hs_run *ex = hs_xcalloc(nseg + h->nmmapped + ntids + 1, sizeof *ex);
 	for (size_t i = 0; i < nseg; i++)
-		ex[nex++] = (struct range){seg[i]->start, seg[i]->end};
+		ex[nex++] = (struct hs_run){seg[i]->start, seg[i]->end};
 	for (size_t i = 0; i < h->nmmapped; i++)
-		ex[nex++] = (struct range){h->mmapped[i].map_start, h->mmapped[i].map_start + h->mmapped[i].map_len};
+		ex[nex++] = (struct hs_run){h->mmapped[i].map_start, h->mmapped[i].map_start + h->mmapped[i].map_len};
 	for (size_t i = 0; i < ntids; i++) {
 		const struct hs_map *m = sps[i] ? hs_maps_find(&src->maps, sps[i]) : NULL;
 		if (!m)
 			continue;
 		uint64_t low = sps[i] > m->start + HS_STACK_REDZONE ? sps[i] - HS_STACK_REDZONE : m->start;
-		ex[nex++] = (struct range){m->start, low};
+		ex[nex++] = (struct hs_run){m->start, low};
 	}
 	qsort(ex, nex, sizeof *ex, cmp_range);
 	for (size_t i = 0; i < src->maps.n && !rc; i++) {

@@ -30,7 +30,16 @@ struct hs_copy {
 	void *map;            /* what was reserved */
 	size_t maplen;
 	const char *what;     /* for roots: "registers", "stack", "mapping" */
+	/* Heaps and mmapped chunks: the runs of pages that hold data, in
+	 * order; the rest of the copy is zeros. NULL: all of it is data. */
+	struct hs_run { uint64_t start, end; } *runs;
+	size_t nruns;
 };
+
+/* The first run of data of cp in [*a, end): moves *a to its start and
+ * returns its end; 0 when there is none. A sparse heap (GiBs of blocks
+ * never written) is then scanned for what it holds, not for its size. */
+uint64_t hs_copy_next_run(const struct hs_copy *cp, uint64_t *a, uint64_t end);
 
 struct hs_contents {
 	struct hs_copy *heaps;   /* one per index segment, in hs_index.segs order */

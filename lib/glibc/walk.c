@@ -13,6 +13,9 @@
 /* 1 MiB: two windows stay in cache between the copy and the walk, and
  * process_vm_readv is already at full speed (GLIBC-FACTS.md 8). */
 #define DEFAULT_WINDOW (1u << 20)
+/* A chunk body at least this long is jumped over, not streamed: reading
+ * its header alone costs about what streaming 16 pages does. */
+#define JUMP (64u << 10)
 #define PREV_INUSE 1
 #define NON_MAIN_ARENA 4
 #define SIZE_BITS 7
@@ -26,10 +29,12 @@ struct walker {
 	struct hs_walk_arena *wa;
 	/* Copies of the index's arrays and count: the hot path works on these
 	 * (k is restrict, so byte stores cannot make the compiler reload). */
-	uint64_t *recorded;
+	struct hs_bitrank rec; /* copied to ix->recorded after the walk */
 	uint32_t *fd;
+	uint64_t *fd64;
 	uint8_t *sz, *flags;
 	uint64_t nrec, rec_limit;
+	uint64_t unindexed; /* chunks past the set's 32-bit ranks */
 	unsigned shift, minsize, hdr;
 	bool safe_linking;
 	bool keep_chunks;
@@ -121,12 +126,7 @@ uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g)
 int64_t hs_index_find(const struct hs_index *ix, uint64_t addr)
 {
 	uint64_t g = index_granule(ix, addr);
-	if (g >= ix->ngranules)
-		return -1;
-	uint64_t word = ix->recorded[g >> 6], bit = 1ull << (g & 63);
-	if (!(word & bit))
-		return -1;
-	return (int64_t)(ix->rank[g >> 6] + (uint64_t)hs_popcount64(word & (bit - 1)));
+	return g < ix->ngranules ? hs_bitrank_find(&ix->recorded, g) : -1;
 }
 
 uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
@@ -139,14 +139,12 @@ uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
 
 uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord)
 {
-	for (uint64_t i = 0; i < (ix->ngranules + 63) / 64; i++) {
-		uint64_t word = ix->recorded[i];
-		if (ix->rank[i] + (uint64_t)hs_popcount64(word) <= ord)
-			continue;
-		for (uint64_t left = ord - ix->rank[i]; left; left--)
-			word &= word - 1;
-		return hs_index_addr(ix, i * 64 + (uint64_t)__builtin_ctzll(word));
-	}
+	struct hs_bitrank_iter it;
+	uint64_t g;
+	hs_bitrank_iter_init(&it, &ix->recorded, 0);
+	for (uint64_t i = 0; hs_bitrank_iter_next(&it, &g); i++)
+		if (i == ord)
+			return hs_index_addr(ix, g);
 	return 0;
 }
 
@@ -156,7 +154,7 @@ bool hs_index_other(const struct hs_index *ix, uint64_t ord, uint64_t *raw)
 }
 
 /* Granule of a pointer for the index: HS_FD_NULL, _OTHER, _BAD or one. */
-static inline uint32_t encode_ptr(const struct walker *k, uint64_t v)
+static inline uint64_t encode_ptr(const struct walker *k, uint64_t v)
 {
 	if (v == 0)
 		return HS_FD_NULL;
@@ -170,18 +168,22 @@ static inline uint32_t encode_ptr(const struct walker *k, uint64_t v)
 		s = seg_of(k->ix, v);
 	if (!s)
 		return HS_FD_OTHER;
-	return (uint32_t)(s->g0 + ((v - s->start) >> k->ix->align_shift));
+	return s->g0 + ((v - s->start) >> k->ix->align_shift);
 }
 
 /* Per chunk: hot. */
 static inline void record(struct walker *restrict k, bool is_free, uint64_t addr, uint64_t size,
 			  uint64_t rawfd, unsigned bits)
 {
-	const uint64_t ord = k->nrec++;
 	const struct hs_segment *seg = k->seg;
 	const uint64_t g = seg->g0 + ((addr - seg->start) >> k->shift);
+	if (__builtin_expect(!hs_bitrank_add(&k->rec, g), 0)) {
+		k->unindexed++;
+		return;
+	}
+	const uint64_t ord = k->nrec++;
 	const uint64_t units = size >> k->shift;
-	uint32_t fd;
+	uint64_t fd;
 	if (is_free) {
 		/* Regular bins link chunks with plain pointers. The last node
 		 * points at its bin's header inside malloc_state, which need not
@@ -201,8 +203,10 @@ static inline void record(struct walker *restrict k, bool is_free, uint64_t addr
 	}
 	if (units >= 256)
 		kv_put(&k->ix->big, &k->ix->nbig, &k->ix->capbig, ord, size);
-	k->recorded[g >> 6] |= 1ull << (g & 63);
-	k->fd[ord] = fd;
+	if (k->fd64)
+		k->fd64[ord] = fd;
+	else
+		k->fd[ord] = (uint32_t)fd; /* HS_FD_* become the top three values */
 	k->sz[ord] = units < 256 ? (uint8_t)units : 0;
 	k->flags[ord] = (uint8_t)((is_free ? HS_CF_FREE : 0) | (bits << 5));
 }
@@ -312,11 +316,30 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 	/* heap_info, the arena's malloc_state, alignment before the first chunk */
 	k->wa->overhead_bytes += s->start - a->heaps[s->heap].base;
 
+	/* Where the bytes read last end: a chunk that reaches far past them is
+	 * jumped over, and only the next header is read (below). Nothing yet:
+	 * the first header is read alone too, and the stream starts (with its
+	 * read-ahead) only where chunks lie close together. */
+	uint64_t seen = 0;
+	unsigned char hb[3 * 8];
+
 	while (p < read_end) {
 		const unsigned char *win;
 		uint64_t wstart;
 		size_t len;
-		if (hs_stream_get(st, p, read_end, 3 * sz, &win, &wstart, &len) < 0) {
+		int rc;
+		if (p - seen >= JUMP && p + 3 * sz <= read_end) {
+			/* Past a big chunk: its body is not needed (and may be GiBs
+			 * the target never touched, which would be read as zeros
+			 * page by page): read the next header alone. */
+			rc = hs_read(src, p, hb, 3 * sz);
+			win = hb;
+			wstart = p;
+			len = 3 * sz;
+		} else {
+			rc = hs_stream_get(st, p, read_end, 3 * sz, &win, &wstart, &len);
+		}
+		if (rc < 0) {
 			if (errno == ESRCH)
 				return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)src->pid);
 			if (errno == EINTR)
@@ -326,6 +349,7 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 			break;
 		}
 		const uint64_t wend = wstart + len;
+		seen = wend;
 		while (p < wend) {
 			const unsigned char *c = win + (p - wstart);
 			if (p == top) {
@@ -485,25 +509,24 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		ix->segs[i].g0 = g;
 		g += (ix->segs[i].end - ix->segs[i].start) >> ix->align_shift;
 	}
-	if (g >= HS_GRANULE_MAX)
-		return hs_fail(err, HS_EUNSUPPORTED, "the arenas span %llu GiB; heapscope handles up to 64 GiB",
-			       (unsigned long long)(g << ix->align_shift >> 30));
 	ix->ngranules = g;
-	for (size_t i = 0; getenv("HS_DBG") && i < ix->nsegs; i++) fprintf(stderr, "seg %zu arena %d %llx-%llx\n", i, ix->segs[i].arena, (unsigned long long)ix->segs[i].start, (unsigned long long)ix->segs[i].end);
-	ix->recorded = reserve(((g + 63) / 64 + 1) * sizeof *ix->recorded);
-	ix->rank = hs_xcalloc((g + 63) / 64 + 1, sizeof *ix->rank);
 
 	/* Room for as many chunks as the heaps could hold, reserved as address
 	 * space only: pages count once touched, so the walk never stops to
 	 * grow (and copy) an array while the target waits. */
 	ix->caprec = (size_t)(g / ((4 * l->size_sz) >> ix->align_shift ? (4 * l->size_sz) >> ix->align_shift : 1)) + ix->nsegs + 1;
-	ix->fd = reserve(ix->caprec * sizeof *ix->fd);
+	if (ix->caprec > UINT32_MAX) /* the set's ranks are 32-bit */
+		ix->caprec = UINT32_MAX;
+	if (g < HS_FD32_MAX)
+		ix->fd = reserve(ix->caprec * sizeof *ix->fd);
+	else
+		ix->fd64 = reserve(ix->caprec * sizeof *ix->fd64);
 	ix->sz = reserve(ix->caprec);
 	ix->flags = reserve(ix->caprec);
 
 	struct walker k = {.ix = ix, .h = h, .l = l, .w = w, .minsize = 4 * l->size_sz,
 			   .hdr = 2 * l->size_sz, .shift = ix->align_shift, .rec_limit = ix->rec_limit,
-			   .safe_linking = l->safe_linking, .recorded = ix->recorded, .fd = ix->fd,
+			   .safe_linking = l->safe_linking, .fd = ix->fd, .fd64 = ix->fd64,
 			   .sz = ix->sz, .flags = ix->flags, .keep_chunks = o && o->keep_chunks};
 	if (o && o->types && o->types->n) {
 		ix->types = o->types;
@@ -513,6 +536,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		k.tspan = o->types->hi - o->types->lo;
 	}
 	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
+	hs_bitrank_init(&k.rec, g, ix->caprec);
 	struct hs_stream *st = hs_stream_open(src, wsize);
 	int rc = 0;
 	for (size_t i = 0; i < ix->nsegs && !rc; i++) {
@@ -529,7 +553,12 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 			keep_tail(&k, src, &ix->tails[i]);
 	}
 	ix->nrec = k.nrec;
+	hs_bitrank_seal(&k.rec);
+	ix->recorded = k.rec;
 	hs_stream_close(st);
+	if (k.unindexed)
+		hs_warn(w, "%llu chunks that lists may hold are past the index's limit of 4,294,967,295 and are not checked",
+			(unsigned long long)k.unindexed);
 	for (size_t i = 0; ix->types && !rc && i < h->nmmapped; i++) {
 		uint64_t w0;
 		if (hs_read_u64(src, h->mmapped[i].addr + k.hdr, &w0) == 0 && w0 - k.tlo < k.tspan)
@@ -537,12 +566,6 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	}
 	for (size_t i = 0; k.keep_chunks && i < h->nmmapped; i++)
 		push_chunk(ix, (struct hs_chunk){h->mmapped[i].addr, h->mmapped[i].size, -1, HS_ST_MMAPPED});
-	/* Rank: recorded chunks before each word, for hs_index_find(). */
-	uint64_t acc = 0;
-	for (uint64_t i = 0; i < (g + 63) / 64 + 1; i++) {
-		ix->rank[i] = (uint32_t)acc;
-		acc += (uint64_t)hs_popcount64(ix->recorded[i]);
-	}
 	return rc;
 }
 
@@ -550,9 +573,9 @@ void hs_index_free(struct hs_index *ix)
 {
 	free(ix->segs);
 	free(ix->tails);
-	release(ix->recorded, ((ix->ngranules + 63) / 64 + 1) * sizeof *ix->recorded);
-	free(ix->rank);
+	hs_bitrank_free(&ix->recorded);
 	release(ix->fd, ix->caprec * sizeof *ix->fd);
+	release(ix->fd64, ix->caprec * sizeof *ix->fd64);
 	release(ix->sz, ix->caprec);
 	release(ix->flags, ix->caprec);
 	free(ix->big);

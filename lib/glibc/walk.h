@@ -9,19 +9,24 @@
  * is what makes a fastbin of 21 million nodes cheap.
  *
  * Granules: the heaps' bytes are numbered in units of MALLOC_ALIGNMENT, one
- * segment after the other, so a chunk is a 32-bit granule number. */
+ * segment after the other, so a chunk is a granule number; the recorded
+ * ones are a set of granules (base/bitrank.h), whose memory follows the
+ * chunks, not the address space the heaps span. */
 #ifndef HS_WALK_H
 #define HS_WALK_H
 
 #include "glibc/arenas.h"
+#include "base/bitrank.h"
 #include "base/fmt.h"
 #include "glibc/types.h"
 
-/* Special values of a stored next pointer. */
-#define HS_FD_NULL 0xffffffffu  /* NULL: the end of a tcache or fastbin list */
-#define HS_FD_OTHER 0xfffffffeu /* outside every heap (see hs_index_other) */
-#define HS_FD_BAD 0xfffffffdu   /* misaligned: cannot be a chunk */
-#define HS_GRANULE_MAX 0xfffffff0u
+/* Special values of a stored next pointer (hs_index_next). */
+#define HS_FD_NULL UINT64_MAX        /* NULL: the end of a tcache or fastbin list */
+#define HS_FD_OTHER (UINT64_MAX - 1) /* outside every heap (see hs_index_other) */
+#define HS_FD_BAD (UINT64_MAX - 2)   /* misaligned: cannot be a chunk */
+/* Below this many granules (64 GiB of heaps) a next pointer is stored in
+ * 4 bytes, the three special values as the top three; above, in 8. */
+#define HS_FD32_MAX 0xfffffff0u
 
 /* Per recorded chunk, one byte of flags. */
 #define HS_CF_FREE 0x01     /* looks free: the next chunk's PREV_INUSE is clear */
@@ -94,10 +99,12 @@ struct hs_index {
 	size_t nsegs;
 	struct hs_tail *tails;   /* per segment (same order); n = 0 without top */
 	uint64_t ngranules;
-	uint64_t *recorded;   /* bit per granule: a chunk starts here and is recorded */
-	uint32_t *rank;       /* recorded bits before each 64-bit word */
+	struct hs_bitrank recorded; /* granules where a recorded chunk starts */
 	uint64_t nrec;
-	uint32_t *fd;         /* per recorded chunk: granule of next (decoded), or HS_FD_* */
+	/* Per recorded chunk: granule of next (decoded), or HS_FD_*; in fd
+	 * below HS_FD32_MAX granules, else in fd64 (hs_index_next reads it). */
+	uint32_t *fd;
+	uint64_t *fd64;
 	uint8_t *sz;          /* per recorded chunk: size / align, 0 = in the big table */
 	uint8_t *flags;       /* per recorded chunk: HS_CF_* */
 	size_t caprec;        /* entries reserved (address space only until used) */
@@ -140,39 +147,39 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
  *		... it.ord, it.addr ...
  * Inline: the census and pins run it over every chunk of the heap. */
 struct hs_seg_iter {
-	const uint64_t *recorded;
-	uint64_t start, g0, gend, next, ord1, w, bits;
+	struct hs_bitrank_iter bi;
+	uint64_t start, g0, next, ord1;
 	unsigned shift;
 	uint64_t ord, addr; /* the current chunk */
 };
 
 static inline void hs_seg_iter_init(struct hs_seg_iter *it, const struct hs_index *ix, const struct hs_segment *sg)
 {
-	it->recorded = ix->recorded;
+	hs_bitrank_iter_init(&it->bi, &ix->recorded, sg->g0);
 	it->start = sg->start;
 	it->g0 = sg->g0;
 	it->shift = ix->align_shift;
-	it->gend = sg->g0 + ((sg->end - sg->start) >> ix->align_shift);
 	it->next = sg->ord0;
 	it->ord1 = sg->ord1;
-	it->w = sg->g0 / 64;
-	it->bits = it->next < it->ord1 && it->w * 64 < it->gend ? ix->recorded[it->w] & (~0ull << (sg->g0 % 64)) : 0;
 }
 
 static inline bool hs_seg_iter_next(struct hs_seg_iter *it)
 {
-	if (it->next >= it->ord1)
+	uint64_t g;
+	if (it->next >= it->ord1 || !hs_bitrank_iter_next(&it->bi, &g))
 		return false;
-	while (!it->bits) {
-		if (++it->w * 64 >= it->gend)
-			return false;
-		it->bits = it->recorded[it->w];
-	}
-	const uint64_t g = it->w * 64 + (uint64_t)__builtin_ctzll(it->bits);
-	it->bits &= it->bits - 1;
 	it->ord = it->next++;
 	it->addr = it->start + ((g - it->g0) << it->shift);
 	return true;
+}
+
+/* The stored next pointer of recorded chunk ord: a granule or HS_FD_*. */
+static inline uint64_t hs_index_next(const struct hs_index *ix, uint64_t ord)
+{
+	if (ix->fd64)
+		return ix->fd64[ord];
+	uint32_t v = ix->fd[ord];
+	return v >= (uint32_t)HS_FD_BAD ? UINT64_MAX - (UINT32_MAX - v) : v;
 }
 
 /* Ordinal of the recorded chunk at addr, or -1. */
