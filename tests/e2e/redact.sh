@@ -133,10 +133,13 @@ if start_fixture secret; then
 		b=$(jq -c "[.leaks.suspects[] | $strip], [.pins[] | $strip], .leaks.by_size, .types" "$r")
 		[[ -n $a && $a == "$b" ]]
 		check "the same suspects, pins, sizes and types, redacted or not" $? "plain:    ${a:0:300}" "redacted: ${b:0:300}"
+		# (glibc 2.42 and later allocate the tcache at the first free: its
+		# tcache_perthread_struct is a pin too, with counts, not the secret)
 		jq -e '[.leaks.suspects[], .pins[]] | length >= 6 and all(.preview == null
-			and (.preview_description | test("^32 B: text 22 B, zeros 10 B$"))
-			and ([.preview_runs[] | .bytes] | add) == 32)' "$r" >/dev/null
-		check "every preview is null and described: \"32 B: text 22 B, zeros 10 B\", runs adding up to 32" $? \
+			and ([.preview_runs[] | .bytes] | add) == 32
+			and (.type == "tcache_perthread_struct"
+			     or (.preview_description | test("^32 B: text 22 B, zeros 10 B$"))))' "$r" >/dev/null
+		check "every preview is null and described (the secret's: \"32 B: text 22 B, zeros 10 B\"), runs adding up to 32" $? \
 			"$(jq -c '[.leaks.suspects[], .pins[]] | map({preview, preview_description, preview_runs})' "$r" | cut -c 1-400)"
 		jq -e '.pins | length >= 1 and all(.first_word == null)' "$r" >/dev/null
 		check "every pin's first_word is null" $? "$(jq -c '.pins' "$r" | cut -c 1-300)"
