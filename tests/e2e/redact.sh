@@ -35,10 +35,10 @@ patterns() {
 		h+=("$b")
 	done
 	for ((i = 0; i + 5 <= n; i++)); do
-		printf '%s%s%s%s%s\n' "${h[@]:i:5}" >>"$T/hex"
-		printf '%s +%s +%s +%s +%s\n' "${h[@]:i:5}" >>"$T/hex"
-		printf '%s%s%s%s%s\n' "${h[i + 4]}" "${h[i + 3]}" "${h[i + 2]}" "${h[i + 1]}" "${h[i]}" >>"$T/hex"
-	done
+		printf '%s%s%s%s%s\n' "${h[@]:i:5}"
+		printf '%s +%s +%s +%s +%s\n' "${h[@]:i:5}"
+		printf '%s%s%s%s%s\n' "${h[i + 4]}" "${h[i + 3]}" "${h[i + 2]}" "${h[i + 1]}" "${h[i]}"
+	done >>"$T/hex"
 }
 
 # traces FILE...: the lines of FILEs that hold the secret in any form.
