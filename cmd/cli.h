@@ -4,7 +4,7 @@
  *
  * The grammar, in bpftool's way:
  *     heapscope [GLOBAL OPTIONS] COMMAND [OPTIONS] OPERANDS...
- * Global options (-j, -p, --format, --no-debuginfo, -h, -V) may come
+ * Global options (-j, -p, --format, --no-debuginfo, --redact, -h, -V) may come
  * before the command or after it; the others come after it. One
  * dispatcher (main.c) parses the options of the whole line with one
  * table (options.c), then hands the operands to the command's cmd_*
@@ -31,6 +31,7 @@ enum hs_opt {
 	OPT_GLIBC,
 	OPT_WORDSIZE,
 	OPT_HEAPBASE,
+	OPT_REDACT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -38,7 +39,8 @@ enum hs_opt {
 #define OPT(id) (1u << (id))
 /* What every command takes: help, version, and the report's shape. */
 #define OPTS_EVERY (OPT(OPT_HELP) | OPT(OPT_VERSION))
-#define OPTS_REPORT (OPT(OPT_JSON) | OPT(OPT_PRETTY) | OPT(OPT_FORMAT) | OPT(OPT_CHUNKS) | OPT(OPT_BINS))
+#define OPTS_REPORT                                                                                                    \
+	(OPT(OPT_JSON) | OPT(OPT_PRETTY) | OPT(OPT_FORMAT) | OPT(OPT_CHUNKS) | OPT(OPT_BINS) | OPT(OPT_REDACT))
 
 /* The values of the options of one command line (the CLI's one piece of
  * global state; filled by the dispatcher, read-only to the commands). */

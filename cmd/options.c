@@ -30,6 +30,7 @@ static const struct opt_def {
 	[OPT_GLIBC] = {"glibc", required_argument, 0, false},
 	[OPT_WORDSIZE] = {"word-size", required_argument, 0, false},
 	[OPT_HEAPBASE] = {"heap-base", required_argument, 0, false},
+	[OPT_REDACT] = {"redact", no_argument, 0, true},
 	[OPT_HELP] = {"help", no_argument, 'h', true},
 	[OPT_VERSION] = {"version", no_argument, 'V', true},
 };
@@ -53,6 +54,8 @@ void hs_cli_usage(FILE *out)
 	      "      --glibc=X.Y       replay: glibc version the core models (2.31 ... 2.43; 2.36)\n"
 	      "      --word-size=4|8   replay: SIZE_SZ the core models (default 8)\n"
 	      "      --heap-base=ADDR  replay: where the simulated heap starts (page-aligned)\n"
+	      "      --redact          no byte of the target's memory in the report: previews\n"
+	      "                        say what the bytes are (also HEAPSCOPE_REDACT=1)\n"
 	      "\n"
 	      "Exit codes: 0 report printed, 2 usage, 3 cannot attach, 4 target not supported,\n"
 	      "5 heap inconsistent or corrupt (report printed), 6 target exited while read.\n"
@@ -139,6 +142,9 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 		o->heap_base = v;
 		break;
 	}
+	case OPT_REDACT:
+		o->report.redact = true;
+		break;
 	case OPT_HELP:
 	case OPT_VERSION:
 	case OPT_COUNT:

@@ -349,7 +349,26 @@ static void thresholds(cJSON *diag, const struct hs_census *c)
 	cJSON_AddBoolToObject(o, "dynamic", !mp->no_dyn_threshold);
 }
 
-static void pins(cJSON *root, const struct hs_diagnosis *d)
+/* --redact: in place of a preview, "preview": null and what the bytes are:
+ * "preview_description" ("32 B: text 22 B, zeros 10 B") and "preview_runs"
+ * [{"kind", "bytes"}]. */
+static void redacted_preview(cJSON *o, const unsigned char *p, unsigned n, unsigned word)
+{
+	char desc[HS_DESCRIBE_BUF];
+	struct hs_byte_run runs[HS_REDACT_RUNS];
+	size_t nr = hs_byte_runs(p, n, word, runs);
+	cJSON_AddNullToObject(o, "preview");
+	cJSON_AddStringToObject(o, "preview_description", hs_describe_bytes(desc, p, n, word));
+	cJSON *a = arr(o, "preview_runs");
+	for (size_t i = 0; i < nr; i++) {
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "kind", hs_byte_kind_name(runs[i].kind));
+		cJSON_AddNumberToObject(r, "bytes", runs[i].bytes);
+		cJSON_AddItemToArray(a, r);
+	}
+}
+
+static void pins(cJSON *root, const struct hs_diagnosis *d, const struct hs_report_opts *opt, unsigned word)
 {
 	cJSON *a = arr(root, "pins");
 	for (size_t i = 0; i < d->npins; i++) {
@@ -364,12 +383,14 @@ static void pins(cJSON *root, const struct hs_diagnosis *d)
 			cJSON_AddStringToObject(o, "type", p->type);
 		else
 			cJSON_AddNullToObject(o, "type");
-		if (p->npreview)
+		if (opt->redact && p->npreview)
+			redacted_preview(o, p->preview, p->npreview, word);
+		else if (p->npreview)
 			cJSON_AddStringToObject(o, "preview", hs_pin_preview_hex(p, hex));
 		else
 			cJSON_AddNullToObject(o, "preview");
 		put_u(o, "held_bytes", p->held_bytes);
-		if (p->npreview >= 8)
+		if (p->npreview >= 8 && !opt->redact)
 			put_addr(o, "first_word", p->first_word);
 		else
 			cJSON_AddNullToObject(o, "first_word");
@@ -379,14 +400,17 @@ static void pins(cJSON *root, const struct hs_diagnosis *d)
 	}
 }
 
-static void warnings(cJSON *root, const struct hs_census *c)
+static void warnings(cJSON *root, const struct hs_census *c, const struct hs_report_opts *opt)
 {
 	cJSON *a = arr(root, "warnings");
 	const struct hs_warnings *w = c->warnings;
 	if (!w)
 		return;
-	for (size_t i = 0; i < w->n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(w->v[i]));
+	for (size_t i = 0; i < w->n; i++) {
+		char *r = opt->redact ? hs_redact_warning(w->v[i]) : NULL;
+		cJSON_AddItemToArray(a, cJSON_CreateString(r ? r : w->v[i]));
+		free(r);
+	}
 	if (w->dropped) {
 		char buf[64];
 		snprintf(buf, sizeof buf, "%zu more warnings", w->dropped);
@@ -424,7 +448,7 @@ static void types(cJSON *root, const struct hs_census *c)
 	}
 }
 
-static void leaks(cJSON *root, const struct hs_leaks *l)
+static void leaks(cJSON *root, const struct hs_leaks *l, const struct hs_report_opts *opt, unsigned word)
 {
 	cJSON *o = obj(root, "leaks");
 	put_u(o, "chunks", l->chunks);
@@ -463,7 +487,10 @@ static void leaks(cJSON *root, const struct hs_leaks *l)
 			cJSON_AddStringToObject(r, "type", sp->type);
 		else
 			cJSON_AddNullToObject(r, "type");
-		cJSON_AddStringToObject(r, "preview", hs_fmt_preview(pv, sp->preview, sp->npreview));
+		if (opt->redact)
+			redacted_preview(r, sp->preview, sp->npreview, word);
+		else
+			cJSON_AddStringToObject(r, "preview", hs_fmt_preview(pv, sp->preview, sp->npreview));
 		cJSON_AddItemToArray(a, r);
 	}
 }
@@ -521,6 +548,9 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	const struct hs_symbols *s = c->sym;
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "schema", "heapscope/1");
+	unsigned word = s && s->layout.size_sz ? s->layout.size_sz : 8;
+	if (opt->redact) /* absent without --redact: the report is as it always was */
+		cJSON_AddBoolToObject(root, "redacted", true);
 
 	cJSON *o = obj(root, "target");
 	cJSON_AddNumberToObject(o, "pid", c->pid);
@@ -560,13 +590,13 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	diagnosis(root, d);
 	thresholds(cJSON_GetObjectItem(root, "diagnosis"), c);
 	process(root, c);
-	pins(root, d);
+	pins(root, d, opt, word);
 	if (d->leaks)
-		leaks(root, d->leaks);
+		leaks(root, d->leaks, opt, word);
 	types(root, c);
 	if (d->compare)
 		compare(root, d->compare);
-	warnings(root, c);
+	warnings(root, c, opt);
 	if (opt->chunks)
 		chunks(root, c);
 	return root;

@@ -17,6 +17,7 @@ struct hs_report_opts {
 	bool pretty; /* JSON indented */
 	bool chunks; /* --chunks: every chunk */
 	bool bins;   /* --bins: every free list with its chunks */
+	bool redact; /* --redact: no byte of the target's memory (previews described) */
 };
 
 int hs_report(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,

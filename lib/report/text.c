@@ -3,6 +3,8 @@
  * what to do (findings) and what could not be trusted (warnings). About
  * 30 lines for a 4-arena process; --chunks and --bins add the long lists. */
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "report/report.h"
 #include "report/render.h"
@@ -234,7 +236,7 @@ static void types(FILE *out, const struct hs_census *c)
 		fprintf(out, "  ... %zu more types (--json lists them)\n", c->ntypes - MAX_TYPE_LINES);
 }
 
-static void leaks(FILE *out, const struct hs_leaks *l)
+static void leaks(FILE *out, const struct hs_leaks *l, const struct hs_report_opts *o, unsigned word)
 {
 	if (!l)
 		return;
@@ -257,9 +259,15 @@ static void leaks(FILE *out, const struct hs_leaks *l)
 	fprintf(out, "  suspects%s:\n", l->all ? "" : " (a sample)");
 	for (size_t i = 0; i < shown; i++) {
 		const struct hs_leak_suspect *sp = &l->suspects[i];
-		char pv[HS_PREVIEW_BUF];
+		char pv[HS_PREVIEW_BUF > HS_DESCRIBE_BUF + 2 ? HS_PREVIEW_BUF : HS_DESCRIBE_BUF + 2];
+		if (o->redact) { /* what the bytes are, none of them */
+			pv[0] = '(';
+			hs_describe_bytes(pv + 1, sp->preview, sp->npreview, word);
+			strcat(pv, ")");
+		} else
+			hs_fmt_preview(pv, sp->preview, sp->npreview < 16 ? sp->npreview : 16);
 		fprintf(out, "  0x%-14llx %8llu %s%s%s\n", (unsigned long long)sp->addr, (unsigned long long)sp->size,
-			sp->type ? sp->type : "", sp->type ? " " : "", hs_fmt_preview(pv, sp->preview, sp->npreview < 16 ? sp->npreview : 16));
+			sp->type ? sp->type : "", sp->type ? " " : "", pv);
 	}
 	if (l->nsuspects > shown)
 		fprintf(out, "  ... %zu more (--json lists them)\n", l->nsuspects - shown);
@@ -267,7 +275,7 @@ static void leaks(FILE *out, const struct hs_leaks *l)
 
 /* The chunks that keep free space from the system: address, size, what
  * they hold, and their first bytes as hex and ASCII. */
-static void pinned(FILE *out, const struct hs_diagnosis *d)
+static void pinned(FILE *out, const struct hs_diagnosis *d, const struct hs_report_opts *o, unsigned word)
 {
 	if (!d->npins)
 		return;
@@ -278,13 +286,21 @@ static void pinned(FILE *out, const struct hs_diagnosis *d)
 		szbuf a, b;
 		fprintf(out, "%5d %4zu 0x%-16" PRIx64 " %10s %10s  ", p->arena, p->heap, p->addr,
 			hs_fmt_size(a, p->size), hs_fmt_size(b, p->held_bytes));
-		unsigned n = p->npreview < 16 ? p->npreview : 16;
-		for (unsigned k = 0; k < n; k++)
-			fprintf(out, "%02x%s", p->preview[k], k == 7 ? "  " : " ");
-		fputc('|', out);
-		for (unsigned k = 0; k < n; k++)
-			fputc(p->preview[k] >= 0x20 && p->preview[k] < 0x7f ? p->preview[k] : '.', out);
-		fputs(p->npreview ? "|" : "| (unreadable)", out);
+		if (o->redact) {
+			char desc[HS_DESCRIBE_BUF];
+			if (p->npreview)
+				fprintf(out, "(%s)", hs_describe_bytes(desc, p->preview, p->npreview, word));
+			else
+				fputs("(unreadable)", out);
+		} else {
+			unsigned n = p->npreview < 16 ? p->npreview : 16;
+			for (unsigned k = 0; k < n; k++)
+				fprintf(out, "%02x%s", p->preview[k], k == 7 ? "  " : " ");
+			fputc('|', out);
+			for (unsigned k = 0; k < n; k++)
+				fputc(p->preview[k] >= 0x20 && p->preview[k] < 0x7f ? p->preview[k] : '.', out);
+			fputs(p->npreview ? "|" : "| (unreadable)", out);
+		}
 		if (p->type)
 			fprintf(out, " %s", p->type);
 		fputc('\n', out);
@@ -329,15 +345,18 @@ static void compare(FILE *out, const struct hs_compare *m)
 	}
 }
 
-static void warnings(FILE *out, const struct hs_census *c)
+static void warnings(FILE *out, const struct hs_census *c, const struct hs_report_opts *o)
 {
 	const struct hs_warnings *w = c->warnings;
 	if (!w || (!w->n && !w->dropped))
 		return;
 	fprintf(out, "\nwarnings (%zu):\n", w->n + w->dropped);
 	size_t shown = w->n < MAX_WARNING_LINES ? w->n : MAX_WARNING_LINES;
-	for (size_t i = 0; i < shown; i++)
-		fprintf(out, "  %s\n", w->v[i]);
+	for (size_t i = 0; i < shown; i++) {
+		char *r = o->redact ? hs_redact_warning(w->v[i]) : NULL;
+		fprintf(out, "  %s\n", r ? r : w->v[i]);
+		free(r);
+	}
 	if (w->n + w->dropped > shown)
 		fprintf(out, "  ... %zu more warning%s (--json lists them)\n", w->n + w->dropped - shown,
 			pl(w->n + w->dropped - shown));
@@ -412,18 +431,21 @@ static void bins(FILE *out, const struct hs_census *c)
 void hs_report_text(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d,
 		    const struct hs_report_opts *o)
 {
+	unsigned word = c->sym && c->sym->layout.size_sz ? c->sym->layout.size_sz : 8;
 	header(out, c, d);
+	if (o->redact)
+		fputs("redacted: no byte of the target's memory below; previews say what the bytes are\n", out);
 	arenas(out, c);
 	limits(out, c, d);
 	process(out, c);
 	histogram(out, c);
 	threads(out, c);
 	findings(out, d);
-	leaks(out, d->leaks);
+	leaks(out, d->leaks, o, word);
 	types(out, c);
-	pinned(out, d);
+	pinned(out, d, o, word);
 	compare(out, d->compare);
-	warnings(out, c);
+	warnings(out, c, o);
 	if (o->chunks)
 		chunks(out, c);
 	if (o->bins)

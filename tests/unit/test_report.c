@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "analysis/diagnose.h"
+#include "report/render.h"
 #include "report/report.h"
 
 /* Everything a census points to, in one place. */
@@ -595,6 +596,123 @@ static void test_diagnose(void **state)
 	free(f);
 }
 
+/* --redact: what the bytes are, word by word, and none of them. */
+static void test_describe_bytes(void **state)
+{
+	(void)state;
+	char b[HS_DESCRIBE_BUF];
+	struct hs_byte_run r[HS_REDACT_RUNS];
+	/* a string, its NUL and zeros: "-token\0\0" is the end of a string,
+	 * not an address (its value is below 2^47) */
+	unsigned char s[32] = "hs-SECRET-7f3a9c-token";
+	assert_string_equal(hs_describe_bytes(b, s, 32, 8), "32 B: text 22 B, zeros 10 B");
+	assert_int_equal(hs_byte_runs(s, 32, 8, r), 2);
+	assert_int_equal(r[0].kind, HS_BK_TEXT);
+	assert_int_equal(r[0].bytes, 22);
+	assert_string_equal(hs_byte_kind_name(r[1].kind), "zeros");
+	/* a pointer, zeros, binary bytes, then text and binary in one word */
+	unsigned char m[32] = {0xb0, 0x7e, 0x13, 0x7b, 0xd8, 0x55, 0, 0, /* 0x55d87b137eb0 */
+			       0, 0, 0, 0, 0, 0, 0, 0,
+			       0xff, 0xfe, 0x01, 0x80, 0x90, 0xa0, 0xb0, 0xc0,
+			       'a', 'b', 0x00, 0x01, 'c', 'd', 'e', 0xff};
+	assert_string_equal(hs_describe_bytes(b, m, 32, 8),
+			    "32 B: pointer 8 B, zeros 8 B, binary 8 B, text 2 B, zeros 1 B, binary 1 B, text 3 B, binary 1 B");
+	/* 4-byte words: a word of zeros and a pointer of 4 bytes; a tail
+	 * shorter than a word is cut byte by byte */
+	unsigned char w[11] = {0, 0, 0, 0, 0x10, 0x20, 0x55, 0x56, 'x', 'y', 0};
+	assert_string_equal(hs_describe_bytes(b, w, 11, 4), "11 B: zeros 4 B, pointer 4 B, text 2 B, zeros 1 B");
+	assert_string_equal(hs_describe_bytes(b, w, 0, 8), "0 B");
+	/* more runs than are named: the last one is "mixed", and the lengths
+	 * still add up */
+	unsigned char x[32];
+	for (int i = 0; i < 32; i++)
+		x[i] = i % 2 ? 'q' : 0x80;
+	size_t n = hs_byte_runs(x, 32, 8, r);
+	assert_int_equal(n, HS_REDACT_RUNS);
+	assert_int_equal(r[n - 1].kind, HS_BK_MIXED);
+	unsigned total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += r[i].bytes;
+	assert_int_equal(total, 32);
+	hs_describe_bytes(b, x, 32, 8);
+	assert_non_null(strstr(b, ", mixed 25 B"));
+	assert_int_equal(b[strlen(b) - 1], 'B'); /* not cut short */
+}
+
+static void test_redact_warning(void **state)
+{
+	(void)state;
+	char *r = hs_redact_warning("tcache bin 3: 0x45524345532d7368 is not a chunk that list could hold; cut");
+	assert_string_equal(r, "tcache bin 3: 0x(redacted) is not a chunk that list could hold; cut");
+	free(r);
+	/* addresses and sizes stay: up to 0x7fffffffffff, leading zeros aside */
+	static const char keep[] = "arena 0: chunk 0x55d87b137eb0 has size field 0x7fffffffffff, 0x000000000041 0x0";
+	r = hs_redact_warning(keep);
+	assert_string_equal(r, keep);
+	free(r);
+	r = hs_redact_warning("0x800000000000 at the start, x0x900000000000000 inside a word, 0XFFFFFFFFFFFFFFFF");
+	assert_string_equal(r, "0x(redacted) at the start, x0x900000000000000 inside a word, 0x(redacted)");
+	free(r);
+}
+
+/* The renderers with --redact, on a pin, a leak suspect and a warning that
+ * hold a secret: neither text nor JSON carries any byte of it. */
+static void test_redacted_reports(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	static const char secret[] = "hs-SECRET-7f3a9c-token";
+	hs_warn(&f->warn, "fastbin 2: 0x%llx is not a chunk that list could hold; cut", 0x45524345532d7368ull);
+	struct hs_diagnosis d;
+	hs_diagnose(&f->c, NULL, &d);
+	struct hs_leak_suspect sp = {.addr = 0x555500000400, .size = 48, .npreview = 32};
+	memcpy(sp.preview, secret, sizeof secret);
+	struct hs_leaks l = {.chunks = 1, .bytes = 48, .suspects = &sp, .nsuspects = 1, .all = true};
+	d.leaks = &l;
+	d.npins = 1;
+	memset(&d.pins[0], 0, sizeof d.pins[0]);
+	d.pins[0].addr = 0x555500000500;
+	d.pins[0].size = 112;
+	d.pins[0].npreview = 32;
+	memcpy(d.pins[0].preview, secret, sizeof secret);
+	memcpy(&d.pins[0].first_word, secret, 8);
+	static const char *const forms[] = {"SECRET", "68732d5345", "68 73 2d 53 45", "45532d7368"};
+	for (int redact = 0; redact < 2; redact++)
+		for (int json = 0; json < 2; json++) {
+			struct hs_report_opts o = {.format = json ? HS_FMT_JSON : HS_FMT_TEXT, .redact = redact};
+			char *s = NULL;
+			RENDER(s, hs_report(out, &f->c, &d, &o));
+			bool any = false;
+			for (size_t i = 0; i < HS_ARRAY_SIZE(forms); i++)
+				any = any || strcasestr(s, forms[i]);
+			if (redact) {
+				if (any)
+					fail_msg("a form of the secret in the redacted %s report:\n%s", json ? "JSON" : "text", s);
+				assert_non_null(strstr(s, "32 B: text 22 B, zeros 10 B"));
+				assert_non_null(strstr(s, "0x(redacted) is not a chunk"));
+			} else {
+				assert_true(any); /* the forms are the ones that show */
+				assert_null(strstr(s, "redacted"));
+			}
+			if (json && redact) {
+				cJSON *root = cJSON_Parse(s);
+				assert_non_null(root);
+				assert_true(cJSON_IsTrue(get(root, "redacted")));
+				cJSON *p = cJSON_GetArrayItem(get(root, "pins"), 0);
+				assert_true(cJSON_IsNull(get(p, "preview")));
+				assert_true(cJSON_IsNull(get(p, "first_word")));
+				assert_int_equal(cJSON_GetArraySize(get(p, "preview_runs")), 2);
+				cJSON *q = cJSON_GetArrayItem(get(get(root, "leaks"), "suspects"), 0);
+				assert_true(cJSON_IsNull(get(q, "preview")));
+				assert_string_equal(get(q, "preview_description")->valuestring, "32 B: text 22 B, zeros 10 B");
+				cJSON_Delete(root);
+			}
+			free(s);
+		}
+	hs_warnings_free(&f->warn);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +725,9 @@ int main(void)
 		cmocka_unit_test(test_json_chunks_bins_pretty),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_fmt_size),
+		cmocka_unit_test(test_describe_bytes),
+		cmocka_unit_test(test_redact_warning),
+		cmocka_unit_test(test_redacted_reports),
 		cmocka_unit_test(test_diagnose),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
