@@ -129,4 +129,50 @@ if READY_TIMEOUT=120 start_fixture mmbig 4096 1024; then
 	if [[ $found == ok ]]; then pass "mmapped bench: 3 of 3 chunks, no warning, every run"; else
 		fail "mmapped bench: 3 of 3 chunks, no warning, every run" "$found" "$W/mm.err"; fi
 fi
+# Any heap size (issue 11): 100 GiB of main-arena address space, 25,600
+# blocks of 4 MiB of which only the headers were written (fixtures/sparse;
+# M_MMAP_MAX 0). Time and memory must follow the chunks and the resident
+# pages, not the span. Goals: read in <= 2 s with heapscope's peak RSS
+# <= 256 MiB; the target's anonymous RSS grows by at most 64 MiB; exact.
+echo
+echo "bench: a sparse 100 GiB main heap (25,600 x 4 MiB, headers only) ..."
+if READY_TIMEOUT=120 start_fixture sparse 25600 4; then
+	pid=$FIX_PID
+	anon0=$(awk '$1 == "Anonymous:" {print $2}' "/proc/$pid/smaps_rollup")
+	swalls=() sstops=() srss=()
+	for ((r = 1; r <= RUNS; r++)); do
+		a=$(now_ns)
+		rc=0
+		/usr/bin/time -f %M -o "$W/sp.rss" "$HEAPSCOPE" attach --json "$pid" >"$W/sp.json" 2>"$W/sp.err" || rc=$?
+		b=$(now_ns)
+		stop=$(jq -r '.snapshot.stopped_ms // empty' "$W/sp.json" 2>/dev/null)
+		wall=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+		rss=$(awk '{printf "%.1f", $1 / 1024}' "$W/sp.rss" | tail -n 1)
+		printf 'bench: sparse run %d: exit %s, stopped %s ms, wall %s s, peak RSS %s MiB\n' "$r" "$rc" "${stop:-?}" "$wall" "$rss"
+		sstops+=("${stop:-999999}") swalls+=("$wall") srss+=("$rss")
+	done
+	anon1=$(awk '$1 == "Anonymous:" {print $2}' "/proc/$pid/smaps_rollup")
+	hs "$W/sp.mstats" "$W/sp.mstats.err" attach --format=malloc-stats "$pid"
+	if [[ $HS_RC -eq 0 ]] && cmp -s "$FIX_DIR/malloc_stats.txt" "$W/sp.mstats"; then
+		pass "malloc-stats of the 100 GiB heap equals glibc's malloc_stats"
+	else
+		fail "malloc-stats of the 100 GiB heap equals glibc's malloc_stats" "exit $HS_RC" "$W/sp.mstats.err"
+	fi
+	check_alive "$pid" || fail "sparse bench: target alive, running, untraced" "$ALIVE_REASON"
+	stop_fixture "$pid"
+	sp_stop=$(printf '%s\n' "${sstops[@]}" | median)
+	sp_wall=$(printf '%s\n' "${swalls[@]}" | median)
+	sp_rss=$(printf '%s\n' "${srss[@]}" | median)
+	v_swall=$(verdict "$sp_wall" 2)
+	v_srss=$(verdict "$sp_rss" "$GOAL_RSS_MIB")
+	v_sanon=$(verdict "$(((anon1 - anon0) / 1024))" 64)
+	echo "bench: sparse 100 GiB main heap, median of $RUNS"
+	printf '  %-22s %12s\n' "heapscope stopped" "$sp_stop ms"
+	printf '  %-22s %12s   goal %-10s %s\n' "heapscope wall" "$sp_wall s" "<= 2 s" "$v_swall"
+	printf '  %-22s %12s   goal %-10s %s\n' "heapscope peak RSS" "$sp_rss MiB" "<= $GOAL_RSS_MIB MiB" "$v_srss"
+	printf '  %-22s %12s   goal %-10s %s\n' "target anonymous RSS" "+$((anon1 - anon0)) kB" "<= 64 MiB" "$v_sanon"
+	for v in "$v_swall" "$v_srss" "$v_sanon"; do
+		if [[ $v == PASS ]]; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+	done
+fi
 summary
