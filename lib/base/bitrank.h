@@ -40,23 +40,24 @@ void hs_bitrank_free(struct hs_bitrank *b);
 /* After the last add, before any query. */
 void hs_bitrank_seal(struct hs_bitrank *b);
 
-/* Adds pos, which must be above every position added so far and below
- * span. Returns false (adding nothing) when it is not, or when the set is
- * full: the caller's bug or a limit, which it reports. Inline: the heap
- * walk calls it for every chunk. */
+/* Adds pos, which must be above every position added so far (the
+ * caller's promise: the walk goes up the heaps) and below span. Returns
+ * false, adding nothing, for a position in a word before the last one's,
+ * past the span, or past what was reserved or 32-bit ranks can count:
+ * the caller reports it. Inline: the heap walk calls it for every chunk,
+ * and a position in the last word stored (most of them) costs one OR. */
 static inline bool hs_bitrank_add(struct hs_bitrank *restrict b, uint64_t pos)
 {
 	const uint64_t w = pos >> 6;
 	if (__builtin_expect(!b->nwords || w != b->last_w, 0)) {
+		/* A word holds at most 64, so a new word below this n keeps
+		 * every rank within 32 bits. */
 		if ((b->nwords && w < b->last_w) || pos >= b->span || b->nwords == b->capwords ||
-		    b->n >= UINT32_MAX)
+		    b->n > UINT32_MAX - 64)
 			return false;
 		b->nz[w >> 6] |= 1ull << (w & 63);
 		b->wrank[b->nwords++] = (uint32_t)b->n;
 		b->last_w = w;
-	} else if (__builtin_expect(b->n >= UINT32_MAX ||
-				    (b->words[b->nwords - 1] >> (pos & 63)) != 0, 0)) {
-		return false; /* not above the last position of this word */
 	}
 	b->words[b->nwords - 1] |= 1ull << (pos & 63);
 	b->n++;
