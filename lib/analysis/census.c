@@ -138,6 +138,8 @@ static void classify_segment(const struct hs_heap *h, const struct hs_index *ix,
 	cc->trimmable_bytes += t.bytes;
 	if (top_here) {
 		uint64_t top_end = a->top + ix->arenas[sg->arena].top_bytes;
+		if (top_end > sg->end || top_end < a->top) /* a corrupt size: the walk warned */
+			top_end = sg->end;
 		cc->resident_free_bytes += hs_resident_bytes(seg, a->top, top_end);
 		uint64_t top_size = top_end - a->top + t.top_merge;
 		uint64_t minsize = 4 * l->size_sz;

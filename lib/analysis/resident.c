@@ -36,6 +36,10 @@ int hs_resident_read(struct hs_source *src, struct hs_heap *h)
 uint64_t hs_resident_bytes(const struct hs_heapseg *seg, uint64_t start, uint64_t end)
 {
 	uint64_t bytes = 0;
+	/* The bitmap covers the segment: a range past it (a corrupt top size
+	 * of a TiB) is not the segment's memory, and not counted. */
+	start = start > seg->base ? start : seg->base;
+	end = end < seg->end ? end : seg->end;
 	if (!seg->present || end <= start)
 		return 0;
 	for (uint64_t a = start; a < end;) {

@@ -13,6 +13,7 @@
 #include "analysis/census.h"
 #include "source/image.h"
 #include "glibc/walk.h"
+#include "analysis/resident.h"
 
 #define HEAP 0x555555559000ull
 #define HEAP_LEN 0x21000ull
@@ -283,6 +284,38 @@ static void test_top_outside_heap(void **state)
 	hs_image_free(&f.im);
 }
 
+/* A top chunk whose size says 1 TiB (and one 4 MiB past its heap): a
+ * warning, and the residency and trim figures stay within the heap (they
+ * once read the residency bitmap far past its end). */
+static void top_size(uint64_t size)
+{
+	struct fake f;
+	struct run r;
+	build(&f);
+	put(f.heap, 0x528, size | 1);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(hs_arenas_read(&f.im.src, &f.sym, NULL, 0, &r.heap, &r.w, &r.err), 0);
+	assert_int_equal(hs_resident_read(&f.im.src, &r.heap), 0);
+	struct hs_walk_opts o = {.window = 256};
+	assert_int_equal(hs_walk(&f.im.src, &r.heap, &o, &r.ix, &r.w, &r.err), 0);
+	hs_bins_read(&r.heap, &r.ix, false, &r.bins, &r.w);
+	hs_census_build(&r.heap, &r.ix, &r.bins, &r.c, &r.w);
+	assert_true(warned(&r, "does not end at its heap's end"));
+	assert_true(r.c.have_residency);
+	/* Free in the heap: the two fastbin chunks, D and the real top. */
+	assert_true(r.c.totals.resident_free_bytes <= HEAP_LEN);
+	assert_true(r.c.totals.resident_free_bytes >= HEAP_LEN - 0x520);
+	assert_true(r.c.totals.trimmable_bytes <= HEAP_LEN);
+	release(&f, &r);
+}
+
+static void test_top_size_corrupt(void **state)
+{
+	(void)state;
+	top_size(1ull << 40);
+	top_size(HEAP_LEN - 0x520 + (4u << 20));
+}
+
 static void test_maps_parse(void **state)
 {
 	(void)state;
@@ -317,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_ring_loop),
 		cmocka_unit_test(test_heap_info_cycle),
 		cmocka_unit_test(test_top_outside_heap),
+		cmocka_unit_test(test_top_size_corrupt),
 		cmocka_unit_test(test_maps_parse),
 	};
 	return cmocka_run_group_tests_name("walk", tests, NULL, NULL);
