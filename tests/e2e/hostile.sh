@@ -222,5 +222,28 @@ else
 fi
 alive "after the bound was hit: target runs on" "$pid"
 
+# --- a file that does not answer (a FUSE file served by the target, NFS):
+# strace holds heapscope's first openat2 for 8 s (the main thread blocked
+# in a system call, where no check between files can act); the watchdog's
+# line must come at the bound (1 s), not when the call returns. Timed as
+# it arrives on the pipe: strace holds the exiting process until its delay
+# ends, so the exit status and the end of the run are strace's.
+d=$(new_tmpdir)
+t0=$EPOCHREALTIME
+HEAPSCOPE_SYMBOLS_TIMEOUT=1 timeout -k 2 30 strace -qq -o /dev/null -e trace=openat2 \
+	-e inject=openat2:delay_enter=8000000:when=1 "$HEAPSCOPE" attach "$pid" 2>&1 >/dev/null |
+	while IFS= read -r l; do
+		printf '%s %s\n' "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%d", (b - a) * 1000}')" "$l"
+	done >"$d/lines"
+first=$(grep -m1 ' heapscope: ' "$d/lines")
+ms=${first%% *}
+if [[ $first == *"heapscope: loading symbols took longer than 1 s, at the target's /"* && $ms =~ ^[0-9]+$ ]] &&
+	((ms < 3000)); then
+	pass "a file that does not answer: the watchdog's line at $ms ms (bound 1 s; the call blocked 8 s): ${first#* }"
+else
+	fail "a file that does not answer: the watchdog's line within 3 s" "first line '$first'" "$d/lines"
+fi
+alive "after the watchdog: target runs on" "$pid"
+
 stop_fixture "$pid"
 summary
