@@ -5,9 +5,12 @@
 #include <fcntl.h>
 #include <seccomp.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static const long forbidden_ptrace[] = {
 	PTRACE_POKETEXT, PTRACE_POKEDATA, PTRACE_POKEUSER, PTRACE_SETREGS, PTRACE_SETFPREGS,
@@ -62,8 +65,47 @@ static int parse_rules(scmp_filter_ctx ctx)
 	return rc;
 }
 
+/* The capabilities the rest of a run uses: ptrace and process_vm_readv
+ * of another user's process (SYS_PTRACE), /proc/PID/map_files and
+ * pagemap's frame numbers (SYS_ADMIN, or CHECKPOINT_RESTORE for the
+ * first), the target's files whatever their modes (DAC_OVERRIDE,
+ * DAC_READ_SEARCH, FOWNER), kill(pid, 0) telling a gone process from
+ * another user's (KILL). Every other one (net, modules, raw I/O, setuid,
+ * mknod, chroot, time, ...) is dropped before the target's files are
+ * parsed: from this thread, and so from every thread it starts after. */
+static const int kept_caps[] = {
+	CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_KILL,
+#ifdef CAP_CHECKPOINT_RESTORE
+	CAP_CHECKPOINT_RESTORE,
+#endif
+};
+
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &h, d) != 0)
+		return -errno;
+	uint32_t keep[2] = {0, 0};
+	for (size_t i = 0; i < HS_ARRAY_SIZE(kept_caps); i++)
+		keep[kept_caps[i] / 32] |= 1u << (kept_caps[i] % 32);
+	for (int i = 0; i < 2; i++) {
+		d[i].effective &= keep[i];
+		d[i].permitted &= keep[i];
+		d[i].inheritable = 0;
+	}
+	return syscall(SYS_capset, &h, d) == 0 ? 0 : -errno;
+}
+
 int hs_confine(enum hs_confine_stage stage, struct hs_err *err)
 {
+	if (stage == HS_CONFINE_PARSE) {
+		int e = drop_capabilities();
+		if (e)
+			return hs_fail(err, HS_EINTERNAL, "cannot drop capabilities before parsing: %s",
+				       strerror(-e));
+	}
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return hs_fail(err, HS_EINTERNAL, "seccomp: cannot create a filter");

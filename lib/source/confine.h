@@ -22,7 +22,8 @@ enum hs_confine_stage {
 	 * unless debuginfod is in use (DEBUGINFOD_URLS), no socket and no file
 	 * opened for writing or created. What the rest of the run needs stays
 	 * (ptrace, reads, threads); openat2 stays for hs_rootfs_file()'s
-	 * O_PATH walk, the only openat2 heapscope makes. */
+	 * O_PATH walk, the only openat2 heapscope makes. And every capability
+	 * the rest of the run does not use is dropped first (confine.c). */
 	HS_CONFINE_PARSE,
 };
 

@@ -3,7 +3,8 @@
  * stays inside; a FIFO, a device, a directory and a file over the size
  * bound are refused without blocking; a regular file is opened, blocking,
  * close-on-exec. And the parsing filter (HS_CONFINE_PARSE) refuses exec,
- * fork and the calls that change the system, in a child. */
+ * fork and the calls that change the system, and drops the capabilities
+ * the rest of a run does not use, in a child. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +190,16 @@ static int parse_child(void)
 	snprintf(p2, sizeof p2, "%s/regular", root);
 	if (open(p2, O_WRONLY) != -1 || errno != EPERM)
 		return 17;
+	/* capabilities the rest of the run does not use: gone */
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) != 0)
+		return 19;
+	const int gone[] = {CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SETUID, CAP_MKNOD,
+			    CAP_SYS_CHROOT, CAP_SYS_TIME, CAP_SYS_BOOT, CAP_CHOWN};
+	for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+		if ((d[gone[i] / 32].effective | d[gone[i] / 32].permitted) & (1u << (gone[i] % 32)))
+			return 20;
 	/* what the run still needs: reading, threads (the watchdog), openat2 */
 	const char *why;
 	int r = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
