@@ -65,7 +65,9 @@ int hs_rootfs_file(int root, const char *path, unsigned long long max, const cha
  * blocked on a file system in uninterruptible sleep (NFS, FUSE served by
  * the target itself), nor a loop inside libdw, and the run's own signal
  * handlers stay as they are. Between files, hs_rootfs_expired() lets the
- * caller stop cleanly before that. */
+ * caller stop cleanly before that. While the clock runs, a SIGBUS (a
+ * file libelf maps, truncated by the target meanwhile) ends the run the
+ * same way, with its own line. */
 void hs_rootfs_deadline(double seconds);
 bool hs_rootfs_expired(void);
 /* The line (without "heapscope: ") that says the bound was hit and where. */

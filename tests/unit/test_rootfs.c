@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -225,6 +226,48 @@ static void test_parse_filter(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A mapped file cut short while the clock runs: one line, exit 4. */
+static void test_sigbus_during_the_stage(void **state)
+{
+	(void)state;
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/shrinks", base);
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], STDERR_FILENO);
+		int fd = open(p, O_CREAT | O_RDWR, 0644);
+		if (fd < 0 || ftruncate(fd, 8192))
+			_exit(20);
+		volatile char *m = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			_exit(21);
+		hs_rootfs_deadline(30);
+		hs_rootfs_reading("the target's /lib/libc.so.6");
+		if (ftruncate(fd, 0))
+			_exit(22);
+		(void)m[4096];
+		_exit(23);
+	}
+	close(pipefd[1]);
+	char line[512] = "";
+	ssize_t n = 0, r;
+	while ((r = read(pipefd[0], line + n, sizeof line - 1 - (size_t)n)) > 0)
+		n += r;
+	close(pipefd[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 4);
+	assert_true(n > 0);
+	line[n] = 0;
+	assert_non_null(strstr(line, "shrank while it was being read (SIGBUS), at the target's /lib/libc.so.6"));
+	assert_non_null(strchr(line, '\n'));
+	assert_ptr_equal(strchr(line, '\n'), line + n - 1); /* one line */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_links_stay_inside),
 		cmocka_unit_test(test_not_regular_refused),
 		cmocka_unit_test(test_parse_filter),
+		cmocka_unit_test(test_sigbus_during_the_stage),
 	};
 	return cmocka_run_group_tests_name("rootfs", tests, setup, teardown);
 }
