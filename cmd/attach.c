@@ -162,9 +162,12 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	t.pagemap.fd = -1;
 	/* Read-only by construction, before anything of the target is read;
 	 * then, once debuginfod had its chance to write its cache, no file
-	 * may be opened for writing either. */
+	 * may be opened for writing either. The target's files are parsed
+	 * under a stricter filter still (HS_CONFINE_PARSE: no exec, no fork,
+	 * nothing that changes the system). */
 	if (hs_confine(HS_CONFINE_NO_WRITES, err) || hs_target_open(&t, pid, err) ||
-	    hs_symbols_load(&t.src, &so, &sym, err) || hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, err))
+	    hs_confine(HS_CONFINE_PARSE, err) || hs_symbols_load(&t.src, &so, &sym, err) ||
+	    hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, err))
 		goto out;
 	hs_types_load(&sym, &types);
 	hs_smaps_read(pid, &smaps); /* unreadable: the report has no process split */

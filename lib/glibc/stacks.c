@@ -1,17 +1,127 @@
 /* stacks.c - libunwind-ptrace over the stopped threads. */
 #include "glibc/stacks.h"
 
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <libunwind-ptrace.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct hs_stacks {
 	unw_addr_space_t as; /* NULL: libunwind could not make one */
 };
 
+/* libunwind-ptrace finds a frame's unwind table by opening the file the
+ * target maps at that address by itself: /proc/PID/root/PATH after a
+ * stat(2) (links followed, out of the target's root too), else the host's
+ * PATH. The table is found here instead in the module heapscope already
+ * opened safely (symbols.c, source/rootfs.h): its PT_GNU_EH_FRAME names
+ * .eh_frame_hdr, which libunwind then reads, with the FDEs, from the
+ * target's memory, as _UPT_find_proc_info has it do. Every other accessor
+ * is libunwind-ptrace's own, given its handle. */
+struct unw_arg {
+	void *upt;
+	const struct hs_symbols *sym;
+};
+
+extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
+					      unw_proc_info_t *pi, int need_unwind_info, void *arg);
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg)
+{
+	const struct unw_arg *a = arg;
+	Dwfl_Module *mod = a->sym->dwfl ? dwfl_addrmodule(a->sym->dwfl, ip) : NULL;
+	GElf_Addr bias;
+	Elf *elf = mod ? dwfl_module_getelf(mod, &bias) : NULL;
+	size_t n = 0;
+	if (!elf || elf_getphdrnum(elf, &n) != 0)
+		return -UNW_ENOINFO;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_BYTE);
+		const unsigned char *h = d ? d->d_buf : NULL;
+		/* version 1; eh_frame_ptr in 4 bytes; fde_count udata4; the
+		 * table sdata4 relative to the header: what every linker writes */
+		if (!h || d->d_size < 12 || h[0] != 1 || ((h[1] & 0x0f) != 0x03 && (h[1] & 0x0f) != 0x0b) ||
+		    h[2] != 0x03 || h[3] != 0x3b)
+			return -UNW_ENOINFO;
+		uint32_t fdes;
+		memcpy(&fdes, h + 8, sizeof fdes);
+		if ((uint64_t)fdes * 8 > d->d_size - 12)
+			return -UNW_ENOINFO;
+		Dwarf_Addr start, end;
+		dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+		unw_dyn_info_t di;
+		memset(&di, 0, sizeof di);
+		di.start_ip = start;
+		di.end_ip = end;
+		di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+		di.u.rti.segbase = ph.p_vaddr + bias;
+		di.u.rti.table_data = ph.p_vaddr + bias + 12;
+		di.u.rti.table_len = (uint64_t)fdes * 8 / sizeof(unw_word_t);
+		return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need, arg);
+	}
+	return -UNW_ENOINFO;
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	_UPT_put_unwind_info(as, pi, ((struct unw_arg *)arg)->upt);
+}
+
+/* _UPT_get_dyn_info_list_addr opens every mapped file to look for it:
+ * code registered with _U_dyn_register (rare JITs) is not unwound. */
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg)
+{
+	(void)as, (void)addr, (void)arg;
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+	return _UPT_access_mem(as, addr, val, write, ((struct unw_arg *)arg)->upt);
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
+{
+	return _UPT_access_reg(as, reg, val, write, ((struct unw_arg *)arg)->upt);
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
+{
+	return _UPT_access_fpreg(as, reg, val, write, ((struct unw_arg *)arg)->upt);
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
+{
+	return _UPT_resume(as, c, ((struct unw_arg *)arg)->upt);
+}
+
+/* (it too would open the file; names come from symbols.c) */
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len, unw_word_t *off,
+			 void *arg)
+{
+	(void)as, (void)addr, (void)buf, (void)len, (void)off, (void)arg;
+	return -UNW_ENOINFO;
+}
+
+static unw_accessors_t accessors = {
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
+	.access_mem = access_mem,
+	.access_reg = access_reg,
+	.access_fpreg = access_fpreg,
+	.resume = resume,
+	.get_proc_name = get_proc_name,
+};
+
 struct hs_stacks *hs_stacks_open(void)
 {
 	struct hs_stacks *s = hs_xcalloc(1, sizeof *s);
-	s->as = unw_create_addr_space(&_UPT_accessors, 0);
+	s->as = unw_create_addr_space(&accessors, 0);
 	if (s->as)
 		unw_set_caching_policy(s->as, UNW_CACHE_GLOBAL);
 	return s;
@@ -31,7 +141,8 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 	}
 	enum hs_stack_where where = HS_STACK_OUTSIDE;
 	unw_cursor_t c;
-	int rc = unw_init_remote(&c, s->as, ui);
+	struct unw_arg arg = {.upt = ui, .sym = sym};
+	int rc = unw_init_remote(&c, s->as, &arg);
 	if (rc < 0) {
 		*why = unw_strerror(rc);
 		where = HS_STACK_UNKNOWN;

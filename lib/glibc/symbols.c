@@ -2,8 +2,10 @@
  * the allocator's globals, struct layouts and TLS offsets. */
 #include "glibc/symbols.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,29 +17,190 @@
 
 #include "arch.h"
 #include "glibc/locate.h"
+#include "source/rootfs.h"
 
-/* dwfl keeps a pointer to the callbacks and to the path string. */
+/* debuginfod, as libdwfl itself uses it: libdebuginfod.so.1 loaded at run
+ * time (elfutils ships no header for it here), only with DEBUGINFOD_URLS.
+ * What it returns is a file of its cache on the host. */
+static int debuginfod_find(const unsigned char *id, int idlen, char **shown)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!urls || !*urls)
+		return -1;
+	static void *lib;
+	if (!lib)
+		lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!lib)
+		return -1;
+	void *(*begin)(void) = (void *(*)(void))dlsym(lib, "debuginfod_begin");
+	int (*find)(void *, const unsigned char *, int, char **) =
+		(int (*)(void *, const unsigned char *, int, char **))dlsym(lib, "debuginfod_find_debuginfo");
+	void (*end)(void *) = (void (*)(void *))dlsym(lib, "debuginfod_end");
+	void *client = begin && find && end ? begin() : NULL;
+	if (!client)
+		return -1;
+	char *path = NULL;
+	hs_rootfs_reading("debuginfod");
+	int fd = find(client, id, idlen, &path);
+	end(client);
+	if (fd < 0) {
+		free(path);
+		return -1;
+	}
+	close(fd);
+	/* its cache, through the same checks as any other file */
+	const char *why;
+	fd = path ? hs_rootfs_file(HS_ROOTFS_HOST, path, HS_ROOTFS_MAX_FILE, &why) : -1;
+	if (fd >= 0)
+		*shown = path;
+	else
+		free(path);
+	return fd;
+}
+
+/* dwfl keeps a pointer to the callbacks and to the path string; every
+ * module's userdata points here too, for find_debuginfo. */
 struct dw_ctx {
 	Dwfl_Callbacks cb;
-	char *path;
+	char *path;  /* the host's debug directories, ':' between them */
+	int root;    /* /proc/PID/root (hs_rootfs_open), -1 if it cannot be opened */
+	pid_t pid;
+	bool no_debuginfo;
 };
 
-static int open_target_file(pid_t pid, const struct hs_map *m, char *name, size_t size)
+/* Every file of the target is opened by hs_rootfs_file(): inside its root,
+ * regular files only, never blocking (source/rootfs.h). */
+static int open_target_file(const struct dw_ctx *ctx, const struct hs_map *m, char *name, size_t size)
 {
-	if (m->path[0] == '/') {
-		snprintf(name, size, "/proc/%d/root%s", (int)pid, m->path);
-		char *del = strstr(name, " (deleted)");
-		if (!del) {
-			int fd = open(name, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0)
-				return fd;
-		}
+	const char *why = NULL;
+	if (m->path[0] == '/' && !strstr(m->path, " (deleted)") && ctx->root >= 0) {
+		snprintf(name, size, "/proc/%d/root%s", (int)ctx->pid, m->path);
+		int fd = hs_rootfs_file(ctx->root, m->path, HS_ROOTFS_MAX_FILE, &why);
+		if (fd >= 0)
+			return fd;
 	}
 	/* A file replaced on disk (an upgraded libc) or in another mount
-	 * namespace: the kernel still holds the mapped one. */
-	snprintf(name, size, "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)m->start,
+	 * namespace: the kernel still holds the mapped one (a link heapscope
+	 * chose, to the very inode mapped; still a regular file only). */
+	snprintf(name, size, "/proc/%d/map_files/%llx-%llx", (int)ctx->pid, (unsigned long long)m->start,
 		 (unsigned long long)m->end);
-	return open(name, O_RDONLY | O_CLOEXEC);
+	return hs_rootfs_file(HS_ROOTFS_HOST, name, HS_ROOTFS_MAX_FILE, &why);
+}
+
+/* A candidate debug file: a regular file (hs_rootfs_file) whose build-id
+ * is the module's. A file of the target's root that names another build-id,
+ * or none, is not its debug file, whatever its name. Returns its fd. */
+static int try_debug_file(const struct dw_ctx *ctx, int root, const char *path, const unsigned char *id,
+			  int idlen, char **shown)
+{
+	if (hs_rootfs_expired())
+		return -1; /* the clock is past its bound: no new file */
+	const char *why;
+	int fd = hs_rootfs_file(root, path, HS_ROOTFS_MAX_FILE, &why);
+	if (fd < 0)
+		return -1;
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	const void *have = NULL;
+	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &have) : -1;
+	bool same = n == idlen && have && memcmp(have, id, (size_t)idlen) == 0;
+	if (elf)
+		elf_end(elf);
+	if (!same) {
+		close(fd);
+		return -1;
+	}
+	char name[PATH_MAX + 64];
+	if (root == HS_ROOTFS_HOST)
+		snprintf(name, sizeof name, "%s", path);
+	else
+		snprintf(name, sizeof name, "/proc/%d/root%s", (int)ctx->pid, path);
+	*shown = hs_xstrdup(name);
+	return fd;
+}
+
+/* libdwfl's own search (dwfl_standard_find_debuginfo) opens what it finds
+ * with open(2): a FIFO there blocks it for ever, and a link in the
+ * target's root resolves against the host's. This one looks, in order,
+ * by build-id in the host's debug directories (HS_DEBUGINFO_PATH, then
+ * /usr/lib/debug), by build-id in the target's /usr/lib/debug, by
+ * .gnu_debuglink beside the module and in its .debug/ and
+ * /usr/lib/debug/DIR/ (the host's, then the target's), and last asks
+ * debuginfod (DEBUGINFOD_URLS). Every candidate must carry the module's
+ * build-id: a module without one gets no debug file. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	(void)base, (void)file_name, (void)debuglink_crc;
+	const struct dw_ctx *ctx = userdata ? *userdata : NULL;
+	const unsigned char *id = NULL;
+	GElf_Addr idaddr;
+	int idlen = dwfl_module_build_id(mod, &id, &idaddr);
+	errno = ENOENT;
+	if (!ctx || ctx->no_debuginfo || idlen < 2 || !id)
+		return -1;
+	char rel[2 * 64 + 32];
+	int k = snprintf(rel, sizeof rel, ".build-id/%02x/", id[0]);
+	for (int i = 1; i < idlen && i < 64; i++)
+		k += snprintf(rel + k, sizeof rel - (size_t)k, "%02x", id[i]);
+	snprintf(rel + k, sizeof rel - (size_t)k, ".debug");
+
+	/* the module's directory as the target sees it */
+	char dir[PATH_MAX] = "";
+	if (modname && modname[0] == '/') {
+		snprintf(dir, sizeof dir, "%s", modname);
+		*strrchr(dir, '/') = 0;
+	}
+	bool link_ok = debuglink_file && *debuglink_file && !strchr(debuglink_file, '/') &&
+		       strcmp(debuglink_file, "..") != 0 && strcmp(debuglink_file, ".") != 0;
+	char path[2 * PATH_MAX + 256];
+	int fd = -1;
+	for (int pass = 0; pass < 2 && fd < 0; pass++) {
+		/* pass 0: by build-id; pass 1: by .gnu_debuglink */
+		if (pass == 1 && !link_ok)
+			break;
+		for (const char *d = ctx->path; d && *d && fd < 0;) {
+			size_t len = strcspn(d, ":");
+			if (len && d[0] == '/') {
+				if (pass == 0)
+					snprintf(path, sizeof path, "%.*s/%s", (int)len, d, rel);
+				else
+					snprintf(path, sizeof path, "%.*s%s/%s", (int)len, d, dir, debuglink_file);
+				fd = try_debug_file(ctx, HS_ROOTFS_HOST, path, id, idlen, debuginfo_file_name);
+			}
+			d += len + (d[len] == ':');
+		}
+		if (ctx->root < 0)
+			continue;
+		if (pass == 0 && fd < 0) {
+			snprintf(path, sizeof path, "/usr/lib/debug/%s", rel);
+			fd = try_debug_file(ctx, ctx->root, path, id, idlen, debuginfo_file_name);
+		}
+		if (pass == 1 && dir[0]) {
+			static const char *const where[] = {"%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s"};
+			for (size_t i = 0; i < HS_ARRAY_SIZE(where) && fd < 0; i++) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+				snprintf(path, sizeof path, where[i], dir, debuglink_file);
+#pragma GCC diagnostic pop
+				fd = try_debug_file(ctx, ctx->root, path, id, idlen, debuginfo_file_name);
+			}
+		}
+	}
+	if (fd < 0 && !hs_rootfs_expired())
+		fd = debuginfod_find(id, idlen, debuginfo_file_name);
+	errno = fd < 0 ? ENOENT : 0;
+	return fd;
+}
+
+/* Modules are reported with the file descriptors heapscope opened:
+ * libdwfl must look for no file of its own. */
+static int find_no_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		       char **file_name, Elf **elfp)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name, (void)elfp;
+	errno = ENOENT;
+	return -1;
 }
 
 static uint64_t symbol_address(Dwfl_Module *mod, const char *want, int type);
@@ -146,9 +309,10 @@ static int find_no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modn
 
 /* Reports every file the target maps, each at the address of its first
  * mapping (offset 0). Returns libc's module, or NULL. */
-static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *maps, char *libc,
+static Dwfl_Module *report_modules(Dwfl *dwfl, struct dw_ctx *ctx, const struct hs_maps *maps, char *libc,
 				   size_t libc_size, Dwfl_Module **exe_mod)
 {
+	pid_t pid = ctx->pid;
 	Dwfl_Module *libc_mod = NULL;
 	char exe[PATH_MAX] = "", link[64];
 	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
@@ -164,8 +328,10 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *
 			seen = maps->v[j].offset == 0 && strcmp(maps->v[j].path, m->path) == 0;
 		if (seen)
 			continue;
+		if (hs_rootfs_expired())
+			break; /* the clock is past its bound: no new file */
 		char file[PATH_MAX + 64];
-		int fd = open_target_file(pid, m, file, sizeof file);
+		int fd = open_target_file(ctx, m, file, sizeof file);
 		if (fd < 0)
 			continue;
 		Dwfl_Module *mod = dwfl_report_elf(dwfl, m->path, file, fd, m->start, false);
@@ -173,6 +339,10 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, pid_t pid, const struct hs_maps *
 			close(fd);
 			continue;
 		}
+		void **userdata = NULL;
+		dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+		if (userdata)
+			*userdata = ctx;
 		if (!libc_mod && is_libc_name(m->path)) {
 			libc_mod = mod;
 			snprintf(libc, libc_size, "%s", m->path);
@@ -701,8 +871,29 @@ static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct h
 static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, Dwfl_Module *dbg,
 		       struct hs_symbols *s, struct hs_err *err);
 
+static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
+		struct hs_err *err);
+
+/* The symbols stage runs against the clock (source/rootfs.h): past its
+ * bound, one line names the file being read and the run ends with exit 4. */
 int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
 		    struct hs_err *err)
+{
+	hs_rootfs_deadline(hs_rootfs_timeout());
+	int rc = load(src, o, s, err);
+	if (hs_rootfs_expired()) {
+		/* files were refused past the bound: that, not what followed */
+		char why[sizeof err->msg];
+		hs_rootfs_expired_why(why, sizeof why);
+		err->code = 0;
+		rc = hs_fail(err, HS_EUNSUPPORTED, "%s", why);
+	}
+	hs_rootfs_deadline(0);
+	return rc;
+}
+
+static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
+		struct hs_err *err)
 {
 	memset(s, 0, sizeof *s);
 	hs_layout_clear(&s->layout);
@@ -717,11 +908,13 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 	struct dw_ctx *ctx = hs_xcalloc(1, sizeof *ctx);
 	const char *extra = getenv("HS_DEBUGINFO_PATH");
 	char path[PATH_MAX * 2 + 128];
-	snprintf(path, sizeof path, "%s%s:.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug",
-		 extra ? extra : "", extra ? ":" : "", (int)src->pid);
+	snprintf(path, sizeof path, "%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "");
 	ctx->path = hs_xstrdup(path);
-	ctx->cb.find_elf = dwfl_build_id_find_elf;
-	ctx->cb.find_debuginfo = o->no_debuginfo ? find_no_debuginfo : dwfl_standard_find_debuginfo;
+	ctx->pid = src->pid;
+	ctx->root = hs_rootfs_open(src->pid);
+	ctx->no_debuginfo = o->no_debuginfo;
+	ctx->cb.find_elf = find_no_elf;
+	ctx->cb.find_debuginfo = o->no_debuginfo ? find_no_debuginfo : find_debuginfo;
 	ctx->cb.debuginfo_path = &ctx->path;
 	Dwfl *dwfl = dwfl_begin(&ctx->cb);
 	s->dwfl = dwfl;
@@ -731,7 +924,7 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
 	}
 	Dwfl_Module *exe_mod = NULL;
-	Dwfl_Module *mod = report_modules(dwfl, src->pid, &maps, s->libc, sizeof s->libc, &exe_mod);
+	Dwfl_Module *mod = report_modules(dwfl, ctx, &maps, s->libc, sizeof s->libc, &exe_mod);
 	hs_maps_free(&maps);
 	GElf_Addr bias;
 	Elf *elf = NULL;
@@ -1050,6 +1243,8 @@ void hs_symbols_free(struct hs_symbols *s)
 		dwfl_end(s->dwfl);
 	struct dw_ctx *ctx = s->ctx;
 	if (ctx) {
+		if (ctx->root >= 0)
+			close(ctx->root);
 		free(ctx->path);
 		free(ctx);
 	}

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "source/rootfs.h"
+
 #define NUDGE_US 200
 
 static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
@@ -243,11 +245,17 @@ static int read_file_page(struct hs_target *t, const struct hs_map *m, uint64_t 
 	char path[4200];
 	snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)t->pid, (unsigned long long)m->start,
 		 (unsigned long long)m->end);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Regular files only, never a blocking open, nothing outside the
+	 * target's root (source/rootfs.h): a mapped device or a path the
+	 * target turned into a FIFO is read from the target instead. */
+	const char *why;
+	int fd = hs_rootfs_file(HS_ROOTFS_HOST, path, UINT64_MAX, &why);
 	struct stat st;
 	if (fd < 0 && m->path[0] == '/' && m->inode) {
-		snprintf(path, sizeof path, "/proc/%d/root%s", (int)t->pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		int root = hs_rootfs_open(t->pid);
+		fd = root >= 0 ? hs_rootfs_file(root, m->path, UINT64_MAX, &why) : -1;
+		if (root >= 0)
+			close(root);
 		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != m->inode)) {
 			close(fd);
 			fd = -1;
