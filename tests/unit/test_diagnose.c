@@ -460,8 +460,6 @@ struct pinfx {
 	struct hs_index ix;
 	struct hs_segment seg;
 	struct hs_tail tail;
-	uint64_t recorded[(HEAP >> 4) / 64 + 1];
-	uint32_t rank[(HEAP >> 4) / 64 + 1];
 	uint32_t fd[8192];
 	uint8_t sz[8192], flags[8192];
 };
@@ -474,25 +472,21 @@ static struct pinfx *pin_heap(unsigned nfree, unsigned nlive)
 	p->f->arenas[0].top = top;
 	p->seg = (struct hs_segment){.arena = 0, .heap = 0, .start = S, .end = S + HEAP, .g0 = 0};
 	p->ix = (struct hs_index){.segs = &p->seg, .nsegs = 1, .tails = &p->tail, .ngranules = HEAP >> 4,
-				  .recorded = p->recorded, .rank = p->rank, .fd = p->fd, .sz = p->sz,
-				  .flags = p->flags, .align_shift = 4};
+				  .fd = p->fd, .sz = p->sz, .flags = p->flags, .align_shift = 4};
+	hs_bitrank_init(&p->ix.recorded, HEAP >> 4, 8192);
 	uint64_t ord = 0;
 	uint64_t ring[32];
 	unsigned nring = 0;
 	for (unsigned i = 0; i < 1 + nfree + nlive; i++) {
 		uint64_t a = S + 0x100ull * i, g = (a - S) >> 4;
-		p->recorded[g >> 6] |= 1ull << (g & 63);
+		assert_true(hs_bitrank_add(&p->ix.recorded, g));
 		p->sz[ord] = 0x10;
 		p->flags[ord] = (uint8_t)(i >= 1 && i <= nfree ? HS_LIST_FAST << 1 : 0);
 		ord++;
 		ring[nring++ % 32] = a; /* every one looks in use */
 	}
 	p->seg.ord1 = ord;
-	uint64_t acc = 0;
-	for (size_t w = 0; w < HS_ARRAY_SIZE(p->rank); w++) {
-		p->rank[w] = (uint32_t)acc;
-		acc += (uint64_t)__builtin_popcountll(p->recorded[w]);
-	}
+	hs_bitrank_seal(&p->ix.recorded);
 	unsigned n = nring < 32 ? nring : 32;
 	p->tail.n = n;
 	p->tail.all = nring <= 32;
@@ -510,6 +504,12 @@ static struct pinfx *pin_heap(unsigned nfree, unsigned nlive)
 	p->f->ac[0].c.fast = p->f->ac[0].c.free = (struct hs_tally){nfree, 0x100ull * nfree};
 	p->f->c.totals.fast = p->f->c.totals.free = p->f->ac[0].c.fast;
 	return p;
+}
+
+static void pin_free(struct pinfx *p)
+{
+	hs_bitrank_free(&p->ix.recorded);
+	free(p);
 }
 
 static void test_pins(void **state)
@@ -533,7 +533,7 @@ static void test_pins(void **state)
 	assert_int_equal(strlen(hex), 64);
 	assert_memory_equal(hex, "53657373696f6e21", 16);
 	free(p->f);
-	free(p);
+	pin_free(p);
 
 	/* Three live chunks: each holds the run and the holes below it. The
 	 * highest is a thread's tcache_perthread_struct (2.42+ allocates it at
@@ -552,7 +552,7 @@ static void test_pins(void **state)
 	const struct hs_finding *tp = finding(&d, "top-pinned");
 	assert_null(tp); /* 225 KiB: under the 1 MiB worth a finding */
 	free(p->f);
-	free(p);
+	pin_free(p);
 
 	/* The finding, with 2 more pins above the first, the highest glibc's. */
 	p = pin_heap(4200, 3);
@@ -567,7 +567,7 @@ static void test_pins(void **state)
 	assert_non_null(strstr(tp->message, "tcache_perthread_struct"));
 	assert_non_null(strstr(tp->remedy, "first free()"));
 	free(p->f);
-	free(p);
+	pin_free(p);
 
 	/* A walk cut short before top (the last chunk kept does not end
 	 * there): what lies above is unknown, no pin is claimed. */
@@ -576,28 +576,28 @@ static void test_pins(void **state)
 	hs_diagnose(&p->f->c, NULL, &d);
 	assert_int_equal(d.npins, 0);
 	free(p->f);
-	free(p);
+	pin_free(p);
 
 	/* More than 8 live chunks above the run: live data, not a pin. */
 	p = pin_heap(900, 9);
 	hs_diagnose(&p->f->c, NULL, &d);
 	assert_int_equal(d.npins, 0);
 	free(p->f);
-	free(p);
+	pin_free(p);
 
 	/* A run under 64 KiB is not worth a pin. */
 	p = pin_heap(200, 1);
 	hs_diagnose(&p->f->c, NULL, &d);
 	assert_int_equal(d.npins, 0);
 	free(p->f);
-	free(p);
+	pin_free(p);
 
 	/* No live chunk above the run (it reaches top): nothing pins it. */
 	p = pin_heap(900, 0);
 	hs_diagnose(&p->f->c, NULL, &d);
 	assert_int_equal(d.npins, 0);
 	free(p->f);
-	free(p);
+	pin_free(p);
 }
 
 int main(void)
