@@ -40,7 +40,7 @@ static bool is_mp(const unsigned char *b, const struct hs_layout *l)
 	       word_at(b, l->mp_sbrk_base) == 0;
 }
 
-int hs_locate_statics(Elf *elf, const struct hs_layout *l, uint64_t *main_arena, uint64_t *mp,
+bool hs_locate_statics(Elf *elf, const struct hs_layout *l, uint64_t *main_arena, uint64_t *mp,
 		      const char **why)
 {
 	int n_arena = 0, n_mp = 0;
@@ -67,11 +67,11 @@ int hs_locate_statics(Elf *elf, const struct hs_layout *l, uint64_t *main_arena,
 	}
 	if (n_arena != 1) {
 		*why = n_arena ? "main_arena's signature matches more than once" : "main_arena's signature is not in libc's data";
-		return -1;
+		return false;
 	}
 	if (n_mp != 1) {
 		*why = n_mp ? "mp_'s signature matches more than once" : "mp_'s signature is not in libc's data";
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
 }

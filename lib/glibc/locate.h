@@ -13,8 +13,9 @@
 #include "base/layout.h"
 
 /* Scans the libc file's writable sections. Addresses returned are the
- * file's (add the load bias). Returns 0 when both were found, uniquely. */
-int hs_locate_statics(Elf *elf, const struct hs_layout *l, uint64_t *main_arena, uint64_t *mp,
-		      const char **why);
+ * file's (add the load bias). Whether both were found, uniquely (*why
+ * says what was not, when not). */
+bool hs_locate_statics(Elf *elf, const struct hs_layout *l, uint64_t *main_arena, uint64_t *mp,
+		       const char **why);
 
 #endif

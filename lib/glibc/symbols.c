@@ -1150,7 +1150,7 @@ static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct h
 	}
 	const char *why = NULL;
 	uint64_t ma = 0, mp = 0;
-	if (hs_locate_statics(elf, &s->layout, &ma, &mp, &why) != 0)
+	if (!hs_locate_statics(elf, &s->layout, &ma, &mp, &why))
 		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s without debug symbols: %s; install libc6-dbg",
 			       s->version, why);
 	s->main_arena = ma + bias;

@@ -602,18 +602,18 @@ static struct hs_task *task_find(struct hs_target *t, pid_t tid)
 	return NULL;
 }
 
-/* Seizes and interrupts every task not yet attached; returns how many new
- * ones were found, or -1 on a fatal error. */
-static int seize_new_tasks(struct hs_target *t, struct hs_err *err)
+/* Seizes and interrupts every task not yet attached; *added: how many new
+ * ones were found. */
+static int seize_new_tasks(struct hs_target *t, int *added, struct hs_err *err)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)t->tgid);
 	DIR *d = opendir(path);
 	if (!d) {
 		t->gone = true;
-		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid), -1;
+		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid);
 	}
-	int added = 0;
+	*added = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		pid_t tid = (pid_t)atoi(de->d_name);
@@ -637,21 +637,21 @@ static int seize_new_tasks(struct hs_target *t, struct hs_err *err)
 			if (e == ESRCH) {
 				t->gone = true;
 				return hs_fail(err, HS_EEXITED, "pid %d exited while being attached",
-					       (int)t->tgid), -1;
+					       (int)t->tgid);
 			}
-			return why_no_ptrace(t, err, e), -1;
+			return why_no_ptrace(t, err, e);
 		}
 		k->attached = true;
 		t->ntasks++;
-		added++;
+		(*added)++;
 		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 && errno != ESRCH) {
 			closedir(d);
 			return hs_fail(err, HS_EATTACH, "cannot interrupt thread %d: %s", (int)tid,
-				       strerror(errno)), -1;
+				       strerror(errno));
 		}
 	}
 	closedir(d);
-	return added;
+	return 0;
 }
 
 /* Waits until a seized task reports its stop. Returns false if it died. */
@@ -705,8 +705,8 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 	/* Threads can be created by threads not yet stopped: list again until
 	 * a listing finds nobody new (then nobody is left to create one). */
 	for (int round = 0;; round++) {
-		int added = seize_new_tasks(t, err);
-		if (added < 0)
+		int added = 0;
+		if (seize_new_tasks(t, &added, err))
 			return err->code;
 		if (added == 0)
 			break;
@@ -754,10 +754,10 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 	return 0;
 }
 
-int hs_target_nudge(struct hs_target *t, struct hs_task *k)
+bool hs_target_nudge(struct hs_target *t, struct hs_task *k)
 {
 	if (!k->attached || k->group_stopped)
-		return 0;
+		return k->attached;
 	int sig = k->pending_sig;
 	k->pending_sig = 0;
 	if (ptrace(PTRACE_CONT, k->tid, NULL, (void *)(long)sig) < 0)
@@ -769,10 +769,10 @@ int hs_target_nudge(struct hs_target *t, struct hs_task *k)
 	    hs_arch_getregs(k->tid, &k->regs) < 0) {
 		goto gone;
 	}
-	return 0;
+	return true;
 gone:
 	k->attached = false;
-	return -1;
+	return false;
 }
 
 void hs_target_resume(struct hs_target *t)

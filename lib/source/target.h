@@ -82,8 +82,8 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
 int hs_target_stop(struct hs_target *t, struct hs_err *err);
 /* Lets one stopped thread run for an instant and stops it again (to get
  * it out of malloc while the others stay stopped). A thread in a
- * job-control stop is never resumed. Returns 0, or -1 if it is gone. */
-int hs_target_nudge(struct hs_target *t, struct hs_task *k);
+ * job-control stop is never resumed. Returns whether it is still there. */
+bool hs_target_nudge(struct hs_target *t, struct hs_task *k);
 /* Detaches every thread, re-delivering any signal caught meanwhile, and
  * lets held-back signals to heapscope through. Safe to call twice. */
 void hs_target_resume(struct hs_target *t);
