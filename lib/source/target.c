@@ -472,24 +472,38 @@ static int why_no_ptrace(struct hs_target *t, struct hs_err *err, int e)
 
 /* The state letter of one task of the process ("R", "S", "Z", ...), or 0
  * when it is gone. */
-static char task_state(pid_t tgid, pid_t tid)
+/* The task's state letter (0: no such task) and its kernel flags. */
+static char task_state(pid_t tgid, pid_t tid, unsigned *flags)
 {
 	char path[64], stat[1024];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)tgid, (int)tid);
+	*flags = 0;
 	if (read_file(path, stat, sizeof stat) < 0)
 		return 0;
 	const char *rp = strrchr(stat, ')');
-	return rp && rp[1] == ' ' ? rp[2] : 0;
+	if (!rp || rp[1] != ' ')
+		return 0;
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %u", flags) != 1)
+		*flags = 0;
+	return rp[2];
 }
+
+#define PF_EXITING 0x4 /* include/linux/sched.h: do_exit() has begun */
 
 /* A task that has exited or is exiting: the kernel refuses to trace one
  * whose exit has begun (PTRACE_SEIZE fails with EPERM once exit_state is
  * set, ESRCH once it is reaped), and /proc then shows it as Z or X, or no
- * more. Not a permission problem: it is gone, and holds nothing to read. */
+ * more. Before that, from the start of do_exit(), its flags carry
+ * PF_EXITING: a killed process's memory goes (exit_mm) while it still
+ * shows R or D, and reads of it fail with EIO or EFAULT then. Not a
+ * permission problem, nor a corrupt heap: it is gone, and holds nothing
+ * to read. */
 static bool task_exiting(pid_t tgid, pid_t tid)
 {
-	char st = task_state(tgid, tid);
-	return st == 0 || st == 'Z' || st == 'X';
+	unsigned flags;
+	char st = task_state(tgid, tid, &flags);
+	return st == 0 || st == 'Z' || st == 'X' || (flags & PF_EXITING);
 }
 
 /* A thread of the process that has not exited, or 0. */
