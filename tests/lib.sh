@@ -306,3 +306,17 @@ need_file() {
 		exit 2
 	fi
 }
+
+# anon_kib PID: the process's anonymous RSS (smaps_rollup), in kB.
+anon_kib() { awk '/^Anonymous:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null; }
+
+# stays NAME PID BASE_KIB SLACK_KIB: the target's Anonymous is within SLACK of BASE.
+stays() {
+	local now
+	now=$(anon_kib "$2")
+	if [[ -n $now ]] && ((now - $3 <= $4)); then
+		pass "$1: anonymous RSS $3 -> $now kB (+$((now - $3)), at most +$4)"
+	else
+		fail "$1: anonymous RSS stays within $4 kB" "$3 -> ${now:-gone} kB"
+	fi
+}

@@ -3,32 +3,6 @@
 
 #include "base/hs.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-
-/* Address space only: pages count once written, so the set never stops
- * to grow (and copy) an array while a target waits. */
-static void *reserve(uint64_t bytes)
-{
-	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-	if (p == MAP_FAILED) {
-		fputs("heapscope: out of memory\n", stderr);
-		exit(HS_EINTERNAL);
-	}
-	/* Filled while the target is stopped: 2 MiB pages fault 512 times
-	 * less often than 4 KiB ones. */
-	madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
-}
-
-static void release(void *p, uint64_t bytes)
-{
-	if (p)
-		munmap(p, bytes ? bytes : 1);
-}
-
 /* A query costs two population counts. x86-64's baseline has no popcnt
  * instruction (hs_popcount64 is a dozen); nearly every machine has it, so
  * the queries are built twice and the loader picks (an ifunc). */
@@ -50,18 +24,18 @@ void hs_bitrank_init(struct hs_bitrank *b, uint64_t span, uint64_t max)
 	*b = (struct hs_bitrank){.span = span};
 	uint64_t words = (span + 63) / 64;
 	b->capwords = max < words ? max : words;
-	b->nz = reserve(nnz(b) * sizeof *b->nz);
-	b->nzrank = reserve(nnz(b) * sizeof *b->nzrank);
-	b->words = reserve(b->capwords * sizeof *b->words);
-	b->wrank = reserve(b->capwords * sizeof *b->wrank);
+	b->nz = hs_reserve(nnz(b) * sizeof *b->nz);
+	b->nzrank = hs_reserve(nnz(b) * sizeof *b->nzrank);
+	b->words = hs_reserve(b->capwords * sizeof *b->words);
+	b->wrank = hs_reserve(b->capwords * sizeof *b->wrank);
 }
 
 void hs_bitrank_free(struct hs_bitrank *b)
 {
-	release(b->nz, nnz(b) * sizeof *b->nz);
-	release(b->nzrank, nnz(b) * sizeof *b->nzrank);
-	release(b->words, b->capwords * sizeof *b->words);
-	release(b->wrank, b->capwords * sizeof *b->wrank);
+	hs_release(b->nz, nnz(b) * sizeof *b->nz);
+	hs_release(b->nzrank, nnz(b) * sizeof *b->nzrank);
+	hs_release(b->words, b->capwords * sizeof *b->words);
+	hs_release(b->wrank, b->capwords * sizeof *b->wrank);
 	*b = (struct hs_bitrank){0};
 }
 

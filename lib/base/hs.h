@@ -79,6 +79,11 @@ void hs_warnings_free(struct hs_warnings *w);
  * without its own memory, so running out is a clean exit 1. */
 void *hs_xcalloc(size_t n, size_t size);
 void *hs_xrealloc(void *p, size_t n, size_t size);
+/* Address space for an array filled while a target waits: reserved, not
+ * committed (pages count once written), with huge pages asked for, so
+ * it never stops to grow and copy. Runs out as hs_xcalloc does. */
+void *hs_reserve(size_t bytes);
+void hs_release(void *p, size_t bytes);
 char *hs_xstrdup(const char *s);
 
 #define HS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* 1 MiB: two windows stay in cache between the copy and the walk, and
  * process_vm_readv is already at full speed (GLIBC-FACTS.md 8). */
@@ -453,26 +452,6 @@ static void keep_tail(struct walker *k, struct hs_source *src, struct hs_tail *t
 	}
 }
 
-static void *reserve(size_t bytes)
-{
-	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-	if (p == MAP_FAILED) {
-		fputs("heapscope: out of memory\n", stderr);
-		exit(HS_EINTERNAL);
-	}
-	/* Filled while the target is stopped: 2 MiB pages fault 512 times
-	 * less often than 4 KiB ones. */
-	madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
-}
-
-static void release(void *p, size_t bytes)
-{
-	if (p)
-		munmap(p, bytes ? bytes : 1);
-}
-
 static int cmp_seg(const void *x, const void *y)
 {
 	const struct hs_segment *a = x, *b = y;
@@ -518,11 +497,11 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	if (ix->caprec > UINT32_MAX) /* the set's ranks are 32-bit */
 		ix->caprec = UINT32_MAX;
 	if (g < HS_FD32_MAX)
-		ix->fd = reserve(ix->caprec * sizeof *ix->fd);
+		ix->fd = hs_reserve(ix->caprec * sizeof *ix->fd);
 	else
-		ix->fd64 = reserve(ix->caprec * sizeof *ix->fd64);
-	ix->sz = reserve(ix->caprec);
-	ix->flags = reserve(ix->caprec);
+		ix->fd64 = hs_reserve(ix->caprec * sizeof *ix->fd64);
+	ix->sz = hs_reserve(ix->caprec);
+	ix->flags = hs_reserve(ix->caprec);
 
 	struct walker k = {.ix = ix, .h = h, .l = l, .w = w, .minsize = 4 * l->size_sz,
 			   .hdr = 2 * l->size_sz, .shift = ix->align_shift, .rec_limit = ix->rec_limit,
@@ -531,7 +510,7 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	if (o && o->types && o->types->n) {
 		ix->types = o->types;
 		ix->type_big = hs_xcalloc(o->types->nnames, sizeof *ix->type_big);
-		ix->rtype = reserve(ix->caprec * sizeof *ix->rtype);
+		ix->rtype = hs_reserve(ix->caprec * sizeof *ix->rtype);
 		k.tlo = o->types->lo;
 		k.tspan = o->types->hi - o->types->lo;
 	}
@@ -574,13 +553,13 @@ void hs_index_free(struct hs_index *ix)
 	free(ix->segs);
 	free(ix->tails);
 	hs_bitrank_free(&ix->recorded);
-	release(ix->fd, ix->caprec * sizeof *ix->fd);
-	release(ix->fd64, ix->caprec * sizeof *ix->fd64);
-	release(ix->sz, ix->caprec);
-	release(ix->flags, ix->caprec);
+	hs_release(ix->fd, ix->caprec * sizeof *ix->fd);
+	hs_release(ix->fd64, ix->caprec * sizeof *ix->fd64);
+	hs_release(ix->sz, ix->caprec);
+	hs_release(ix->flags, ix->caprec);
 	free(ix->big);
 	free(ix->other);
-	release(ix->rtype, ix->caprec * sizeof *ix->rtype);
+	hs_release(ix->rtype, ix->caprec * sizeof *ix->rtype);
 	free(ix->type_big);
 	free(ix->arenas);
 	free(ix->chunks);

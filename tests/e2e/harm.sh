@@ -16,19 +16,7 @@ SUITE=harm
 source "$(dirname "$0")/../lib.sh"
 need_file "$HEAPSCOPE"
 
-anon_kib() { awk '/^Anonymous:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null; }
 fact() { awk -v k="$2" '$1 == k {print $2}' "$1/facts.txt"; }
-
-# stays NAME PID BASE_KIB SLACK_KIB: the target's Anonymous is within SLACK of BASE.
-stays() {
-	local now
-	now=$(anon_kib "$2")
-	if [[ -n $now ]] && ((now - $3 <= $4)); then
-		pass "$1: anonymous RSS $3 -> $now kB (+$((now - $3)), at most +$4)"
-	else
-		fail "$1: anonymous RSS stays within $4 kB" "$3 -> ${now:-gone} kB"
-	fi
-}
 
 # exact_stats NAME PID DIR: --format=malloc-stats equals the fixture's own.
 exact_stats() {
