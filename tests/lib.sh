@@ -320,3 +320,18 @@ stays() {
 		fail "$1: anonymous RSS stays within $4 kB" "$3 -> ${now:-gone} kB"
 	fi
 }
+
+# exact_format NAME PID DIR FORMAT FILE: `attach --format=FORMAT` equals
+# the fixture's own DIR/FILE (glibc's malloc_stats() or malloc_info()).
+exact_format() {
+	hs "$3/hs.$4" "$3/hs.$4.err" attach --format="$4" "$2"
+	if [[ $HS_RC -eq 0 ]] && cmp -s "$3/$5" "$3/hs.$4"; then
+		pass "$1: $4 byte-identical to glibc's"
+	else
+		fail "$1: $4 byte-identical to glibc's" "exit $HS_RC" "$3/hs.$4.err" \
+			"$(diff "$3/$5" "$3/hs.$4" | head -n 12)"
+	fi
+}
+
+# exact_stats NAME PID DIR: --format=malloc-stats equals the fixture's own.
+exact_stats() { exact_format "$1" "$2" "$3" malloc-stats malloc_stats.txt; }

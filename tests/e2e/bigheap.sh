@@ -20,20 +20,8 @@ need_file "$HEAPSCOPE"
 
 # exact NAME PID DIR: malloc-stats and malloc-info equal the fixture's own.
 exact() {
-	hs "$3/hs.mstats" "$3/hs.mstats.err" attach --format=malloc-stats "$2"
-	if [[ $HS_RC -eq 0 ]] && cmp -s "$3/malloc_stats.txt" "$3/hs.mstats"; then
-		pass "$1: malloc-stats byte-identical to glibc's"
-	else
-		fail "$1: malloc-stats byte-identical to glibc's" "exit $HS_RC" "$3/hs.mstats.err" \
-			"$(diff "$3/malloc_stats.txt" "$3/hs.mstats" | head -n 12)"
-	fi
-	hs "$3/hs.minfo" "$3/hs.minfo.err" attach --format=malloc-info "$2"
-	if [[ $HS_RC -eq 0 ]] && cmp -s "$3/malloc_info.xml" "$3/hs.minfo"; then
-		pass "$1: malloc-info byte-identical to glibc's"
-	else
-		fail "$1: malloc-info byte-identical to glibc's" "exit $HS_RC" "$3/hs.minfo.err" \
-			"$(diff "$3/malloc_info.xml" "$3/hs.minfo" | head -n 12)"
-	fi
+	exact_stats "$@"
+	exact_format "$1" "$2" "$3" malloc-info malloc_info.xml
 }
 
 # reads NAME PID DIR: plain and --leaks, exit 0 each, RSS kept.

@@ -18,17 +18,6 @@ need_file "$HEAPSCOPE"
 
 fact() { awk -v k="$2" '$1 == k {print $2}' "$1/facts.txt"; }
 
-# exact_stats NAME PID DIR: --format=malloc-stats equals the fixture's own.
-exact_stats() {
-	hs "$3/hs.mstats" "$3/hs.mstats.err" attach --format=malloc-stats "$2"
-	if [[ $HS_RC -eq 0 ]] && cmp -s "$3/malloc_stats.txt" "$3/hs.mstats"; then
-		pass "$1: malloc-stats byte-identical to glibc's"
-	else
-		fail "$1: malloc-stats byte-identical to glibc's" "exit $HS_RC" "$3/hs.mstats.err" \
-			"$(diff "$3/malloc_stats.txt" "$3/hs.mstats" | head -n 12)"
-	fi
-}
-
 # 1. After malloc_trim(0): the trimmed pages stay given back.
 echo "== trimgrow: 2,000,000 x malloc(100), all but every 100th freed, malloc_trim(0)"
 if READY_TIMEOUT=120 start_fixture trimgrow 2000000 100; then
