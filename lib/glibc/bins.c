@@ -70,13 +70,14 @@ static void walk_list(const struct hs_layout *l, struct hs_index *ix, const stru
 		      uint64_t first, uint64_t end_at, struct hs_binstat *st, bool keep, struct hs_warnings *w)
 {
 	uint64_t p = first;
+	struct hs_index_near near = HS_INDEX_NEAR_INIT(ix);
 	while (p != end_at) {
 		if (st->count >= lw->max) {
 			hs_warn(w, "%s: list goes on past %llu entries (at 0x%llx); cut", lw->what,
 				(unsigned long long)lw->max, (unsigned long long)p);
 			return;
 		}
-		int64_t ord = hs_index_find(ix, p);
+		int64_t ord = hs_index_find_near(ix, &near, p);
 		if (ord < 0) {
 			hs_warn(w, "%s: 0x%llx is not a chunk that list could hold; cut", lw->what,
 				(unsigned long long)p);
@@ -113,7 +114,7 @@ static void walk_list(const struct hs_layout *l, struct hs_index *ix, const stru
 				nx == HS_FD_BAD ? "a misaligned address" : "an address outside every heap");
 			return;
 		}
-		p = hs_index_addr(ix, nx) - lw->link_off;
+		p = hs_index_addr_near(ix, &near, nx) - lw->link_off;
 	}
 }
 

@@ -84,7 +84,7 @@ static bool kv_get(const struct hs_kv *tab, size_t cap, uint64_t key, uint64_t *
 	return false;
 }
 
-static const struct hs_segment *seg_of(const struct hs_index *ix, uint64_t addr)
+const struct hs_segment *hs_index_seg(const struct hs_index *ix, uint64_t addr)
 {
 	size_t lo = 0, hi = ix->nsegs;
 	while (lo < hi) {
@@ -101,7 +101,7 @@ static const struct hs_segment *seg_of(const struct hs_index *ix, uint64_t addr)
 
 static uint64_t index_granule(const struct hs_index *ix, uint64_t addr)
 {
-	const struct hs_segment *s = seg_of(ix, addr);
+	const struct hs_segment *s = hs_index_seg(ix, addr);
 	if (!s)
 		return HS_FD_OTHER;
 	if ((addr - s->start) & ((1u << ix->align_shift) - 1))
@@ -128,11 +128,9 @@ int64_t hs_index_find(const struct hs_index *ix, uint64_t addr)
 	return g < ix->ngranules ? hs_bitrank_find(&ix->recorded, g) : -1;
 }
 
-uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
+uint64_t hs_index_size_big(const struct hs_index *ix, uint64_t ord)
 {
 	uint64_t v;
-	if (ix->sz[ord])
-		return (uint64_t)ix->sz[ord] << ix->align_shift;
 	return kv_get(ix->big, ix->capbig, ord, &v) ? v : 0;
 }
 
@@ -164,7 +162,7 @@ static inline uint64_t encode_ptr(const struct walker *k, uint64_t v)
 		return HS_FD_BAD;
 	const struct hs_segment *s = k->seg;
 	if (v < s->start || v >= s->end)
-		s = seg_of(k->ix, v);
+		s = hs_index_seg(k->ix, v);
 	if (!s)
 		return HS_FD_OTHER;
 	return s->g0 + ((v - s->start) >> k->ix->align_shift);

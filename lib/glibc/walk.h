@@ -186,8 +186,49 @@ static inline uint64_t hs_index_next(const struct hs_index *ix, uint64_t ord)
 int64_t hs_index_find(const struct hs_index *ix, uint64_t addr);
 /* Address of granule g. */
 uint64_t hs_index_addr(const struct hs_index *ix, uint64_t g);
-/* Size (flags masked) and raw low size bits of a recorded chunk. */
-uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord);
+/* The segment that holds addr, or NULL. */
+const struct hs_segment *hs_index_seg(const struct hs_index *ix, uint64_t addr);
+
+/* hs_index_find and hs_index_addr, with the same answers, for a run of
+ * lookups that mostly stay in one segment (a free list of millions): a
+ * cursor keeps the last segment seen, in locals the compiler can hold in
+ * registers, which spares the search of the segments at every step.
+ * Start it with HS_INDEX_NEAR_INIT(ix). */
+struct hs_index_near {
+	uint64_t start, len, g0; /* the segment: [start, start + len), granule g0 */
+	unsigned shift;
+};
+#define HS_INDEX_NEAR_INIT(ix) ((struct hs_index_near){.shift = (ix)->align_shift})
+
+static inline int64_t hs_index_find_near(const struct hs_index *ix, struct hs_index_near *n, uint64_t addr)
+{
+	if (addr - n->start >= n->len) {
+		const struct hs_segment *s = hs_index_seg(ix, addr);
+		if (!s)
+			return -1;
+		*n = (struct hs_index_near){s->start, s->end - s->start, s->g0, n->shift};
+	}
+	const uint64_t off = addr - n->start;
+	if (off & ((1ull << n->shift) - 1))
+		return -1;
+	return hs_bitrank_find(&ix->recorded, n->g0 + (off >> n->shift));
+}
+
+static inline uint64_t hs_index_addr_near(const struct hs_index *ix, const struct hs_index_near *n, uint64_t g)
+{
+	if (g - n->g0 < n->len >> n->shift)
+		return n->start + ((g - n->g0) << n->shift);
+	return hs_index_addr(ix, g);
+}
+/* Size (flags masked) of a recorded chunk. Inline: the lists, the census
+ * and pins ask it of every chunk; a size too large for its byte is in
+ * the side table (hs_index_size_big). */
+uint64_t hs_index_size_big(const struct hs_index *ix, uint64_t ord);
+static inline uint64_t hs_index_size(const struct hs_index *ix, uint64_t ord)
+{
+	const uint8_t s = ix->sz[ord];
+	return s ? (uint64_t)s << ix->align_shift : hs_index_size_big(ix, ord);
+}
 /* Address of the recorded chunk with this ordinal (slow: for messages). */
 uint64_t hs_index_ord_addr(const struct hs_index *ix, uint64_t ord);
 /* Raw next pointer stored for a recorded free chunk with HS_FD_OTHER. */

@@ -162,6 +162,36 @@ static void test_clean_heap(void **state)
 	release(&f, &r);
 }
 
+/* The lists' cursor (hs_index_find_near, hs_index_addr_near) answers as
+ * the plain lookups do, whatever the order of the questions: addresses in
+ * the heap, misaligned, before and past it, in a scrambled order. */
+static void test_near_matches_plain(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build(&f);
+	analyse(&f, &r);
+	struct hs_index_near n = HS_INDEX_NEAR_INIT(&r.ix);
+	uint64_t x = 12345, found = 0;
+	for (int i = 0; i < 20000; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t a = HEAP - 0x100 + (x >> 33) % (HEAP_LEN + 0x200);
+		if (i % 3 == 0)
+			a &= ~0xfull;
+		int64_t o = hs_index_find(&r.ix, a);
+		assert_int_equal(hs_index_find_near(&r.ix, &n, a), o);
+		found += o >= 0;
+		if (o >= 0) {
+			uint64_t g = r.ix.segs[0].g0 + ((a - HEAP) >> r.ix.align_shift);
+			assert_int_equal(hs_index_addr_near(&r.ix, &n, g), hs_index_addr(&r.ix, g));
+			assert_int_equal(hs_index_addr_near(&r.ix, &n, g), a);
+		}
+	}
+	assert_true(found > 0);
+	release(&f, &r);
+}
+
 static void test_fastbin_cycle(void **state)
 {
 	(void)state;
@@ -343,6 +373,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_heap),
+		cmocka_unit_test(test_near_matches_plain),
 		cmocka_unit_test(test_fastbin_cycle),
 		cmocka_unit_test(test_fastbin_garbage),
 		cmocka_unit_test(test_size_overrun),
