@@ -948,9 +948,10 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 			return hs_fail(err, HS_EUNSUPPORTED,
 				       "pid %d is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely; give it with --glibc=X.Y",
 				       (int)src->pid);
-		/* The user's word for the version: a wrong one shows as a
-		 * corrupt heap (exit 5), as safe-linking and the fastbins read
-		 * wrong; the report says where the version came from. */
+		/* The user's word for the version, said in the report. A wrong
+		 * one with another layout (safe-linking, tcache counts,
+		 * fastbins) reads as a corrupt heap (exit 5); one with the same
+		 * layout reads the same. */
 		mod = exe_mod;
 		s->is_static = s->version_given = true;
 		s->layout.vmajor = 2;
