@@ -584,7 +584,7 @@ real_memcached() {
 	echo "== memcached (-t 4)"
 	have memcached memcached /usr/bin/memcached "$PY" || return 0
 	have memcached gdb /usr/bin/gdb || return 0
-	local d port pid
+	local d port pid nb nm na
 	tmpdir d
 	port=$(free_port)
 	/usr/bin/memcached -t 4 -l 127.0.0.1 -p "$port" -U 0 -m 256 -c 64 -u root \
@@ -605,6 +605,23 @@ real_memcached() {
 	# its slab pages are 1 MiB mmapped chunks, all reached from its
 	# globals (issue 15: 77 MiB of them were once called a leak)
 	target_checks "memcached" "$pid" "$d/stderr" "$d/t" in-use healthy
+	# what that no-leak verdict rests on: slab pages (mmapped chunks)
+	# between the heaps, where the old lookup dropped pointers (issue 15
+	# item 1); a layout with none there would prove nothing
+	local between
+	hs "$d/t/chunks.json" "$d/t/chunks.err" attach --json --chunks "$pid"
+	between=$(jq -r 'def pad: ltrimstr("0x") | ("0000000000000000"[0:(16 - length)]) + .;
+		([.arenas[].heaps[] | .start | pad] | min) as $lo | ([.arenas[].heaps[] | .end | pad] | max) as $hi
+		| [.chunks[] | select(.state == "mmapped")] as $m
+		| "\([$m[] | .address | pad | select(. > $lo and . < $hi)] | length) \($m | length) \(.arenas | length)"' \
+		"$d/t/chunks.json" 2>/dev/null)
+	read -r nb nm na <<<"${between:-0 0 0}"
+	if ((HS_RC == 0 && nb > 0)) && grep -q '^leaks: 0 chunks, 0 B unreachable' "$d/t/hs.leaks"; then
+		pass "memcached: $nb of its $nm mmapped chunks (slab pages) lie between its $na arenas' heaps, and --leaks found 0 chunks unreachable"
+	else
+		fail "memcached: mmapped chunks between its heaps, none unreachable" \
+			"exit $HS_RC; $nb of $nm between the heaps of $na arenas; $(grep -m 1 '^leaks:' "$d/t/hs.leaks")" "$d/t/chunks.err"
+	fi
 	stop_fixture "$pid"
 }
 
