@@ -155,7 +155,7 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	struct hs_leaks leaks = {0};
 	struct hs_smaps smaps = {0}; /* the whole process, read before the stop */
 	struct hs_process proc = {0};
-	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo};
+	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor};
 	const char *inconsistent = NULL;
 
 	memset(&t, 0, sizeof t);
@@ -232,6 +232,6 @@ static int cmd_attach(int argc, char **argv, const struct options *o, struct hs_
 const struct hs_command hs_cmd_attach = {
 	.name = "attach",
 	.synopsis = "attach PID",
-	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG),
+	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_GLIBC),
 	.run = cmd_attach,
 };

@@ -49,7 +49,7 @@ struct options {
 	bool no_debuginfo;
 	bool compare;
 	int leaks;          /* 0, 1 (sample), 2 (all) */
-	int glibc_minor;    /* replay: --glibc=2.N (default 36) */
+	int glibc_minor;    /* --glibc=2.N: replay's model (default 36); attach: a static program's version */
 	unsigned word_size; /* replay: --word-size=4|8 (default 8) */
 	uint64_t heap_base; /* replay: --heap-base=ADDR (0: the core's default) */
 };

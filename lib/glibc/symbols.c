@@ -943,10 +943,22 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 			snprintf(s->libc, sizeof s->libc, "%s", dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 		}
 	}
-	if (!mod && exe_mod && symbol_address(exe_mod, "main_arena", STT_OBJECT))
-		return hs_fail(err, HS_EUNSUPPORTED,
-			       "pid %d is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely",
-			       (int)src->pid);
+	if (!mod && exe_mod && symbol_address(exe_mod, "main_arena", STT_OBJECT)) {
+		if (!o->glibc_minor)
+			return hs_fail(err, HS_EUNSUPPORTED,
+				       "pid %d is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely; give it with --glibc=X.Y",
+				       (int)src->pid);
+		/* The user's word for the version, said in the report. A wrong
+		 * one with another layout (safe-linking, tcache counts,
+		 * fastbins) reads as a corrupt heap (exit 5); one with the same
+		 * layout reads the same. */
+		mod = exe_mod;
+		s->is_static = s->version_given = true;
+		s->layout.vmajor = 2;
+		s->layout.vminor = o->glibc_minor;
+		snprintf(s->version, sizeof s->version, "2.%d", o->glibc_minor);
+		snprintf(s->libc, sizeof s->libc, "%s", dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
+	}
 	if (!mod)
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "pid %d has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",
@@ -963,6 +975,9 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 		snprintf(s->build_id + 2 * i, 3, "%02x", bits[i]);
 	if (!s->is_static && version_from_banner(elf, s) != 0)
 		return hs_fail(err, HS_EUNSUPPORTED, "%s has no glibc version banner: not glibc", s->libc);
+	if (o->glibc_minor && (s->layout.vmajor != 2 || s->layout.vminor != o->glibc_minor))
+		return hs_fail(err, HS_EUSAGE, "--glibc=2.%d, but %s names glibc %s: --glibc is for a program that names none",
+			       o->glibc_minor, s->libc, s->version);
 	s->layout.safe_linking = s->layout.vmajor > 2 || s->layout.vminor >= 32;
 	s->layout.tcache_counts_down = s->layout.vmajor > 2 || s->layout.vminor >= 42;
 	s->layout.mmap_tail = s->layout.vmajor > 2 || s->layout.vminor >= 43 ? 2 * s->layout.size_sz : 0;

@@ -24,6 +24,7 @@ struct hs_symbols {
 	uint64_t tls_size;     /* libc's PT_TLS block: where the locate scan looks */
 	uint64_t tls_align;
 	bool is_static;        /* glibc linked into the executable */
+	bool version_given;    /* the version is --glibc's, the program names none */
 	/* Another malloc in the process ("jemalloc 5.3.0 (libjemalloc.so.2)"),
 	 * which serves the program instead of glibc's; "" if none. Only a
 	 * module that defines and exports malloc counts (an undefined symbol
@@ -45,6 +46,7 @@ struct hs_symbols {
 
 struct hs_symbols_opts {
 	bool no_debuginfo;
+	int glibc_minor; /* --glibc=2.N: the version of a static program that names none; 0 if not given */
 };
 
 /* Fails with HS_EUNSUPPORTED when the target has no glibc or no usable

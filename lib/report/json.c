@@ -557,6 +557,8 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	cJSON_AddStringToObject(o, "exe", c->exe ? c->exe : "");
 	cJSON_AddStringToObject(o, "arch", c->arch ? c->arch : "");
 	cJSON_AddStringToObject(o, "glibc", s->version);
+	if (s->version_given) /* absent unless --glibc named a version the program does not */
+		cJSON_AddBoolToObject(o, "glibc_given", true);
 	cJSON_AddNumberToObject(o, "threads", (double)c->nthreads);
 
 	o = obj(root, "symbols");

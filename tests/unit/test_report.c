@@ -545,6 +545,54 @@ static void test_text(void **state)
 	free(f);
 }
 
+/* One of a thing is said in the singular (issue 15 item 5: "1 chunks",
+ * "1 problems"); a replay (pid 0) names no process and no stop; a static
+ * program's version that --glibc gave says so. */
+static void test_text_singulars(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	f->c.totals.mmapped = (struct hs_tally){1, 135168};
+	f->heap.mp.n_mmaps = 1;
+	f->heap.mp.max_n_mmaps = 1;
+	f->c.nthreads = 1;
+	f->tc[0].tcache = (struct hs_tally){1, 32};
+	f->tbins[0].chunks = 1;
+	f->tbins[0].bytes = 32;
+	hs_warn(&f->warn, "one thing looked wrong");
+	f->c.consistent = false;
+	struct hs_diagnosis d;
+	hs_diagnose(&f->c, NULL, &d);
+	struct hs_report_opts o = {.format = HS_FMT_TEXT};
+	char *s = NULL;
+	RENDER(s, hs_report(out, &f->c, &d, &o));
+	assert_non_null(strstr(s, ", 1 thread\n"));
+	assert_non_null(strstr(s, "mmapped: 1 chunk, 132.0 KiB (max 1 region,"));
+	assert_non_null(strstr(s, "tcache 1 chunk 32 B"));
+	assert_non_null(strstr(s, "1 problem found reading the heap"));
+	assert_null(strstr(s, "1 chunks"));
+	assert_null(strstr(s, "1 problems"));
+	assert_null(strstr(s, "1 threads"));
+	assert_null(strstr(s, "1 regions"));
+	free(s);
+
+	f->sym.version_given = true;
+	RENDER(s, hs_report(out, &f->c, &d, &o));
+	assert_non_null(strstr(s, "glibc 2.36 (as --glibc says) via dwarf"));
+	free(s);
+
+	f->c.pid = 0; /* replay */
+	f->c.exe = "t.trace";
+	RENDER(s, hs_report(out, &f->c, &d, &o));
+	assert_non_null(strstr(s, "\ntrace t.trace, x86_64, glibc 2.36 as the reference core models it\n"
+				  "no process (nothing stopped), total 20.2 ms\n"));
+	assert_null(strstr(s, "pid 0"));
+	assert_null(strstr(s, "stopped 0.0 ms"));
+	free(s);
+	hs_warnings_free(&f->warn);
+	free(f);
+}
+
 static void test_fmt_size(void **state)
 {
 	(void)state;
@@ -724,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_json_fields),
 		cmocka_unit_test(test_json_chunks_bins_pretty),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_text_singulars),
 		cmocka_unit_test(test_fmt_size),
 		cmocka_unit_test(test_describe_bytes),
 		cmocka_unit_test(test_redact_warning),
