@@ -128,7 +128,7 @@ for bin in build/heapscope-san build/heapscope; do
 	done
 done
 
-echo "=== real programs (nginx, memcached, python3, PostgreSQL, a JVM, redis) with HEAPSCOPE=build/heapscope"
+echo "=== real programs (nginx, memcached, python3, PostgreSQL, a JVM, redis, and C programs that leak, fragment or mmap their own) with HEAPSCOPE=build/heapscope"
 HEAPSCOPE=build/heapscope suite real tests/e2e/real.sh
 
 # The glibc matrix: every exactness check on every version, with its debug
