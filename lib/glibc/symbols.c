@@ -1078,11 +1078,14 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 	s->layout.mmap_tail = was.mmap_tail;
 	s->main_arena = s->mp = 0;
 	Dwarf_Addr dwbias;
-	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout)) {
+	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout) ||
+	    hs_layout_unsound(&s->layout)) {
+		const char *why = hs_layout_missing(&s->layout);
+		why = why ? why : hs_layout_unsound(&s->layout);
 		err->code = 0;
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",
-			       (int)src->pid, base, hs_layout_missing(&s->layout) ? hs_layout_missing(&s->layout) : "no DWARF");
+			       (int)src->pid, base, why ? why : "no DWARF");
 	}
 	const char *debugfile = NULL;
 	dwfl_module_info(dbg, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
@@ -1103,6 +1106,12 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 	return 0;
 }
 
+/* libc's TLS block is a few hundred bytes, a static program's with its own
+ * __thread data rarely more than a few KiB. A larger PT_TLS is a hostile
+ * file's: threads.c's locate scan reads every word of the block, with the
+ * target stopped (found by fuzz_symbols: 2^60 bytes, a stop for ever). */
+#define TLS_BLOCK_MAX (1u << 20)
+
 static void tls_block_size(Elf *elf, struct hs_symbols *s)
 {
 	size_t n = 0;
@@ -1110,7 +1119,7 @@ static void tls_block_size(Elf *elf, struct hs_symbols *s)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS) {
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS && ph.p_memsz <= TLS_BLOCK_MAX) {
 			s->tls_size = ph.p_memsz;
 			s->tls_align = ph.p_align ? ph.p_align : 1;
 		}
@@ -1148,6 +1157,10 @@ static int dwarf_path(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err
 	const char *miss = hs_layout_missing(&s->layout);
 	if (miss)
 		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s: libc's DWARF lacks %s", s->version, miss);
+	/* the symbol-free path's built-in layout then, not this one */
+	const char *bad = hs_layout_unsound(&s->layout);
+	if (bad)
+		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s: libc's DWARF is not sound: %s", s->version, bad);
 	s->method = "dwarf";
 	return 0;
 }
