@@ -4,8 +4,9 @@
  * (hs_rootfs_file under RESOLVE_IN_ROOT, libdwfl on the descriptors, the
  * debug file by build-id and .gnu_debuglink, its DWARF, libc's symbol
  * tables, relocations and TLS segment, the symbol-free path's scan), and
- * then the arenas reader on the layout they gave. Nothing may crash, hang or grow without bound; a file it cannot use
- * must come out as an error or as the symbol-free path.
+ * then the arenas reader on the layout they gave. Nothing may crash, hang
+ * or grow without bound; a file it cannot use must come out as an error
+ * or as the symbol-free path.
  *
  * Why the input is a list of patches, not the files themselves. A libc is
  * 2 MiB and its debug file 10 MiB once decompressed: as libFuzzer inputs,
@@ -14,9 +15,10 @@
  * never reads. So the real files of every glibc of the matrix (2.31,
  * 2.36 the host's, 2.41, 2.43; tests/fuzz/symbols-bases.sh copies them,
  * the debug files with their sections decompressed so that mutations
- * reach DWARF rather than zlib; inflating a compressed one also takes
- * libelf 1.6 s a run under ASan, fifty times the rest) are written once into a root per version under $TMPDIR, and an input says
- * what to change in them:
+ * reach DWARF rather than zlib; inflating a compressed one also took
+ * libelf 1.6 s a run here, most of a run's time) are written once into
+ * a root per version under /tmp, and an input says what to change in
+ * them:
  *
  *   byte 0   which base (modulo their number)
  *   byte 1   flags: 1 --no-debuginfo (the symbol-free path), 2 the debug

@@ -4,9 +4,8 @@
 # the host's libc with its debug file from libc6-dbg, and every fetched
 # version's (make matrix). Debug files are written with their sections
 # decompressed (objcopy --decompress-debug-sections) so that mutations land
-# in DWARF, not in zlib streams (a compressed one also costs libelf 1.6 s
-# of inflating per run under the sanitizers, 50 times a decompressed one:
-# the fuzzer would spend its time in zlib). A version without its debug
+# in DWARF, not in zlib streams (inflating a compressed one also took
+# libelf 1.6 s a run here: the fuzzer would spend its time in zlib). A version without its debug
 # file gets libc alone (the symbol-free path).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
