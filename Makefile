@@ -116,7 +116,8 @@ FUZZ_SRC := $(filter-out arch/%,$(LIB_SRC)) arch/$(ARCH).c
 # and debug file, patched where the symbols stage reads them (fuzz_symbols;
 # tests/fuzz/fuzz_symbols.c says why patches). Its own bound on a hang
 # (HEAPSCOPE_SYMBOLS_TIMEOUT) is set above libFuzzer's -timeout, so that a
-# hang is libFuzzer's, with the input saved.
+# hang is libFuzzer's, with the input saved. tests/fuzz/corpus-symbols is
+# the corpus of the 10-minute goal run, merged (-merge=1).
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRC) $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -Itests/fuzz -fsanitize=fuzzer,address,undefined \
@@ -137,7 +138,8 @@ fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed $(B)/fuzz/fuzz_refcore $(B)/fuzz
 	tests/fuzz/symbols-bases.sh $(B)/fuzz/symbols-bases
 	HEAPSCOPE_SYMBOLS_TIMEOUT=60 FZ_SYMBOLS_BASES=$(B)/fuzz/symbols-bases nice -n 10 \
 		$(B)/fuzz/fuzz_symbols -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 \
-		-max_len=512 -len_control=0 $(B)/fuzz/corpus-symbols tests/fuzz/symbols-seeds
+		-max_len=512 -len_control=0 $(B)/fuzz/corpus-symbols tests/fuzz/symbols-seeds \
+		tests/fuzz/corpus-symbols
 
 # The glibc test matrix (2.31, 2.41, 2.43 with their debug symbols) from
 # Debian's archive, cached outside the tree (HEAPSCOPE_MATRIX); `make check`
