@@ -108,10 +108,16 @@ clean:
 # images. FUZZ_SECONDS bounds the run (600 for the goal, 60 by default).
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(filter-out arch/%,$(LIB_SRC)) arch/$(ARCH).c
-# Three targets: mutated images of a 2.36 heap (fuzz_heap); mutated images
+# Four targets: mutated images of a 2.36 heap (fuzz_heap); mutated images
 # the reference core built, every modelled version and word size, which
 # unmutated must read back exactly (fuzz_refcore); any text as a trace,
 # through the parser and the core (fuzz_replay).
+# And the files a target controls on disk: every matrix version's real libc
+# and debug file, patched where the symbols stage reads them (fuzz_symbols;
+# tests/fuzz/fuzz_symbols.c says why patches). Its own bound on a hang
+# (HEAPSCOPE_SYMBOLS_TIMEOUT) is set above libFuzzer's -timeout, so that a
+# hang is libFuzzer's, with the input saved. tests/fuzz/corpus-symbols is
+# the corpus of the 10-minute goal run, merged (-merge=1).
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_SRC) $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib -Iarch -Itests/fuzz -fsanitize=fuzzer,address,undefined \
@@ -120,15 +126,20 @@ $(B)/fuzz/mkseed: tests/fuzz/mkseed.c tests/fuzz/fuzz_image.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -Itests/fuzz -o $@ tests/fuzz/mkseed.c
 .PHONY: fuzz
-fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed $(B)/fuzz/fuzz_refcore $(B)/fuzz/fuzz_replay
-	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-refcore $(B)/fuzz/replay-corpus
+fuzz: deps $(B)/fuzz/fuzz_heap $(B)/fuzz/mkseed $(B)/fuzz/fuzz_refcore $(B)/fuzz/fuzz_replay $(B)/fuzz/fuzz_symbols
+	@mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus-refcore $(B)/fuzz/replay-corpus $(B)/fuzz/corpus-symbols
 	$(B)/fuzz/mkseed $(B)/fuzz/corpus
-	$(B)/fuzz/fuzz_heap -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	nice -n 10 $(B)/fuzz/fuzz_heap -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 		-max_len=70000 $(B)/fuzz/corpus tests/fuzz/corpus
-	$(B)/fuzz/fuzz_refcore -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	nice -n 10 $(B)/fuzz/fuzz_refcore -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 		-max_len=4096 $(B)/fuzz/corpus-refcore tests/fuzz/corpus-refcore
-	$(B)/fuzz/fuzz_replay -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	nice -n 10 $(B)/fuzz/fuzz_replay -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 		-max_len=4000 -dict=tests/fuzz/replay.dict $(B)/fuzz/replay-corpus tests/fuzz/replay-seeds
+	tests/fuzz/symbols-bases.sh $(B)/fuzz/symbols-bases
+	HEAPSCOPE_SYMBOLS_TIMEOUT=60 FZ_SYMBOLS_BASES=$(B)/fuzz/symbols-bases nice -n 10 \
+		$(B)/fuzz/fuzz_symbols -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 \
+		-max_len=512 -len_control=0 $(B)/fuzz/corpus-symbols tests/fuzz/symbols-seeds \
+		tests/fuzz/corpus-symbols
 
 # The glibc test matrix (2.31, 2.41, 2.43 with their debug symbols) from
 # Debian's archive, cached outside the tree (HEAPSCOPE_MATRIX); `make check`

@@ -60,5 +60,9 @@ void hs_layout_clear(struct hs_layout *l);
 /* Names the first field a complete walk needs but the layout lacks, or
  * NULL when the layout is usable. */
 const char *hs_layout_missing(const struct hs_layout *l);
+/* Says what is impossible in a layout (a field outside its struct, an
+ * array past its end, a struct of more than 64 KiB), or NULL: a debug file
+ * is the target's to write, and the readers index their buffers by it. */
+const char *hs_layout_unsound(const struct hs_layout *l);
 
 #endif

@@ -309,15 +309,10 @@ static int find_no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modn
 
 /* Reports every file the target maps, each at the address of its first
  * mapping (offset 0). Returns libc's module, or NULL. */
-static Dwfl_Module *report_modules(Dwfl *dwfl, struct dw_ctx *ctx, const struct hs_maps *maps, char *libc,
-				   size_t libc_size, Dwfl_Module **exe_mod)
+static Dwfl_Module *report_modules(Dwfl *dwfl, struct dw_ctx *ctx, const struct hs_maps *maps, const char *exe,
+				   char *libc, size_t libc_size, Dwfl_Module **exe_mod)
 {
-	pid_t pid = ctx->pid;
 	Dwfl_Module *libc_mod = NULL;
-	char exe[PATH_MAX] = "", link[64];
-	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(link, exe, sizeof exe - 1);
-	exe[n > 0 ? n : 0] = 0;
 	dwfl_report_begin(dwfl);
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct hs_map *m = &maps->v[i];
@@ -871,16 +866,54 @@ static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct h
 static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, Dwfl_Module *dbg,
 		       struct hs_symbols *s, struct hs_err *err);
 
-static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
-		struct hs_err *err);
+/* Where the stage finds the target's files: its mappings, the root they
+ * resolve in, its executable's path, the host's debug directories. */
+struct where {
+	const struct hs_maps *maps;
+	int root;           /* owned by the stage from here: closed by hs_symbols_free */
+	const char *exe;    /* "" when unknown */
+	const char *debug_path;
+};
+static int bounded_load(struct hs_source *src, const struct where *w, const struct hs_symbols_opts *o,
+			struct hs_symbols *s, struct hs_err *err);
+static int load(struct hs_source *src, const struct where *w, const struct hs_symbols_opts *o,
+		struct hs_symbols *s, struct hs_err *err);
 
 /* The symbols stage runs against the clock (source/rootfs.h): past its
  * bound, one line names the file being read and the run ends with exit 4. */
 int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
 		    struct hs_err *err)
 {
+	memset(s, 0, sizeof *s);
+	struct hs_maps maps;
+	if (hs_maps_read(src->pid, &maps, err))
+		return err->code;
+	char exe[PATH_MAX] = "", link[64];
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)src->pid);
+	ssize_t n = readlink(link, exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = 0;
+	const char *extra = getenv("HS_DEBUGINFO_PATH");
+	char path[PATH_MAX * 2 + 128];
+	snprintf(path, sizeof path, "%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "");
+	struct where w = {&maps, hs_rootfs_open(src->pid), exe, path};
+	int rc = bounded_load(src, &w, o, s, err);
+	hs_maps_free(&maps);
+	return rc;
+}
+
+int hs_symbols_load_root(struct hs_source *src, int root, const char *exe, const char *debug_path,
+			 const struct hs_symbols_opts *o, struct hs_symbols *s, struct hs_err *err)
+{
+	memset(s, 0, sizeof *s);
+	struct where w = {&src->maps, root >= 0 ? fcntl(root, F_DUPFD_CLOEXEC, 0) : -1, exe, debug_path};
+	return bounded_load(src, &w, o, s, err);
+}
+
+static int bounded_load(struct hs_source *src, const struct where *w, const struct hs_symbols_opts *o,
+			struct hs_symbols *s, struct hs_err *err)
+{
 	hs_rootfs_deadline(hs_rootfs_timeout());
-	int rc = load(src, o, s, err);
+	int rc = load(src, w, o, s, err);
 	if (hs_rootfs_expired()) {
 		/* files were refused past the bound: that, not what followed */
 		char why[sizeof err->msg];
@@ -892,26 +925,18 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 	return rc;
 }
 
-static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct hs_symbols *s,
-		struct hs_err *err)
+static int load(struct hs_source *src, const struct where *w, const struct hs_symbols_opts *o,
+		struct hs_symbols *s, struct hs_err *err)
 {
-	memset(s, 0, sizeof *s);
 	hs_layout_clear(&s->layout);
 	s->layout.size_sz = hs_arch.size_sz;
 	s->layout.align = hs_arch.malloc_align;
 	s->layout.heap_max = hs_arch.heap_max;
 
-	struct hs_maps maps;
-	if (hs_maps_read(src->pid, &maps, err))
-		return err->code;
-
 	struct dw_ctx *ctx = hs_xcalloc(1, sizeof *ctx);
-	const char *extra = getenv("HS_DEBUGINFO_PATH");
-	char path[PATH_MAX * 2 + 128];
-	snprintf(path, sizeof path, "%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "");
-	ctx->path = hs_xstrdup(path);
+	ctx->path = hs_xstrdup(w->debug_path);
 	ctx->pid = src->pid;
-	ctx->root = hs_rootfs_open(src->pid);
+	ctx->root = w->root;
 	ctx->no_debuginfo = o->no_debuginfo;
 	ctx->cb.find_elf = find_no_elf;
 	ctx->cb.find_debuginfo = o->no_debuginfo ? find_no_debuginfo : find_debuginfo;
@@ -919,13 +944,10 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 	Dwfl *dwfl = dwfl_begin(&ctx->cb);
 	s->dwfl = dwfl;
 	s->ctx = ctx;
-	if (!dwfl) {
-		hs_maps_free(&maps);
+	if (!dwfl)
 		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
-	}
 	Dwfl_Module *exe_mod = NULL;
-	Dwfl_Module *mod = report_modules(dwfl, ctx, &maps, s->libc, sizeof s->libc, &exe_mod);
-	hs_maps_free(&maps);
+	Dwfl_Module *mod = report_modules(dwfl, ctx, w->maps, w->exe, s->libc, sizeof s->libc, &exe_mod);
 	GElf_Addr bias;
 	Elf *elf = NULL;
 	if (!mod) {
@@ -1071,11 +1093,14 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 	s->layout.mmap_tail = was.mmap_tail;
 	s->main_arena = s->mp = 0;
 	Dwarf_Addr dwbias;
-	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout)) {
+	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout) ||
+	    hs_layout_unsound(&s->layout)) {
+		const char *why = hs_layout_missing(&s->layout);
+		why = why ? why : hs_layout_unsound(&s->layout);
 		err->code = 0;
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",
-			       (int)src->pid, base, hs_layout_missing(&s->layout) ? hs_layout_missing(&s->layout) : "no DWARF");
+			       (int)src->pid, base, why ? why : "no DWARF");
 	}
 	const char *debugfile = NULL;
 	dwfl_module_info(dbg, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
@@ -1096,6 +1121,12 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 	return 0;
 }
 
+/* libc's TLS block is a few hundred bytes, a static program's with its own
+ * __thread data rarely more than a few KiB. A larger PT_TLS is a hostile
+ * file's: threads.c's locate scan reads every word of the block, with the
+ * target stopped (found by fuzz_symbols: 2^60 bytes, a stop for ever). */
+#define TLS_BLOCK_MAX (1u << 20)
+
 static void tls_block_size(Elf *elf, struct hs_symbols *s)
 {
 	size_t n = 0;
@@ -1103,7 +1134,7 @@ static void tls_block_size(Elf *elf, struct hs_symbols *s)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		GElf_Phdr ph;
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS) {
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS && ph.p_memsz <= TLS_BLOCK_MAX) {
 			s->tls_size = ph.p_memsz;
 			s->tls_align = ph.p_align ? ph.p_align : 1;
 		}
@@ -1141,6 +1172,10 @@ static int dwarf_path(Dwfl_Module *mod, struct hs_symbols *s, struct hs_err *err
 	const char *miss = hs_layout_missing(&s->layout);
 	if (miss)
 		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s: libc's DWARF lacks %s", s->version, miss);
+	/* the symbol-free path's built-in layout then, not this one */
+	const char *bad = hs_layout_unsound(&s->layout);
+	if (bad)
+		return hs_fail(err, HS_EUNSUPPORTED, "glibc %s: libc's DWARF is not sound: %s", s->version, bad);
 	s->method = "dwarf";
 	return 0;
 }

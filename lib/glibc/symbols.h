@@ -53,6 +53,14 @@ struct hs_symbols_opts {
  * debug symbols (the message names the package to install). */
 int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o,
 		    struct hs_symbols *s, struct hs_err *err);
+/* The same stage with no process behind it, on files laid out as a
+ * target's root: the files src->maps names, resolved inside ROOT (a
+ * directory descriptor, hs_rootfs_file; duplicated, not taken), EXE the
+ * executable's path in it ("" for none), DEBUG_PATH the host's debug
+ * directories (':' between them, "" for none). What tests/fuzz/
+ * fuzz_symbols.c feeds hostile libc and debug files through. */
+int hs_symbols_load_root(struct hs_source *src, int root, const char *exe, const char *debug_path,
+			 const struct hs_symbols_opts *o, struct hs_symbols *s, struct hs_err *err);
 /* True when pc lies in libc's allocator (malloc, free, _int_malloc, ...). */
 /* Is pc in a function at the base of a thread's stack (main and its
  * callers in libc, start_thread, clone), or in no module at all? */

@@ -61,8 +61,36 @@ void *hs_image_at(struct hs_image *im, uint64_t addr, size_t len)
 	return NULL;
 }
 
+static int image_pages(struct hs_source *src, uint64_t addr, size_t npages, unsigned char *state)
+{
+	struct hs_image *im = (struct hs_image *)src;
+	for (size_t i = 0; i < npages; i++) {
+		uint64_t a = addr + i * HS_PAGE_SIZE;
+		if (a >= im->state_addr && (a - im->state_addr) / HS_PAGE_SIZE < im->state_n) {
+			state[i] = im->state[(a - im->state_addr) / HS_PAGE_SIZE];
+			continue;
+		}
+		state[i] = HS_PAGE_NONE;
+		for (size_t k = 0; k < im->n && state[i] == HS_PAGE_NONE; k++)
+			if (a + HS_PAGE_SIZE > im->v[k].addr && a < im->v[k].addr + im->v[k].len)
+				state[i] = HS_PAGE_PRESENT;
+	}
+	return 0;
+}
+
+void hs_image_pages(struct hs_image *im, uint64_t addr, size_t npages, const unsigned char *state)
+{
+	free(im->state);
+	im->state = hs_xcalloc(npages ? npages : 1, 1);
+	memcpy(im->state, state, npages);
+	im->state_addr = addr;
+	im->state_n = npages;
+	im->src.pages = image_pages;
+}
+
 void hs_image_free(struct hs_image *im)
 {
+	free(im->state);
 	for (size_t i = 0; i < im->n; i++)
 		free(im->v[i].bytes);
 	free(im->v);

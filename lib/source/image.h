@@ -14,6 +14,10 @@ struct hs_image {
 		unsigned char *bytes;
 	} *v;
 	size_t n;
+	/* Page states given by hs_image_pages(), NULL when none were. */
+	unsigned char *state;
+	uint64_t state_addr;
+	size_t state_n;
 };
 
 void hs_image_init(struct hs_image *im);
@@ -22,6 +26,12 @@ void hs_image_init(struct hs_image *im);
 unsigned char *hs_image_add(struct hs_image *im, uint64_t addr, size_t len, const char *path);
 /* Pointer to the bytes at addr (len must lie in one region), or NULL. */
 void *hs_image_at(struct hs_image *im, uint64_t addr, size_t len);
+/* Gives the npages pages from the page-aligned addr these states (enum
+ * hs_page_state, a byte each; copied): from then on the image answers
+ * src.pages as a live target's pagemap would, those pages as given, the
+ * other pages of its regions present, pages of no region neither. What a
+ * fuzz target's residency and trim paths run on. */
+void hs_image_pages(struct hs_image *im, uint64_t addr, size_t npages, const unsigned char *state);
 void hs_image_free(struct hs_image *im);
 
 #endif

@@ -1,6 +1,8 @@
 /* fuzz_heap.c - libFuzzer target over everything after `target`: the
  * arenas reader, the heap walk, the free lists, the census, the --leaks
- * copy and mark, the diagnosis and all four renderers, fed a mutated image of a glibc 2.36 heap. They
+ * copy and mark, the residency and trim figures, the diagnosis and all
+ * four renderers, fed a mutated image of a glibc 2.36 heap and of its
+ * pagemap (fuzz_image.h). They
  * must never crash, hang or read out of bounds; what is corrupt must come
  * out as warnings. */
 #include <stdio.h>
@@ -35,6 +37,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	memcpy(tls + FZ_TLS_TCACHE, data + FZ_MS_SIZE + FZ_MP_SIZE, 8);
 	memcpy(tls + FZ_TLS_ARENA, data + FZ_MS_SIZE + FZ_MP_SIZE + 8, 8);
 	memcpy(heap, data + FZ_HEADER, heap_len);
+	unsigned char st[FZ_PAGES];
+	for (size_t i = 0; i < FZ_PAGES; i++) {
+		unsigned v = (data[FZ_PAGES_AT + i / 4] >> (2 * (i % 4))) & 3;
+		st[i] = v == 3 ? HS_PAGE_PRESENT : (unsigned char)v;
+	}
+	hs_image_pages(&im, FZ_HEAP, (heap_len + 4095) / 4096, st);
 
 	struct hs_symbols sym;
 	memset(&sym, 0, sizeof sym);

@@ -1,6 +1,11 @@
 /* fuzz_image.h - the shape of a fuzz input, shared by the fuzz target and
  * the seed writer: glibc 2.36's malloc_state, mp_, one thread's TLS slots
- * (tcache, thread_arena) and the bytes of one heap, at fixed addresses. */
+ * (tcache, thread_arena), the states of the heap's pages as pagemap would
+ * give them (2 bits a page, page 0 in the low bits of the first byte: 0
+ * neither present nor swapped, 1 present, 2 swapped, 3 taken as present)
+ * and the bytes of one heap, at fixed addresses. The page states make the
+ * residency bitmap, the census's resident and trimmable figures and the
+ * --leaks copy's choice of pages part of what is fuzzed. */
 #ifndef FUZZ_IMAGE_H
 #define FUZZ_IMAGE_H
 
@@ -15,7 +20,9 @@
 
 #define FZ_MS_SIZE 0x898
 #define FZ_MP_SIZE 0x88
-#define FZ_HEADER (FZ_MS_SIZE + FZ_MP_SIZE + 16) /* + tcache slot + arena slot */
 #define FZ_MAX_HEAP (1u << 20)
+#define FZ_PAGES_AT (FZ_MS_SIZE + FZ_MP_SIZE + 16) /* after the tcache and arena slots */
+#define FZ_PAGES (FZ_MAX_HEAP / 4096)                /* the heap's pages, at most */
+#define FZ_HEADER (FZ_PAGES_AT + FZ_PAGES / 4)
 
 #endif

@@ -1,7 +1,8 @@
 /* fuzz_stages.h - every stage after `target` over one image, as the fuzz
- * targets run them: arenas, walk (every chunk kept, a small window so
- * reads cross window edges), lists (nodes kept), census. Shared by
- * fuzz_heap, fuzz_refcore and fuzz_replay. */
+ * targets run them: arenas, residency (the image's page states, all
+ * present unless the target gave some), walk (every chunk kept, a small
+ * window so reads cross window edges), lists (nodes kept), census.
+ * Shared by fuzz_heap, fuzz_refcore and fuzz_replay. */
 #ifndef FUZZ_STAGES_H
 #define FUZZ_STAGES_H
 
@@ -11,6 +12,7 @@
 #include "glibc/arenas.h"
 #include "glibc/bins.h"
 #include "analysis/census.h"
+#include "analysis/resident.h"
 #include "report/report.h"
 #include "glibc/walk.h"
 
@@ -32,6 +34,7 @@ static inline bool fz_read(struct hs_source *src, const struct hs_symbols *sym, 
 	memset(r, 0, sizeof *r);
 	if (hs_arenas_read(src, sym, task, 1, &r->h, &r->w, &r->err) != 0 || !r->h.malloc_initialised)
 		return false;
+	hs_resident_read(src, &r->h); /* as attach does, before the walk */
 	struct hs_walk_opts o = {.keep_chunks = true, .window = 4096};
 	if (hs_walk(src, &r->h, &o, &r->ix, &r->w, &r->err) != 0)
 		return false;

@@ -1,6 +1,8 @@
 /* mkseed.c - writes the fuzz target's seed corpus: well-formed images of
  * small 2.36 heaps (tcache, fastbins, unsorted, small and large bins,
- * top), from which the fuzzer mutates. Usage: mkseed DIR */
+ * top) with every page present, the same heap with pages neither present
+ * nor swapped and swapped ones among them, and a top chunk whose size runs
+ * a TiB past the heap, from which the fuzzer mutates. Usage: mkseed DIR */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ static void put(size_t off, uint64_t v)
 static void base(size_t heap_len)
 {
 	memset(buf, 0, sizeof buf);
+	memset(buf + FZ_PAGES_AT, 0x55, FZ_PAGES / 4); /* every page present */
 	for (int i = 1; i < 128; i++) {
 		put(MS(0x70 + (size_t)(i - 1) * 16), BIN_HDR(i));
 		put(MS(0x70 + (size_t)(i - 1) * 16 + 8), BIN_HDR(i));
@@ -100,10 +103,17 @@ int main(int argc, char **argv)
 		put(H(fr[i].c + 0x18), BIN_HDR(fr[i].bin));
 	}
 	emit(argv[1], "seed-all-lists", len);
+	/* 1b: the same heap, its pages 0 present, 1 neither, 2 swapped, 3
+	 * present, and so on (a heap malloc_trim went through, then swap). */
+	memset(buf + FZ_PAGES_AT, 0x61, FZ_PAGES / 4);
+	emit(argv[1], "seed-pages-mixed", len);
 	/* 2: an empty heap (top only). */
 	base(0x1000);
 	put(H(8), 0x1000 | 1);
 	put(MS(0x60), FZ_HEAP);
 	emit(argv[1], "seed-top-only", 0x1000);
+	/* 3: a top chunk 1 TiB long (the residency bitmap covers one page). */
+	put(H(8), (1ull << 40) | 1);
+	emit(argv[1], "seed-top-huge", 0x1000);
 	return 0;
 }
