@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,51 @@
 #include "source/rootfs.h"
 
 #define NUDGE_US 200
+
+/* SIGINT, SIGTERM, SIGHUP during a stop: heapscope lets go, then dies
+ * of the signal. Its default action alone would end heapscope at once
+ * too, and the kernel detaches a dead tracer's threads, but only after
+ * it has unmapped the tracer's memory (a 2 GiB --leaks copy, ASan's
+ * shadow: 100 ms and more); the handler detaches first. A handler sees
+ * only what a global shows it: the target being stopped, the tracer
+ * thread, and whether the task list is being grown (then the kernel
+ * detaches). The one piece of global state here, set and cleared by the
+ * stop. */
+static const int end_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static struct {
+	struct hs_target *volatile t;
+	volatile pid_t tracer;
+	volatile sig_atomic_t busy; /* t->tasks is being reallocated */
+} stopping;
+
+static void let_go_and_die(int sig)
+{
+	struct hs_target *t = stopping.t;
+	if (t && !stopping.busy && syscall(SYS_gettid) == stopping.tracer) {
+		for (size_t i = 0; i < t->ntasks; i++) {
+			const struct hs_task *k = &t->tasks[i];
+			if (k->attached && k->stopped)
+				ptrace(PTRACE_DETACH, k->tid, NULL, (void *)(long)k->pending_sig);
+		}
+	}
+	raise(sig); /* SA_RESETHAND, SA_NODEFER: the default action, now */
+}
+
+/* Arms (t) or disarms (NULL) the handler, for the signals whose action
+ * is the default one (one heapscope was started ignoring stays so). */
+static void on_end_signals(struct hs_target *t)
+{
+	stopping.tracer = (pid_t)syscall(SYS_gettid);
+	stopping.t = t;
+	for (size_t i = 0; i < HS_ARRAY_SIZE(end_signals); i++) {
+		struct sigaction old, sa = {.sa_handler = t ? let_go_and_die : SIG_DFL,
+					    .sa_flags = SA_RESETHAND | SA_NODEFER};
+		if (sigaction(end_signals[i], NULL, &old) < 0 || old.sa_handler == SIG_IGN ||
+		    (t && old.sa_handler != SIG_DFL))
+			continue;
+		sigaction(end_signals[i], &sa, NULL);
+	}
+}
 
 uint64_t hs_target_now_ns(void)
 {
@@ -649,8 +695,10 @@ static int seize_new_tasks(struct hs_target *t, int *added, uint64_t until, bool
 			break;
 		}
 		if (t->ntasks == t->cap) {
+			stopping.busy = 1;
 			t->cap = t->cap ? t->cap * 2 : 16;
 			t->tasks = hs_xrealloc(t->tasks, t->cap, sizeof *t->tasks);
+			stopping.busy = 0;
 		}
 		struct hs_task *k = &t->tasks[t->ntasks];
 		memset(k, 0, sizeof *k);
@@ -756,11 +804,13 @@ static uint64_t ts_ns(const struct timespec *ts)
 
 static int stop(struct hs_target *t, struct hs_err *err)
 {
-	/* SIGINT, SIGTERM and SIGHUP are not held back: their default
-	 * action ends heapscope at once, and the kernel lets every thread
-	 * go as its tracer exits, as PTRACE_DETACH does (a thread runs on, a
-	 * signal it was stopped with is delivered, an interrupt not yet
-	 * taken is dropped, a job-control stop stays). */
+	/* SIGINT, SIGTERM and SIGHUP are not held back: heapscope lets go
+	 * and dies of them at once (let_go_and_die); a thread it could not
+	 * detach (not stopped), the kernel lets go as its tracer exits, as
+	 * PTRACE_DETACH does (it runs on, a signal it was stopped with is
+	 * delivered, an interrupt not yet taken is dropped, a job-control
+	 * stop stays). */
+	on_end_signals(t);
 	t->stopped = true;
 	t->cut_short = false;
 	pages_may_change(t);
@@ -848,9 +898,11 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 	hs_target_resume(t);
 	/* Said when seizing failed: whether every thread it had seized was
 	 * let go. */
-	if (rc == HS_EATTACH && seized) {
+	if (rc == HS_EATTACH && t->rounds) {
 		size_t n = strlen(err->msg);
-		if (t->undetached)
+		if (!seized)
+			snprintf(err->msg + n, sizeof err->msg - n, ": nothing was stopped");
+		else if (t->undetached)
 			snprintf(err->msg + n, sizeof err->msg - n,
 				 ": %zu threads let go, %zu not stopped yet (let go as heapscope exits)",
 				 seized - t->undetached, t->undetached);
@@ -917,6 +969,7 @@ void hs_target_resume(struct hs_target *t)
 	detach_all(t, hs_target_now_ns() + RESUME_WAIT_NS);
 	clock_gettime(CLOCK_MONOTONIC, &t->t_resume);
 	t->stopped = false;
+	on_end_signals(NULL);
 	pages_may_change(t);
 }
 

@@ -2,9 +2,9 @@
  *
  * Read-only by construction: nothing here writes the target's memory or
  * registers. SIGINT, SIGTERM and SIGHUP are not held back while the
- * target is stopped: their default action ends heapscope at once, and
- * the kernel lets every thread go as its tracer exits, as PTRACE_DETACH
- * would.
+ * target is stopped: a handler, armed for the stop, detaches every
+ * stopped thread and heapscope dies of the signal at once (the kernel
+ * lets go any other as its tracer exits).
  *
  * A stop is bounded by a clock: with max_stop_ns set, reads made while
  * stopped past t_stop + max_stop_ns fail with ETIME (cut_short is set);
