@@ -17,12 +17,10 @@
 #include "glibc/symbols.h"
 #include "glibc/types.h"
 #include "glibc/walk.h"
+#include "source/budget.h"
 #include "source/confine.h"
 #include "source/smaps.h"
 #include "source/target.h"
-
-/* How many times, in all, a thread caught inside malloc is let run on. */
-#define SNAPSHOT_NUDGES 1000
 
 static bool parse_pid(const char *s, pid_t *pid)
 {
@@ -35,60 +33,137 @@ static bool parse_pid(const char *s, pid_t *pid)
 	return true;
 }
 
-/* Stops the target with no thread inside the allocator: a thread caught
- * inside malloc is let run for an instant and stopped again, alone, while
- * the others stay stopped (so it cannot wait on them), a bounded number
- * of times. A thread whose stack cannot be unwound may be inside malloc:
- * it is named in a warning and the snapshot is not consistent. Then
- * everything the analysis needs is read, and the target let go.
- * *inconsistent: why the snapshot is not consistent, if it is not. */
+/* The stop's budget: --max-stop, or its default. */
+static uint64_t max_stop_ns(const struct options *o)
+{
+	return o->max_stop_ns ? o->max_stop_ns : HS_MAX_STOP_DEFAULT_NS;
+}
+
+/* Refuses, before anything is stopped, a stop predicted longer than its
+ * budget (exit 4). HEAPSCOPE_TEST_PREDICTED_STOP_MS, for the tests only,
+ * replaces the prediction (to make a stop run past its budget). */
+static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const struct hs_symbols *sym,
+		       const struct options *o, struct hs_stop_estimate *e, struct hs_err *err)
+{
+	hs_stop_estimate(&t->src, s, sym->layout.heap_max, e);
+	const char *test = getenv("HEAPSCOPE_TEST_PREDICTED_STOP_MS");
+	if (test && *test)
+		e->ms = strtod(test, NULL);
+	const double budget = (double)max_stop_ns(o) / 1e6;
+	if (e->ms <= budget)
+		return 0;
+	char heap[HS_SIZE_BUF];
+	const double rate = e->sample_ms > 0 ? (double)e->sample_bytes / 1048576.0 / (e->sample_ms / 1e3) : 0;
+	return hs_fail(err, HS_EUNSUPPORTED,
+		       "pid %d: the stop is predicted to last %.0f ms (%s of heap to read at %.0f MiB/s, %zu threads), over the budget of %.0f ms: nothing was stopped (allow it with --max-stop=%.0fs)",
+		       (int)t->tgid, e->ms, hs_fmt_size(heap, e->heap_bytes), rate, e->threads, budget,
+		       e->ms / 1e3 * 1.5 + 1);
+}
+
+/* Where thread k stands (unwound, stopped): k->in_malloc, or unknown
+ * (named in a warning: it may be inside malloc). */
+static bool locate(struct hs_stacks *stacks, const struct hs_symbols *sym, struct hs_task *k, struct hs_warnings *w)
+{
+	const char *why = NULL;
+	enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why);
+	k->in_malloc = where == HS_STACK_IN_MALLOC;
+	if (where != HS_STACK_UNKNOWN)
+		return true;
+	hs_warn(w, "thread %d: its stack cannot be unwound (%s): it may be inside malloc", (int)k->tid, why);
+	return false;
+}
+
+/* Whether thread k is one to nudge out of the allocator. */
+static bool to_nudge(const struct hs_task *k, const bool *unknown, size_t i)
+{
+	return k->attached && k->stopped && !unknown[i] && k->in_malloc && !k->group_stopped;
+}
+
+/* Stops the target with no thread inside the allocator, on the stop's
+ * clock (--max-stop, o->max_stop_ns): the threads have a quarter of it
+ * to report their stop (one in uninterruptible sleep past that is late:
+ * named in a warning, the snapshot not consistent); every thread is
+ * unwound once; a thread caught inside malloc is let run for an instant
+ * and stopped again, alone, while the others stay stopped (so it cannot
+ * wait on them), and unwound again (only it has moved), each in turn,
+ * until a quarter of the budget has gone by since the stop; reads past
+ * the whole budget fail and the target is let go (t->cut_short). A
+ * thread whose stack cannot be unwound may be inside malloc: named in a
+ * warning, the snapshot not consistent. (SIGINT, SIGTERM and SIGHUP end
+ * heapscope at once; the kernel lets the target go: source/target.h.)
+ * Then everything the analysis needs is read, and the target let go.
+ * *inconsistent: why the snapshot is not consistent. */
 static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const struct options *o,
 		    const struct hs_types *types, struct hs_heap *heap, struct hs_index *ix, struct hs_census *c,
 		    struct hs_contents *ct, const char **inconsistent, struct hs_warnings *w, struct hs_err *err)
 {
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = types};
 	struct hs_stacks *stacks = hs_stacks_open();
+	t->max_stop_ns = max_stop_ns(o);
+	t->wait_ns = t->max_stop_ns / 4;
 	if (hs_target_stop(t, err)) {
 		hs_stacks_close(stacks);
 		return err->code;
 	}
+	const uint64_t nudge_until = t->deadline_ns - 3 * (t->max_stop_ns / 4);
 	/* The tasks are fixed from here on (nudging never adds one). */
 	bool *unknown = hs_xcalloc(t->ntasks, sizeof *unknown);
-	size_t nunknown = 0;
+	size_t nunknown = 0, nlate = 0;
+	for (size_t i = 0; i < t->ntasks; i++) {
+		struct hs_task *k = &t->tasks[i];
+		if (!k->attached)
+			continue;
+		if (hs_target_now_ns() >= t->deadline_ns) {
+			/* Out of budget (thousands of threads): not unwound; the
+			 * reads fail now and the stop is cut short (said once). */
+			unknown[i] = true;
+			nunknown++;
+		} else if (!k->stopped) {
+			hs_warn(w, "thread %d did not stop within %.0f ms (state %c: uninterruptible sleep or frozen): it runs none of its own code until it does, but it may be inside malloc",
+				(int)k->tid, (double)t->wait_ns / 1e6, hs_target_task_state(t, k->tid));
+			unknown[i] = true;
+			nlate++;
+		} else if (!locate(stacks, sym, k, w)) {
+			unknown[i] = true;
+			nunknown++;
+		}
+	}
 	int nudges = 0;
-	bool busy = true;
-	while (busy) {
+	bool busy = true, over = false;
+	while (busy && !over) {
 		busy = false;
 		for (size_t i = 0; i < t->ntasks; i++) {
 			struct hs_task *k = &t->tasks[i];
-			if (!k->attached || unknown[i])
-				continue;
-			const char *why = NULL;
-			enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why);
-			k->in_malloc = where == HS_STACK_IN_MALLOC;
-			if (where == HS_STACK_UNKNOWN) {
-				unknown[i] = true;
-				nunknown++;
-				hs_warn(w, "thread %d: its stack cannot be unwound (%s): it may be inside malloc",
-					(int)k->tid, why);
-				continue;
-			}
-			if (!k->in_malloc || k->group_stopped)
+			if (!to_nudge(k, unknown, i))
 				continue;
 			busy = true;
-			if (nudges < SNAPSHOT_NUDGES) {
-				nudges++;
-				hs_target_nudge(t, k);
+			if ((over = hs_target_now_ns() >= nudge_until))
+				break;
+			nudges++;
+			if (!hs_target_nudge(t, k))
+				k->in_malloc = false; /* gone */
+			else if (!k->stopped) {
+				hs_warn(w, "thread %d did not stop again within %.0f ms of a nudge out of %s: it may be inside malloc",
+					(int)k->tid, (double)t->wait_ns / 1e6, k->malloc_fn ? k->malloc_fn : "malloc");
+				unknown[i] = true;
+				nlate++;
+			} else if (!locate(stacks, sym, k, w)) {
+				unknown[i] = true;
+				nunknown++;
 			}
 		}
-		if (nudges >= SNAPSHOT_NUDGES)
-			break;
 	}
+	busy = false;
+	for (size_t i = 0; i < t->ntasks; i++)
+		busy |= to_nudge(&t->tasks[i], unknown, i);
 	free(unknown);
 	c->retries = nudges;
-	c->consistent = !busy && !nunknown;
+	c->consistent = !busy && !nunknown && !nlate;
 	if (busy)
 		*inconsistent = "a thread stayed inside malloc";
+	else if (nlate)
+		*inconsistent = nlate == 1 ? "a thread did not stop in time (see the report)"
+					   : "threads did not stop in time (see the report)";
 	else if (nunknown)
 		*inconsistent = nunknown == 1 ? "a thread's stack could not be unwound (see the report)"
 					      : "threads' stacks could not be unwound (see the report)";
@@ -132,6 +207,18 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	}
 	hs_target_resume(t);
 	hs_stacks_close(stacks);
+	if (t->cut_short && !t->gone) {
+		/* Out of budget: what was read is reported, not consistent; a
+		 * read the stage could not do without is an error of its own. */
+		c->consistent = false;
+		*inconsistent = "the stop reached its budget (--max-stop) and the target was let go: the heap was read only in part";
+		if (err->code) {
+			err->code = 0;
+			hs_fail(err, HS_ECORRUPT,
+				"pid %d: the stop reached its budget of %.0f ms before the allocator's structures were read; the target was let go (allow more with --max-stop)",
+				(int)t->tgid, (double)t->max_stop_ns / 1e6);
+		}
+	}
 	if (t->gone && (!err->code || err->code == HS_ECORRUPT)) {
 		err->code = 0;
 		hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)t->pid);
@@ -171,7 +258,8 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 		goto out;
 	hs_types_load(&sym, &types);
 	hs_smaps_read(pid, &smaps); /* unreadable: the report has no process split */
-	if ((o->leaks && hs_contents_prepare(pid, &ct, err)) ||
+	struct hs_stop_estimate est;
+	if (stop_budget(&t, &smaps, &sym, o, &est, err) || (o->leaks && hs_contents_prepare(pid, &ct, err)) ||
 	    snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &inconsistent, &warn, err))
 		goto out;
 	hs_bins_read(&heap, &ix, o->report.bins || o->compare, &bins, &warn);
@@ -186,6 +274,8 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	c.sym = &sym;
 	c.typetab = &types;
 	c.stopped_ms = hs_target_stopped_ms(&t);
+	c.predicted_stop_ms = est.ms;
+	c.max_stop_ms = (double)t.max_stop_ns / 1e6;
 	c.cpus_online = t.cpus_online;
 	c.cpus_allowed = t.cpus_allowed;
 	hs_process_build(&smaps, &heap, &proc);
@@ -232,6 +322,7 @@ static int cmd_attach(int argc, char **argv, const struct options *o, struct hs_
 const struct hs_command hs_cmd_attach = {
 	.name = "attach",
 	.synopsis = "attach PID",
-	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_GLIBC),
+	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_GLIBC) |
+		OPT(OPT_MAXSTOP),
 	.run = cmd_attach,
 };

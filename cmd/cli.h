@@ -32,6 +32,7 @@ enum hs_opt {
 	OPT_WORDSIZE,
 	OPT_HEAPBASE,
 	OPT_REDACT,
+	OPT_MAXSTOP,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -52,7 +53,15 @@ struct options {
 	int glibc_minor;    /* --glibc=2.N: replay's model (default 36); attach: a static program's version */
 	unsigned word_size; /* replay: --word-size=4|8 (default 8) */
 	uint64_t heap_base; /* replay: --heap-base=ADDR (0: the core's default) */
+	uint64_t max_stop_ns; /* attach: --max-stop=DURATION (0: not given, HS_MAX_STOP_DEFAULT_NS) */
 };
+
+/* The stop's budget when --max-stop is not given: 3 s. The 2 GiB heap
+ * of 21,474,836 chunks (make bench) is predicted at 0.6 to 0.7 s and
+ * read in a stop of 0.5 to 0.7 s on a quiet machine, 2.0 to 2.3 s on a
+ * loaded one; a heap of 20 GiB is predicted at 6 s or more and refused
+ * (man heapscope, --max-stop). */
+#define HS_MAX_STOP_DEFAULT_NS 3000000000ull
 
 /* A row of the command table (main.c). core, watch and diff (DESIGN.md)
  * plug in as rows of their own. */

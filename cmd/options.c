@@ -31,6 +31,7 @@ static const struct opt_def {
 	[OPT_WORDSIZE] = {"word-size", required_argument, 0, false},
 	[OPT_HEAPBASE] = {"heap-base", required_argument, 0, false},
 	[OPT_REDACT] = {"redact", no_argument, 0, true},
+	[OPT_MAXSTOP] = {"max-stop", required_argument, 0, false},
 	[OPT_HELP] = {"help", no_argument, 'h', true},
 	[OPT_VERSION] = {"version", no_argument, 'V', true},
 };
@@ -57,6 +58,8 @@ void hs_cli_usage(FILE *out)
 	      "      --heap-base=ADDR  replay: where the simulated heap starts (page-aligned)\n"
 	      "      --redact          no byte of the target's memory in the report: previews\n"
 	      "                        say what the bytes are (also HEAPSCOPE_REDACT=1)\n"
+	      "      --max-stop=DUR    attach: refuse when the stop is predicted longer than\n"
+	      "                        DUR (e.g. 500ms, 10s; default 3s), cut it short at DUR\n"
 	      "\n"
 	      "Exit codes: 0 report printed, 2 usage, 3 cannot attach, 4 target not supported,\n"
 	      "5 heap inconsistent or corrupt (report printed), 6 target exited while read.\n"
@@ -79,6 +82,24 @@ double hs_cli_ms_since(const struct timespec *t0)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* A duration: a decimal number and its unit, ms or s ("500ms", "2s",
+ * "1.5s"), from 1 ms to 1 hour, in ns; 0 if it is not one. */
+static uint64_t parse_duration(const char *arg)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (errno || end == arg || !(arg[0] >= '0' && arg[0] <= '9'))
+		return 0;
+	if (strcmp(end, "ms") == 0)
+		v *= 1e6;
+	else if (strcmp(end, "s") == 0)
+		v *= 1e9;
+	else
+		return 0;
+	return v >= 1e6 && v <= 3600e9 ? (uint64_t)v : 0;
 }
 
 /* Reads the value of option id (arg: its argument, or NULL) into o. */
@@ -145,6 +166,11 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 	}
 	case OPT_REDACT:
 		o->report.redact = true;
+		break;
+	case OPT_MAXSTOP:
+		if (!(o->max_stop_ns = parse_duration(arg)))
+			return hs_cli_usage_fail(err, "--max-stop takes a duration from 1ms to 3600s (e.g. 500ms, 2s), not '%s'",
+						 arg);
 		break;
 	case OPT_HELP:
 	case OPT_VERSION:

@@ -56,6 +56,9 @@ struct hs_census {
 	const struct hs_heap *heap;
 	const struct hs_index *index; /* chunks (with --chunks) and list marks */
 	double stopped_ms, total_ms;
+	/* attach: the stop predicted before it was made, and its budget
+	 * (--max-stop); 0 when there was no stop to predict (replay). */
+	double predicted_stop_ms, max_stop_ms;
 	int retries;
 	bool consistent;
 	bool have_residency; /* hs_counts.resident_free_bytes/trimmable_bytes are set */

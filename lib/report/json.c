@@ -575,6 +575,13 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	cJSON_AddNumberToObject(o, "total_ms", c->total_ms);
 	cJSON_AddNumberToObject(o, "retries", c->retries);
 	cJSON_AddBoolToObject(o, "consistent", c->consistent);
+	if (c->max_stop_ms > 0) {
+		cJSON_AddNumberToObject(o, "predicted_stop_ms", c->predicted_stop_ms);
+		cJSON_AddNumberToObject(o, "max_stop_ms", c->max_stop_ms);
+	} else {
+		cJSON_AddNullToObject(o, "predicted_stop_ms");
+		cJSON_AddNullToObject(o, "max_stop_ms");
+	}
 
 	o = obj(root, "totals");
 	counts(o, &c->totals);

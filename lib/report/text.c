@@ -48,6 +48,8 @@ static void header(FILE *out, const struct hs_census *c, const struct hs_diagnos
 	fprintf(out, "target stopped %.1f ms, total %.1f ms", c->stopped_ms, c->total_ms);
 	if (c->retries)
 		fprintf(out, ", %d retr%s", c->retries, c->retries == 1 ? "y" : "ies");
+	if (c->max_stop_ms > 0)
+		fprintf(out, " (stop predicted %.1f ms, budget %.0f ms)", c->predicted_stop_ms, c->max_stop_ms);
 	if (!c->consistent)
 		fputs(", snapshot NOT consistent", out);
 	fputc('\n', out);

@@ -17,7 +17,8 @@
 struct hs_source {
 	/* Reads exactly len bytes at addr. Returns 0, or -1 with errno:
 	 * EFAULT/EIO (not mapped or not readable), ESRCH (the target is gone),
-	 * EINTR (heapscope was asked to stop). */
+	 * EINTR (heapscope was asked to stop), ETIME (a live target's stop ran
+	 * out of its budget: source/target.h). */
 	int (*read)(struct hs_source *src, uint64_t addr, void *buf, size_t len);
 	/* Which of npages pages from the page-aligned addr hold data, one
 	 * enum hs_page_state (source/pagemap.h) a byte. NULL when every

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,32 +19,71 @@
 
 #define NUDGE_US 200
 
-static const int held_signals[] = {SIGINT, SIGTERM, SIGHUP};
+/* SIGINT, SIGTERM, SIGHUP during a stop: heapscope lets go, then dies
+ * of the signal. Its default action alone would end heapscope at once
+ * too, and the kernel detaches a dead tracer's threads, but only after
+ * it has unmapped the tracer's memory (a 2 GiB --leaks copy, ASan's
+ * shadow: 100 ms and more); the handler detaches first. A handler sees
+ * only what a global shows it: the target being stopped, the tracer
+ * thread, and whether the task list is being grown (then the kernel
+ * detaches). The one piece of global state here, set and cleared by the
+ * stop. */
+static const int end_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static struct {
+	struct hs_target *volatile t;
+	volatile pid_t tracer;
+	volatile sig_atomic_t busy; /* t->tasks is being reallocated */
+} stopping;
 
-/* A held-back signal is pending. sigpending is a system call, which a
- * read of absent pages would otherwise not make at all: the kernel is
- * asked at most every SIGNAL_CHECK_NS, and once it says yes, every read
- * of this stop says so. */
-#define SIGNAL_CHECK_NS 1000000
-static bool signal_pending(struct hs_target *t)
+static void let_go_and_die(int sig)
 {
-	if (__atomic_load_n(&t->interrupted, __ATOMIC_RELAXED))
-		return true;
+	struct hs_target *t = stopping.t;
+	if (t && !stopping.busy && syscall(SYS_gettid) == stopping.tracer) {
+		for (size_t i = 0; i < t->ntasks; i++) {
+			const struct hs_task *k = &t->tasks[i];
+			if (k->attached && k->stopped)
+				ptrace(PTRACE_DETACH, k->tid, NULL, (void *)(long)k->pending_sig);
+		}
+	}
+	raise(sig); /* SA_RESETHAND, SA_NODEFER: the default action, now */
+}
+
+/* Arms (t) or disarms (NULL) the handler, for the signals whose action
+ * is the default one (one heapscope was started ignoring stays so). */
+static void on_end_signals(struct hs_target *t)
+{
+	stopping.tracer = (pid_t)syscall(SYS_gettid);
+	stopping.t = t;
+	for (size_t i = 0; i < HS_ARRAY_SIZE(end_signals); i++) {
+		struct sigaction old, sa = {.sa_handler = t ? let_go_and_die : SIG_DFL,
+					    .sa_flags = SA_RESETHAND | SA_NODEFER};
+		if (sigaction(end_signals[i], NULL, &old) < 0 || old.sa_handler == SIG_IGN ||
+		    (t && old.sa_handler != SIG_DFL))
+			continue;
+		sigaction(end_signals[i], &sa, NULL);
+	}
+}
+
+uint64_t hs_target_now_ns(void)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (now - __atomic_load_n(&t->signal_checked, __ATOMIC_RELAXED) < SIGNAL_CHECK_NS)
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The stop has reached its budget: reads fail from here on (ETIME), so
+ * that whatever reads them ends at once and the target is let go. A
+ * clock read through the vDSO: a few ns a read, no system call. */
+static bool out_of_time(struct hs_target *t)
+{
+	if (!t->stopped || !t->deadline_ns)
 		return false;
-	__atomic_store_n(&t->signal_checked, now, __ATOMIC_RELAXED);
-	sigset_t s;
-	if (sigpending(&s) < 0)
+	if (__atomic_load_n(&t->cut_short, __ATOMIC_RELAXED))
+		return true;
+	if (hs_target_now_ns() < t->deadline_ns)
 		return false;
-	for (size_t i = 0; i < HS_ARRAY_SIZE(held_signals); i++)
-		if (sigismember(&s, held_signals[i])) {
-			__atomic_store_n(&t->interrupted, true, __ATOMIC_RELAXED);
-			return true;
-		}
-	return false;
+	__atomic_store_n(&t->cut_short, true, __ATOMIC_RELAXED);
+	return true;
 }
 
 /* How live_read reads: pagemap first, then only the pages that hold data.
@@ -302,8 +342,8 @@ static const struct hs_map *map_of(struct hs_target *t, uint64_t pg, struct hs_m
 static int live_read(struct hs_source *src, uint64_t addr, void *buf, size_t len)
 {
 	struct hs_target *t = (struct hs_target *)src;
-	if (t->stopped && signal_pending(t)) {
-		errno = EINTR;
+	if (out_of_time(t)) {
+		errno = ETIME;
 		return -1;
 	}
 	if (!len)
@@ -375,6 +415,10 @@ static int live_read(struct hs_source *src, uint64_t addr, void *buf, size_t len
 static int live_pages(struct hs_source *src, uint64_t addr, size_t npages, unsigned char *state)
 {
 	struct hs_target *t = (struct hs_target *)src;
+	if (out_of_time(t)) {
+		errno = ETIME;
+		return -1;
+	}
 	if (hs_pagemap_read(&t->pagemap, addr, npages, state) < 0)
 		return read_failed(t);
 	if (t->stopped)
@@ -616,9 +660,21 @@ static struct hs_task *task_find(struct hs_target *t, pid_t tid)
 	return NULL;
 }
 
+/* Whether tid was found exiting at an earlier round; remembers it. */
+static bool skipped_before(struct hs_target *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nskipped; i++)
+		if (t->skipped[i] == tid)
+			return true;
+	if (t->nskipped % 64 == 0)
+		t->skipped = hs_xrealloc(t->skipped, t->nskipped + 64, sizeof *t->skipped);
+	t->skipped[t->nskipped++] = tid;
+	return false;
+}
+
 /* Seizes and interrupts every task not yet attached; *added: how many new
- * ones were found. */
-static int seize_new_tasks(struct hs_target *t, int *added, struct hs_err *err)
+ * ones were found (seized, or found exiting for the first time). */
+static int seize_new_tasks(struct hs_target *t, int *added, uint64_t until, bool *cut, struct hs_err *err)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)t->tgid);
@@ -628,14 +684,21 @@ static int seize_new_tasks(struct hs_target *t, int *added, struct hs_err *err)
 		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid);
 	}
 	*added = 0;
+	*cut = false;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		pid_t tid = (pid_t)atoi(de->d_name);
 		if (tid <= 0 || task_find(t, tid))
 			continue;
+		if (until && hs_target_now_ns() >= until) {
+			*cut = true; /* the threads' time to stop is over */
+			break;
+		}
 		if (t->ntasks == t->cap) {
+			stopping.busy = 1;
 			t->cap = t->cap ? t->cap * 2 : 16;
 			t->tasks = hs_xrealloc(t->tasks, t->cap, sizeof *t->tasks);
+			stopping.busy = 0;
 		}
 		struct hs_task *k = &t->tasks[t->ntasks];
 		memset(k, 0, sizeof *k);
@@ -645,8 +708,13 @@ static int seize_new_tasks(struct hs_target *t, int *added, struct hs_err *err)
 			/* A thread that exited or is exiting, the main thread
 			 * included (if none is left, the stop finds the process
 			 * gone): skipped, listed again next round if still there. */
-			if ((e == ESRCH || e == EPERM) && task_exiting(t->tgid, tid))
+			if ((e == ESRCH || e == EPERM) && task_exiting(t->tgid, tid)) {
+				/* New all the same: it may have created a thread
+				 * since this listing began. */
+				if (!skipped_before(t, tid))
+					(*added)++;
 				continue;
+			}
 			closedir(d);
 			if (e == ESRCH) {
 				t->gone = true;
@@ -668,74 +736,125 @@ static int seize_new_tasks(struct hs_target *t, int *added, struct hs_err *err)
 	return 0;
 }
 
-/* Waits until a seized task reports its stop. Returns false if it died. */
-static bool wait_stopped(struct hs_task *k)
+/* How a wait for a thread's stop ended. */
+enum wait_end { W_STOPPED, W_GONE, W_LATE };
+
+/* Waits until a seized task reports its stop, until `until` at the latest
+ * (CLOCK_MONOTONIC ns; 0: no bound). waitpid has no timeout: it is
+ * polled (WNOHANG), with naps of 20 us doubling up to 1 ms, so a stop
+ * that has come costs no nap and one that does not come costs at most
+ * 1 ms past the bound. A thread in uninterruptible sleep (state D: a
+ * vfork parent, a read of a hung NFS or FUSE file, a frozen cgroup) does
+ * not stop until its sleep ends: it is left late (k->stopped false) and
+ * the stop goes on without it; it cannot run its own code meanwhile (the
+ * interrupt stops it on its way back to user space). */
+static enum wait_end wait_stopped(struct hs_task *k, uint64_t until)
 {
+	unsigned nap_us = 0;
 	for (;;) {
 		int st;
-		pid_t r = waitpid(k->tid, &st, __WALL);
+		pid_t r = waitpid(k->tid, &st, __WALL | WNOHANG);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			k->attached = false; /* ECHILD: gone */
-			return false;
+			k->attached = k->stopped = false; /* ECHILD: gone */
+			return W_GONE;
+		}
+		if (r == 0) {
+			if (until && hs_target_now_ns() >= until)
+				return W_LATE;
+			nap_us = nap_us ? (nap_us < 500 ? nap_us * 2 : 1000) : 20;
+			usleep(nap_us);
+			continue;
 		}
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
-			k->attached = false;
-			return false;
+			k->attached = k->stopped = false;
+			return W_GONE;
 		}
 		if (!WIFSTOPPED(st))
 			continue;
 		int sig = WSTOPSIG(st);
+		k->stopped = true;
 		if ((st >> 16) == PTRACE_EVENT_STOP) {
 			/* The interrupt, or a job-control stop that was under way. */
 			if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
 				k->group_stopped = true;
-			return true;
+			return W_STOPPED;
 		}
 		if ((st >> 16) == 0) {
 			/* A signal on its way to the thread: it is stopped now; deliver
 			 * the signal when we let go. */
 			k->pending_sig = sig;
-			return true;
+			return W_STOPPED;
 		}
-		return true; /* another ptrace event stop: stopped all the same */
+		return W_STOPPED; /* another ptrace event stop: stopped all the same */
 	}
 }
 
-int hs_target_stop(struct hs_target *t, struct hs_err *err)
+static uint64_t ts_ns(const struct timespec *ts)
 {
-	sigset_t hold;
-	sigemptyset(&hold);
-	for (size_t i = 0; i < HS_ARRAY_SIZE(held_signals); i++)
-		sigaddset(&hold, held_signals[i]);
-	sigprocmask(SIG_BLOCK, &hold, &t->oldmask);
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* Rounds of listing and seizing threads before the stop gives up on a
+ * process whose threads create threads as fast as they are seized: a
+ * process that does not fight needs 1 to 3 (a round finds the threads
+ * created by those not yet stopped at the round before). */
+#define STOP_ROUNDS 64
+
+static int stop(struct hs_target *t, struct hs_err *err)
+{
+	/* SIGINT, SIGTERM and SIGHUP are not held back: heapscope lets go
+	 * and dies of them at once (let_go_and_die); a thread it could not
+	 * detach (not stopped), the kernel lets go as its tracer exits, as
+	 * PTRACE_DETACH does (it runs on, a signal it was stopped with is
+	 * delivered, an interrupt not yet taken is dropped, a job-control
+	 * stop stays). */
+	on_end_signals(t);
 	t->stopped = true;
-	t->interrupted = false;
-	t->signal_checked = 0;
+	t->cut_short = false;
 	pages_may_change(t);
 	clock_gettime(CLOCK_MONOTONIC, &t->t_stop);
+	const uint64_t t0 = ts_ns(&t->t_stop);
+	t->deadline_ns = t->max_stop_ns ? t0 + t->max_stop_ns : 0;
+	const uint64_t until = t->wait_ns ? t0 + t->wait_ns : 0;
 
 	/* Threads can be created by threads not yet stopped: list again until
-	 * a listing finds nobody new (then nobody is left to create one). */
-	for (int round = 0;; round++) {
+	 * a listing finds nobody new (then nobody is left to create one), for
+	 * STOP_ROUNDS rounds or until the threads' time to stop is over. */
+	for (t->rounds = 1;; t->rounds++) {
+		const size_t from = t->ntasks;
 		int added = 0;
-		if (seize_new_tasks(t, &added, err))
+		bool cut;
+		if (seize_new_tasks(t, &added, until, &cut, err))
 			return err->code;
-		if (added == 0)
+		if (added == 0 && !cut)
 			break;
-		if (round > 10000)
-			return hs_fail(err, HS_EATTACH, "pid %d keeps creating threads faster than they can be stopped",
-				       (int)t->tgid);
+		if (cut && t->rounds == 1)
+			return hs_fail(err, HS_EATTACH,
+				       "pid %d: threads appear faster than they can be stopped, or are more than can be in %.0f ms (a quarter of --max-stop; %zu seized)",
+				       (int)t->tgid, (double)t->wait_ns / 1e6, t->ntasks);
+		if (t->rounds >= STOP_ROUNDS || (t->rounds > 1 && until && hs_target_now_ns() >= until) || cut)
+			return hs_fail(err, HS_EATTACH,
+				       "pid %d: threads appear faster than they can be stopped (new ones at each of %d listings in %.0f ms, %zu seized)",
+				       (int)t->tgid, t->rounds, (double)(hs_target_now_ns() - t0) / 1e6, t->ntasks);
+		/* The new ones stop before the next listing: then a listing
+		 * that finds no new thread proves that none is left to create
+		 * one (a late thread runs none of its code either). */
+		for (size_t i = from; i < t->ntasks; i++)
+			if (t->tasks[i].attached)
+				wait_stopped(&t->tasks[i], until);
 	}
 	size_t alive = 0;
 	for (size_t i = 0; i < t->ntasks; i++) {
 		struct hs_task *k = &t->tasks[i];
-		if (!k->attached || !wait_stopped(k))
+		if (!k->attached)
 			continue;
-		if (hs_arch_getregs(k->tid, &k->regs) < 0)
-			continue;
-		alive++;
+		enum wait_end w = k->stopped ? W_STOPPED : wait_stopped(k, until);
+		if (w == W_LATE)
+			alive++; /* seized, not stopped in time: the caller says so */
+		else if (w == W_STOPPED && hs_arch_getregs(k->tid, &k->regs) == 0)
+			alive++;
 	}
 	/* Keep only live tasks, the main thread first as /proc lists it. */
 	size_t j = 0;
@@ -768,43 +887,97 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 	return 0;
 }
 
+int hs_target_stop(struct hs_target *t, struct hs_err *err)
+{
+	int rc = stop(t, err);
+	if (!rc)
+		return 0;
+	size_t seized = 0;
+	for (size_t i = 0; i < t->ntasks; i++)
+		seized += t->tasks[i].attached;
+	hs_target_resume(t);
+	/* Said when seizing failed: whether every thread it had seized was
+	 * let go. */
+	if (rc == HS_EATTACH && t->rounds) {
+		size_t n = strlen(err->msg);
+		if (!seized)
+			snprintf(err->msg + n, sizeof err->msg - n, ": nothing was stopped");
+		else if (t->undetached)
+			snprintf(err->msg + n, sizeof err->msg - n,
+				 ": %zu threads let go, %zu not stopped yet (let go as heapscope exits)",
+				 seized - t->undetached, t->undetached);
+		else
+			snprintf(err->msg + n, sizeof err->msg - n, ": every thread let go");
+	}
+	return rc;
+}
+
 bool hs_target_nudge(struct hs_target *t, struct hs_task *k)
 {
-	if (!k->attached || k->group_stopped)
+	if (!k->attached || k->group_stopped || !k->stopped)
 		return k->attached;
 	int sig = k->pending_sig;
 	k->pending_sig = 0;
 	if (ptrace(PTRACE_CONT, k->tid, NULL, (void *)(long)sig) < 0)
 		goto gone;
+	k->stopped = false;
 	/* Long enough to be scheduled and move on; short against a request. */
 	usleep(NUDGE_US);
 	pages_may_change(t);
-	if (ptrace(PTRACE_INTERRUPT, k->tid, NULL, NULL) < 0 || !wait_stopped(k) ||
-	    hs_arch_getregs(k->tid, &k->regs) < 0) {
+	if (ptrace(PTRACE_INTERRUPT, k->tid, NULL, NULL) < 0)
 		goto gone;
-	}
+	/* As long as a thread may take to stop; one that does not (it went
+	 * into uninterruptible sleep) is late, as at the stop. */
+	enum wait_end w = wait_stopped(k, t->wait_ns ? hs_target_now_ns() + t->wait_ns : 0);
+	if (w == W_GONE || (w == W_STOPPED && hs_arch_getregs(k->tid, &k->regs) < 0))
+		goto gone;
 	return true;
 gone:
-	k->attached = false;
+	k->attached = k->stopped = false;
 	return false;
+}
+
+/* How long, in all, letting go waits for threads seized but not yet seen
+ * stopped (they stop at once unless in uninterruptible sleep): ptrace
+ * detaches only a stopped thread. */
+#define RESUME_WAIT_NS 20000000u
+
+/* Detaches every stopped thread; waits up to until for the ones not yet
+ * seen stopped. One still not stopped stays traced, with its interrupt
+ * pending, until it stops (then a later call detaches it) or heapscope
+ * exits (the kernel then detaches it and drops the interrupt). */
+static void detach_all(struct hs_target *t, uint64_t until)
+{
+	t->undetached = 0;
+	for (size_t i = 0; i < t->ntasks; i++) {
+		struct hs_task *k = &t->tasks[i];
+		if (!k->attached)
+			continue;
+		if (!k->stopped && wait_stopped(k, until) != W_STOPPED) {
+			t->undetached += k->attached;
+			continue;
+		}
+		ptrace(PTRACE_DETACH, k->tid, NULL, (void *)(long)k->pending_sig);
+		k->attached = k->stopped = false;
+	}
 }
 
 void hs_target_resume(struct hs_target *t)
 {
 	if (!t->stopped)
 		return;
-	for (size_t i = 0; i < t->ntasks; i++) {
-		struct hs_task *k = &t->tasks[i];
-		if (!k->attached)
-			continue;
-		ptrace(PTRACE_DETACH, k->tid, NULL, (void *)(long)k->pending_sig);
-		k->attached = false;
-	}
+	detach_all(t, hs_target_now_ns() + RESUME_WAIT_NS);
 	clock_gettime(CLOCK_MONOTONIC, &t->t_resume);
 	t->stopped = false;
+	on_end_signals(NULL);
 	pages_may_change(t);
-	/* A held-back SIGINT/SIGTERM/SIGHUP now ends heapscope, as asked. */
-	sigprocmask(SIG_SETMASK, &t->oldmask, NULL);
+}
+
+char hs_target_task_state(const struct hs_target *t, pid_t tid)
+{
+	unsigned flags;
+	char st = task_state(t->tgid, tid, &flags);
+	return st ? st : '?';
 }
 
 double hs_target_stopped_ms(const struct hs_target *t)
@@ -816,10 +989,15 @@ double hs_target_stopped_ms(const struct hs_target *t)
 void hs_target_close(struct hs_target *t)
 {
 	hs_target_resume(t);
+	/* A late thread that has stopped since: let it go now. */
+	detach_all(t, 1); /* one look, no wait */
 	pages_may_change(t); /* frees what it remembered */
 	hs_pagemap_close(&t->pagemap);
 	pthread_mutex_destroy(&t->pmlock);
 	free(t->tasks);
 	t->tasks = NULL;
+	free(t->skipped);
+	t->skipped = NULL;
+	t->nskipped = 0;
 	hs_maps_free(&t->src.maps);
 }

@@ -1,9 +1,16 @@
 /* target.h - a live process: stop every thread, read, let go.
  *
  * Read-only by construction: nothing here writes the target's memory or
- * registers. While the target is stopped, SIGINT, SIGTERM and SIGHUP are
- * held back from heapscope and reads fail with EINTR when one is pending,
- * so the caller detaches first and the signal takes effect after. */
+ * registers. SIGINT, SIGTERM and SIGHUP are not held back while the
+ * target is stopped: a handler, armed for the stop, detaches every
+ * stopped thread and heapscope dies of the signal at once (the kernel
+ * lets go any other as its tracer exits).
+ *
+ * A stop is bounded by a clock: with max_stop_ns set, reads made while
+ * stopped past t_stop + max_stop_ns fail with ETIME (cut_short is set);
+ * with wait_ns, threads that have not reported their stop wait_ns after
+ * it began (or after a nudge) are left late, and seizing ends with
+ * HS_EATTACH when new threads still appear then (or after 64 rounds). */
 #ifndef HS_TARGET_H
 #define HS_TARGET_H
 
@@ -17,6 +24,10 @@
 struct hs_task {
 	pid_t tid;
 	bool attached;
+	/* Its stop was seen. Attached and not stopped: late (seized and
+	 * interrupted, but in uninterruptible sleep past wait_ns): it runs
+	 * none of its own code, but its registers are unknown. */
+	bool stopped;
 	bool group_stopped; /* was in a job-control stop: stays stopped after */
 	int pending_sig;    /* a signal caught while stopping: re-delivered */
 	struct hs_regs regs;
@@ -58,14 +69,18 @@ struct hs_target {
 	size_t nknown;
 	uint64_t gen;
 	pthread_mutex_t pmlock;
-	/* A held-back signal was seen pending (reads fail with EINTR), and
-	 * when the kernel was last asked (CLOCK_MONOTONIC ns); both atomic. */
-	bool interrupted;
-	uint64_t signal_checked;
-	sigset_t oldmask;
 	bool stopped;
 	bool gone; /* the target exited while being read */
 	struct timespec t_stop, t_resume;
+	/* The stop's clock (set by the caller before the stop; 0: unbounded):
+	 * its budget, and how long threads may take to report their stop. */
+	uint64_t max_stop_ns, wait_ns;
+	uint64_t deadline_ns; /* t_stop + max_stop_ns, CLOCK_MONOTONIC ns */
+	bool cut_short;       /* the budget ran out while reading (atomic) */
+	int rounds;           /* rounds of seizing new threads the stop took */
+	pid_t *skipped;       /* threads found exiting while seizing */
+	size_t nskipped;
+	size_t undetached;    /* late threads still traced after letting go */
 	/* The two ways glibc counts cores for its arena limit: CPUs online
 	 * (/sys/devices/system/cpu/online) and the target's affinity mask
 	 * (Cpus_allowed_list); 0 when unknown. */
@@ -78,16 +93,24 @@ struct hs_target {
 int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
 /* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT, repeated until no
  * new thread appears), reads their registers and the maps. A thread that
- * exits meanwhile is left out (not a permission problem: it is gone). */
+ * exits meanwhile is left out (not a permission problem: it is gone); one
+ * that does not stop within wait_ns is kept, late. On failure (threads
+ * appear faster than they are stopped: HS_EATTACH) every thread has
+ * been let go. */
 int hs_target_stop(struct hs_target *t, struct hs_err *err);
 /* Lets one stopped thread run for an instant and stops it again (to get
  * it out of malloc while the others stay stopped). A thread in a
  * job-control stop is never resumed. Returns whether it is still there. */
 bool hs_target_nudge(struct hs_target *t, struct hs_task *k);
-/* Detaches every thread, re-delivering any signal caught meanwhile, and
- * lets held-back signals to heapscope through. Safe to call twice. */
+/* Detaches every thread, re-delivering any signal caught meanwhile (a
+ * late one once it has stopped: here, at hs_target_close, or by the
+ * kernel as heapscope exits). Safe to call twice. */
 void hs_target_resume(struct hs_target *t);
 double hs_target_stopped_ms(const struct hs_target *t);
+uint64_t hs_target_now_ns(void); /* CLOCK_MONOTONIC */
+/* The state letter /proc gives one of its threads (R, S, D, T, ...; '?'
+ * when it is gone). */
+char hs_target_task_state(const struct hs_target *t, pid_t tid);
 void hs_target_close(struct hs_target *t);
 
 #endif

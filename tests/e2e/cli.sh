@@ -16,14 +16,14 @@ need_file "$HEAPSCOPE"
 W=$(new_tmpdir)
 TRACE=$ROOT/tests/traces/13-realloc.trace
 
-# The two timings are the only bytes two reports of a quiet target may differ in.
+# The timings (and the predicted stop) are the only bytes two reports of a quiet target may differ in.
 # Timings aside, and the process split (each run measures the target
 # afresh; libunwind's reads of libc's .eh_frame map page-cache pages into
 # it once: RssFile, see the closing note of issue 11): diagnose.sh checks
 # the split itself.
 norm() {
 	if jq -e . "$1" >/dev/null 2>&1; then
-		jq -S 'del(.snapshot.stopped_ms, .snapshot.total_ms, .process)' "$1"
+		jq -S 'del(.snapshot.stopped_ms, .snapshot.total_ms, .snapshot.predicted_stop_ms, .process)' "$1"
 	else
 		sed -E 's/[0-9]+\.[0-9]+ ms/N ms/g' "$1" | awk '/^process:/ {skip = 1; next} skip && /^  / {next} {skip = 0; print}'
 	fi

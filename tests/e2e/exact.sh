@@ -139,7 +139,7 @@ run_case() {
 	else
 		# timings aside, and the process split, measured afresh by each
 		# run (diagnose.sh checks it)
-		local strip='del(.snapshot.stopped_ms, .snapshot.total_ms, .process)'
+		local strip='del(.snapshot.stopped_ms, .snapshot.total_ms, .snapshot.predicted_stop_ms, .process)'
 		if [[ $(wc -l <"$d/hs.pretty") -lt 10 ]]; then
 			fail "$label -p is indented" "fewer than 10 lines"
 		fi
