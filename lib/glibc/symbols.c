@@ -65,6 +65,7 @@ struct dw_ctx {
 	char *path;  /* the host's debug directories, ':' between them */
 	int root;    /* /proc/PID/root (hs_rootfs_open), -1 if it cannot be opened */
 	pid_t pid;
+	const struct hs_core *core; /* a core's files instead of a process's */
 	bool no_debuginfo;
 };
 
@@ -73,6 +74,10 @@ struct dw_ctx {
 static int open_target_file(const struct dw_ctx *ctx, const struct hs_map *m, char *name, size_t size)
 {
 	const char *why = NULL;
+	if (ctx->core) { /* only the very file the process mapped (build-id) */
+		snprintf(name, size, "%s%s", ctx->core->sysroot ? ctx->core->sysroot : "", m->path);
+		return hs_core_file_fd(ctx->core, m->path);
+	}
 	if (m->path[0] == '/' && !strstr(m->path, " (deleted)") && ctx->root >= 0) {
 		snprintf(name, size, "/proc/%d/root%s", (int)ctx->pid, m->path);
 		int fd = hs_rootfs_file(ctx->root, m->path, HS_ROOTFS_MAX_FILE, &why);
@@ -316,8 +321,10 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, struct dw_ctx *ctx, const struct 
 	Dwfl_Module *libc_mod = NULL;
 	char exe[PATH_MAX] = "", link[64];
 	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(link, exe, sizeof exe - 1);
+	ssize_t n = ctx->core ? -1 : readlink(link, exe, sizeof exe - 1);
 	exe[n > 0 ? n : 0] = 0;
+	if (ctx->core)
+		snprintf(exe, sizeof exe, "%s", ctx->core->exe);
 	dwfl_report_begin(dwfl);
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct hs_map *m = &maps->v[i];
@@ -352,6 +359,23 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, struct dw_ctx *ctx, const struct 
 	}
 	dwfl_report_end(dwfl, NULL, NULL);
 	return libc_mod;
+}
+
+/* A core whose libc is not on this machine (nor under --sysroot), and
+ * whose pages the core does not hold: what is missing, and how to give it. */
+static bool core_libc_missing(const struct hs_core *core, struct hs_err *err)
+{
+	for (size_t i = 0; i < core->nfiles; i++) {
+		const struct hs_core_file *f = &core->files[i];
+		if (!is_libc_name(f->path) || f->fd >= 0)
+			continue;
+		hs_fail(err, HS_EUNSUPPORTED,
+			"core %s: its libc %s (build-id %s) is %s%s%s, and the core does not hold its pages: give the root it ran in with --sysroot DIR, or read the core where that libc is installed",
+			core->path, f->path, f->build_id[0] ? f->build_id : "unknown", f->why,
+			core->sysroot ? " under " : "", core->sysroot ? core->sysroot : "");
+		return true;
+	}
+	return false;
 }
 
 static int version_from_banner(Elf *elf, struct hs_symbols *s)
@@ -901,17 +925,20 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 	s->layout.align = hs_arch.malloc_align;
 	s->layout.heap_max = hs_arch.heap_max;
 
-	struct hs_maps maps;
-	if (hs_maps_read(src->pid, &maps, err))
+	struct hs_maps maps = {0};
+	if (!o->core && hs_maps_read(src->pid, &maps, err))
 		return err->code;
 
 	struct dw_ctx *ctx = hs_xcalloc(1, sizeof *ctx);
 	const char *extra = getenv("HS_DEBUGINFO_PATH");
 	char path[PATH_MAX * 2 + 128];
-	snprintf(path, sizeof path, "%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "");
+	const char *sysroot = o->core && o->core->sysroot ? o->core->sysroot : NULL;
+	snprintf(path, sizeof path, "%s%s%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "",
+		 sysroot ? sysroot : "", sysroot ? "/usr/lib/debug:" : "");
 	ctx->path = hs_xstrdup(path);
 	ctx->pid = src->pid;
-	ctx->root = hs_rootfs_open(src->pid);
+	ctx->core = o->core;
+	ctx->root = o->core ? -1 : hs_rootfs_open(src->pid);
 	ctx->no_debuginfo = o->no_debuginfo;
 	ctx->cb.find_elf = find_no_elf;
 	ctx->cb.find_debuginfo = o->no_debuginfo ? find_no_debuginfo : find_debuginfo;
@@ -924,8 +951,11 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
 	}
 	Dwfl_Module *exe_mod = NULL;
-	Dwfl_Module *mod = report_modules(dwfl, ctx, &maps, s->libc, sizeof s->libc, &exe_mod);
+	Dwfl_Module *mod = report_modules(dwfl, ctx, o->core ? &o->core->src.maps : &maps, s->libc, sizeof s->libc,
+					  &exe_mod);
 	hs_maps_free(&maps);
+	if (!mod && o->core && core_libc_missing(o->core, err))
+		return err->code;
 	GElf_Addr bias;
 	Elf *elf = NULL;
 	if (!mod) {
@@ -990,6 +1020,8 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 static bool check_requested(pid_t pid)
 {
 	char path[64], buf[1 << 16];
+	if (!pid)
+		return true; /* a core: no environment to ask */
 	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
