@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# `heapscope core`: a fixture's core, read after the fixture is gone, gives
+# byte-identical malloc_stats()/malloc_info() to what the live process
+# printed itself (glibc's own oracle), with and without debug symbols;
+# --leaks on the leak fixture's core finds exactly its leaks; a truncated
+# core, a file that is not ELF, an ELF file that is not a core, and a core
+# whose libc cannot be found give one clear line and exit 2 or 4.
+# Cores are taken with gdb's gcore, and once by the kernel when
+# core_pattern writes a plain file (never changed here).
+#   usage: HEAPSCOPE=build/heapscope tests/e2e/core.sh [FILTER]
+set -uo pipefail
+SUITE=core
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/../lib.sh"
+need_file "$HEAPSCOPE"
+FILTER=${1:-}
+
+if ! command -v gdb >/dev/null; then
+	fail "gdb present" "gdb is a dependency (make deps) and is missing"
+	summary
+	exit
+fi
+
+# sane NAME ERRFILE: no sanitizer report on stderr.
+sane() {
+	if grep -qE 'Sanitizer|runtime error:' "$2"; then
+		fail "$1: no sanitizer report" "see stderr" "$2"
+	fi
+}
+
+# core_of NAME [ARGS...]: starts the fixture, takes its core with gcore,
+# and stops it. Sets CORE and FIX_DIR (the fixture's own oracle files).
+core_of() {
+	CORE=
+	start_fixture "$@" || return 1
+	local pid=$FIX_PID d=$FIX_DIR
+	# gcore's own script, without the debug files and scripts gdb would load
+	# for nothing (a third of its time)
+	if ! timeout -k 5 120 gdb -nx -batch -iex "set auto-load off" -iex "set debug-file-directory /nonexistent" \
+		-ex "attach $pid" -ex "gcore $d/core.$pid" -ex detach >"$d/gcore.out" 2>&1 || [[ ! -s $d/core.$pid ]]; then
+		fail "$1: gcore of pid $pid" "no core written" "$d/gcore.out"
+		stop_fixture "$pid"
+		return 1
+	fi
+	stop_fixture "$pid"
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "$1: fixture gone before its core is read" "pid $pid still there"
+		return 1
+	fi
+	CORE=$d/core.$pid
+}
+
+# exact_core LABEL DIR CORE [OPTIONS...]: both glibc formats byte-identical.
+exact_core() {
+	local label=$1 d=$2 core=$3 fmt file
+	shift 3
+	for fmt in malloc-stats malloc-info; do
+		file=malloc_stats.txt
+		[[ $fmt == malloc-info ]] && file=malloc_info.xml
+		hs "$d/core.$fmt" "$d/core.$fmt.err" core "$@" --format="$fmt" "$core"
+		sane "$label $* $fmt" "$d/core.$fmt.err"
+		if [[ $HS_RC -eq 0 && -s $d/core.$fmt ]] && cmp -s "$d/$file" "$d/core.$fmt"; then
+			pass "$label core $*: $fmt byte-identical to the live process's glibc"
+		else
+			fail "$label core $*: $fmt byte-identical to the live process's glibc" "exit $HS_RC" \
+				"$d/core.$fmt.err" "$(diff "$d/$file" "$d/core.$fmt" | head -n 12)"
+		fi
+	done
+}
+
+# json_core LABEL DIR CORE [OPTIONS...]: --json exits 0, names the core,
+# and counts the threads the core holds (one NT_PRSTATUS each).
+json_core() {
+	local label=$1 d=$2 core=$3 want got
+	shift 3
+	hs "$d/core.json" "$d/core.json.err" core "$@" --json "$core"
+	sane "$label --json $*" "$d/core.json.err"
+	want=$(readelf -n "$core" 2>/dev/null | grep -c 'NT_PRSTATUS')
+	got=$(jq -r --arg c "$core" 'if .target.core == $c and .snapshot.consistent then .target.threads else "bad" end' \
+		"$d/core.json" 2>/dev/null)
+	if [[ $HS_RC -eq 0 && $got == "$want" && $want -ge 1 ]]; then
+		pass "$label core $* --json: exit 0, the core named, $want threads as its notes"
+	else
+		fail "$label core $* --json" "exit $HS_RC, threads '$got', notes $want" "$d/core.json.err"
+	fi
+}
+
+run_case() {
+	local label=$1
+	shift
+	[[ -n $FILTER && $label != *$FILTER* ]] && return 0
+	echo "== $label"
+	core_of "$@" || return 0
+	local d=$FIX_DIR mode
+	for mode in "" --no-debuginfo; do
+		# shellcheck disable=SC2086 # one option or none
+		exact_core "$label" "$d" "$CORE" $mode
+	done
+	json_core "$label" "$d" "$CORE"
+	rm -f "$CORE"
+}
+
+run_case "fragmented" fragmented
+run_case "threads (5 threads, 5 arenas)" threads
+run_case "mmapped" mmapped
+# gcore dumps every arena's whole 64 MiB reservation: 1 GB (arenas) and
+# 2.6 GB (mmthreads) of core, 10 s or more each; CORE_ALL=1 adds them.
+if [[ -n ${CORE_ALL:-} ]]; then
+	run_case "arenas (25 threads)" arenas
+	run_case "mmthreads (41 threads, mmapped chunks)" mmthreads
+fi
+
+# --- --leaks: exactly the leak fixture's leaks, by its own facts ---
+facts() { awk -v k="$1" '$1 == k {print $2, $3}' "$2" | sort; }
+if [[ -z $FILTER || leaks == *$FILTER* ]]; then
+	echo "== leaks"
+	if core_of leaks; then
+		d=$FIX_DIR
+		exact_core "leaks" "$d" "$CORE"
+		for mode in "" --no-debuginfo; do
+			# shellcheck disable=SC2086
+			hs "$d/leaks.json" "$d/leaks.err" core $mode --leaks=all --json "$CORE"
+			sane "leaks core $mode --leaks" "$d/leaks.err"
+			facts leaked "$d/facts.txt" >"$d/want"
+			jq -r '.leaks.suspects[] | "\(.address) \(.size)"' "$d/leaks.json" 2>/dev/null | sort >"$d/found"
+			n=$(wc -l <"$d/want")
+			if [[ $HS_RC -eq 0 && $n -gt 0 ]] && cmp -s "$d/want" "$d/found"; then
+				pass "leaks core $mode --leaks=all: exactly the fixture's $n leaked chunks"
+			else
+				fail "leaks core $mode --leaks=all: exactly the fixture's leaks" \
+					"exit $HS_RC; missed $(comm -23 "$d/want" "$d/found" | wc -l) of $n, $(comm -13 "$d/want" "$d/found" | wc -l) extra" \
+					"$d/leaks.err"
+			fi
+		done
+		# no libc to be found: one line, exit 4, what is missing and how to give it
+		hs "$d/nolibc.out" "$d/nolibc.err" core --sysroot="$d/empty-root" "$CORE"
+		sane "core --sysroot=EMPTY" "$d/nolibc.err"
+		if [[ $HS_RC -eq 4 && $(wc -l <"$d/nolibc.err") -eq 1 ]] &&
+			grep -q 'libc.*build-id [0-9a-f]\{40\}.*not found.*--sysroot' "$d/nolibc.err"; then
+			pass "core whose libc is not there: one line, exit 4, names the libc, its build-id and --sysroot"
+		else
+			fail "core whose libc is not there: one line, exit 4" "exit $HS_RC" "$d/nolibc.err"
+		fi
+		# --- a truncated core: one line, exit 4 ---
+		head -c $(($(stat -c %s "$CORE") / 2)) "$CORE" >"$d/truncated"
+		hs "$d/trunc.out" "$d/trunc.err" core "$d/truncated"
+		sane "truncated core" "$d/trunc.err"
+		if [[ $HS_RC -eq 4 && $(wc -l <"$d/trunc.err") -eq 1 ]] && grep -q 'is truncated:' "$d/trunc.err"; then
+			pass "truncated core: one line, exit 4 ($(cat "$d/trunc.err"))"
+		else
+			fail "truncated core: one line, exit 4" "exit $HS_RC" "$d/trunc.err"
+		fi
+		rm -f "$CORE" "$d/truncated"
+	fi
+fi
+
+# --- files that are not cores: one line, exit 2 ---
+if [[ -z $FILTER || notcore == *$FILTER* ]]; then
+	echo "== not cores"
+	d=$(new_tmpdir)
+	printf 'not an ELF file\n' >"$d/text"
+	: >"$d/empty"
+	for f in "$d/text:not ELF" "$d/empty:not ELF" "$HEAPSCOPE:not a core" "$d/missing:cannot open"; do
+		path=${f%%:*} want=${f#*:}
+		hs "$d/out" "$d/err" core "$path"
+		sane "core ${path##*/}" "$d/err"
+		if [[ $HS_RC -eq 2 && $(wc -l <"$d/err") -eq 1 && ! -s $d/out ]] && grep -q "$want" "$d/err"; then
+			pass "core ${path##*/}: one line, exit 2 ($(cat "$d/err"))"
+		else
+			fail "core ${path##*/}: one line, exit 2, '$want'" "exit $HS_RC" "$d/err"
+		fi
+	done
+fi
+
+# --- a core the kernel wrote (default coredump_filter: file-backed
+# read-only pages absent, read from the files by build-id) ---
+if [[ -z $FILTER || kernel == *$FILTER* ]]; then
+	echo "== kernel core"
+	pattern=$(cat /proc/sys/kernel/core_pattern)
+	if [[ $pattern != core ]]; then
+		skip "kernel core of a fixture" "core_pattern is '$pattern', not the plain 'core' file in the cwd (not changed by tests)"
+	elif [[ $(ulimit -H -c) != unlimited ]]; then
+		skip "kernel core of a fixture" "the hard core size limit is $(ulimit -H -c): no core can be written"
+	else
+		# the fixture runs in its own directory, where the kernel writes "core"
+		k=$(new_tmpdir)
+		ulimit -S -c unlimited
+		cd "$k" && start_fixture threads
+		started=$?
+		cd "$ROOT" || exit 2
+		ulimit -S -c 0
+		if [[ $started -eq 0 ]]; then
+			pid=$FIX_PID d=$FIX_DIR
+			kill_ours SEGV "$pid"
+			kcore=$k/core
+			[[ -s $kcore ]] || kcore=$k/core.$pid
+			if [[ -s $kcore ]] && readelf -h "$kcore" 2>/dev/null | grep -q 'CORE (Core file)'; then
+				nofile=$(readelf -lW "$kcore" | awk '$1 == "LOAD" && $5 == "0x000000" && $6 != "0x000000"' | wc -l)
+				check "kernel core: mappings it does not hold ($nofile), read from their files" \
+					"$([[ $nofile -gt 0 ]]; echo $?)" "every mapping dumped: not the default filter"
+				for mode in "" --no-debuginfo; do
+					# shellcheck disable=SC2086
+					exact_core "kernel" "$d" "$kcore" $mode
+				done
+				json_core "kernel" "$d" "$kcore"
+			else
+				fail "kernel core of a fixture" "no core in $k after SIGSEGV (core_pattern 'core', limit unlimited)" \
+					"$(ls -la "$k")"
+			fi
+			rm -f "$kcore"
+		fi
+	fi
+fi
+
+summary
