@@ -89,7 +89,7 @@ run_case() {
 	local label=$1
 	shift
 	[[ -n $FILTER && $label != *$FILTER* ]] && return 0
-	echo "== $label"
+	echo "== $label (at ${SECONDS}s)"
 	core_of "$@" || return 0
 	local d=$FIX_DIR mode
 	for mode in "" --no-debuginfo; do
@@ -112,26 +112,32 @@ fi
 
 # --- --leaks: exactly the leak fixture's leaks, by its own facts ---
 facts() { awk -v k="$1" '$1 == k {print $2, $3}' "$2" | sort; }
+# leaks_exact LABEL DIR CORE: --leaks=all finds exactly the fixture's
+# leaked chunks (its facts.txt), with and without debug symbols.
+leaks_exact() {
+	local label=$1 d=$2 core=$3 mode n
+	facts leaked "$d/facts.txt" >"$d/want"
+	n=$(wc -l <"$d/want")
+	for mode in "" --no-debuginfo; do
+		# shellcheck disable=SC2086
+		hs "$d/leaks.json" "$d/leaks.err" core $mode --leaks=all --json "$core"
+		sane "$label core $mode --leaks" "$d/leaks.err"
+		jq -r '.leaks.suspects[] | "\(.address) \(.size)"' "$d/leaks.json" 2>/dev/null | sort >"$d/found"
+		if [[ $HS_RC -eq 0 && $n -gt 0 ]] && cmp -s "$d/want" "$d/found"; then
+			pass "$label core $mode --leaks=all: exactly the fixture's $n leaked chunks"
+		else
+			fail "$label core $mode --leaks=all: exactly the fixture's leaks" \
+				"exit $HS_RC; missed $(comm -23 "$d/want" "$d/found" | wc -l) of $n, $(comm -13 "$d/want" "$d/found" | wc -l) extra" \
+				"$d/leaks.err"
+		fi
+	done
+}
 if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 	echo "== leaks"
 	if core_of leaks; then
 		d=$FIX_DIR
 		exact_core "leaks" "$d" "$CORE"
-		for mode in "" --no-debuginfo; do
-			# shellcheck disable=SC2086
-			hs "$d/leaks.json" "$d/leaks.err" core $mode --leaks=all --json "$CORE"
-			sane "leaks core $mode --leaks" "$d/leaks.err"
-			facts leaked "$d/facts.txt" >"$d/want"
-			jq -r '.leaks.suspects[] | "\(.address) \(.size)"' "$d/leaks.json" 2>/dev/null | sort >"$d/found"
-			n=$(wc -l <"$d/want")
-			if [[ $HS_RC -eq 0 && $n -gt 0 ]] && cmp -s "$d/want" "$d/found"; then
-				pass "leaks core $mode --leaks=all: exactly the fixture's $n leaked chunks"
-			else
-				fail "leaks core $mode --leaks=all: exactly the fixture's leaks" \
-					"exit $HS_RC; missed $(comm -23 "$d/want" "$d/found" | wc -l) of $n, $(comm -13 "$d/want" "$d/found" | wc -l) extra" \
-					"$d/leaks.err"
-			fi
-		done
+		leaks_exact "leaks" "$d" "$CORE"
 		# no libc to be found: one line, exit 4, what is missing and how to give it
 		hs "$d/nolibc.out" "$d/nolibc.err" core --sysroot="$d/empty-root" "$CORE"
 		sane "core --sysroot=EMPTY" "$d/nolibc.err"
@@ -172,44 +178,55 @@ if [[ -z $FILTER || notcore == *$FILTER* ]]; then
 	done
 fi
 
-# --- a core the kernel wrote (default coredump_filter: file-backed
-# read-only pages absent, read from the files by build-id) ---
-if [[ -z $FILTER || kernel == *$FILTER* ]]; then
-	echo "== kernel core"
-	pattern=$(cat /proc/sys/kernel/core_pattern)
-	if [[ $pattern != core ]]; then
-		skip "kernel core of a fixture" "core_pattern is '$pattern', not the plain 'core' file in the cwd (not changed by tests)"
-	elif [[ $(ulimit -H -c) != unlimited ]]; then
-		skip "kernel core of a fixture" "the hard core size limit is $(ulimit -H -c): no core can be written"
-	else
-		# the fixture runs in its own directory, where the kernel writes "core"
-		k=$(new_tmpdir)
-		ulimit -S -c unlimited
-		cd "$k" && start_fixture threads
-		started=$?
-		cd "$ROOT" || exit 2
-		ulimit -S -c 0
-		if [[ $started -eq 0 ]]; then
-			pid=$FIX_PID d=$FIX_DIR
-			kill_ours SEGV "$pid"
-			kcore=$k/core
-			[[ -s $kcore ]] || kcore=$k/core.$pid
-			if [[ -s $kcore ]] && readelf -h "$kcore" 2>/dev/null | grep -q 'CORE (Core file)'; then
-				nofile=$(readelf -lW "$kcore" | awk '$1 == "LOAD" && $5 == "0x000000" && $6 != "0x000000"' | wc -l)
-				check "kernel core: mappings it does not hold ($nofile), read from their files" \
-					"$([[ $nofile -gt 0 ]]; echo $?)" "every mapping dumped: not the default filter"
-				for mode in "" --no-debuginfo; do
-					# shellcheck disable=SC2086
-					exact_core "kernel" "$d" "$kcore" $mode
-				done
-				json_core "kernel" "$d" "$kcore"
-			else
-				fail "kernel core of a fixture" "no core in $k after SIGSEGV (core_pattern 'core', limit unlimited)" \
-					"$(ls -la "$k")"
-			fi
-			rm -f "$kcore"
-		fi
+# --- cores the kernel wrote (default coredump_filter: file-backed
+# read-only pages are not in the core: they are read from the files, by
+# build-id; PROT_NONE reservations are not dumped, so the cores are small
+# and the many-arena fixtures cost little here) ---
+# kernel_case LABEL FIXTURE: runs it in a directory of its own, where the
+# kernel writes "core" on SIGSEGV (core_pattern is the plain "core").
+kernel_case() {
+	local label=$1 fixture=$2 k started limit pid d kcore nofile mode
+	[[ -n $FILTER && $label != *$FILTER* ]] && return 0
+	echo "== $label (at ${SECONDS}s)"
+	k=$(new_tmpdir)
+	limit=$(ulimit -S -c)
+	ulimit -S -c unlimited
+	cd "$k" && start_fixture "$fixture"
+	started=$?
+	cd "$ROOT" || exit 2
+	ulimit -S -c "$limit"
+	[[ $started -eq 0 ]] || return 0
+	pid=$FIX_PID d=$FIX_DIR
+	kill_ours SEGV "$pid"
+	kcore=$k/core
+	[[ -s $kcore ]] || kcore=$k/core.$pid
+	if [[ ! -s $kcore ]] || ! readelf -h "$kcore" 2>/dev/null | grep -q 'CORE (Core file)'; then
+		fail "$label: a core after SIGSEGV" "none in $k (core_pattern 'core', limit unlimited)" "$(ls -la "$k")"
+		return 0
 	fi
+	nofile=$(readelf -lW "$kcore" | awk '$1 == "LOAD" && $5 == "0x000000" && $6 != "0x000000"' | wc -l)
+	check "$label: the core lacks the pages of $nofile mappings (the default filter)" \
+		"$([[ $nofile -gt 0 ]]; echo $?)" "every mapping dumped: not the default filter"
+	for mode in "" --no-debuginfo; do
+		# shellcheck disable=SC2086
+		exact_core "$label" "$d" "$kcore" $mode
+	done
+	json_core "$label" "$d" "$kcore"
+	[[ $fixture == leaks ]] && leaks_exact "$label" "$d" "$kcore"
+	rm -f "$kcore"
+}
+
+pattern=$(cat /proc/sys/kernel/core_pattern)
+if [[ -n $FILTER && kernel != *$FILTER* ]]; then
+	:
+elif [[ $pattern != core ]]; then
+	skip "kernel cores" "core_pattern is '$pattern', not the plain 'core' file in the cwd (tests do not change it)"
+elif [[ $(ulimit -H -c) != unlimited ]]; then
+	skip "kernel cores" "the hard core size limit is $(ulimit -H -c): no core can be written"
+else
+	kernel_case "kernel arenas (25 threads)" arenas
+	kernel_case "kernel mmthreads (41 threads, mmapped chunks)" mmthreads
+	kernel_case "kernel leaks" leaks
 fi
 
 summary
