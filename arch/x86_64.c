@@ -63,6 +63,11 @@ int hs_arch_core_prstatus(const void *desc, size_t len, pid_t *tid, struct hs_re
 	return (int)n;
 }
 
+int hs_arch_tcb_self_offset(void)
+{
+	return 0;
+}
+
 uint64_t hs_arch_tls_addr(uint64_t tp, uint64_t l_tls_offset, uint64_t var_off)
 {
 	return tp - l_tls_offset + var_off;

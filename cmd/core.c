@@ -25,6 +25,23 @@ static const char *in_malloc(struct hs_core *k, const struct hs_symbols *sym)
 	return why;
 }
 
+/* A thread whose control block is not in the core (gdb's gcore writes
+ * zeros for what it could not read: a thread stack with guard pages in
+ * it, glibc 2.43 on Linux 6.13+) has no tcache or arena to read there:
+ * said, not guessed (its tcache's chunks would look in use, and leaked). */
+static void check_tcbs(struct hs_core *k, struct hs_warnings *w)
+{
+	int off = hs_arch_tcb_self_offset();
+	for (size_t i = 0; i < k->ntasks && off >= 0; i++) {
+		uint64_t tp = k->tasks[i].regs.tp, v = 0;
+		if (hs_read_u64(&k->src, tp + (uint64_t)off, &v) == 0 && v == tp)
+			continue;
+		hs_warn(w, "thread %d: its thread block at 0x%llx is not in the core (%s): its tcache and arena are unknown, and --leaks may name their chunks",
+			(int)k->tasks[i].tid, (unsigned long long)tp,
+			v ? "another thread pointer there" : "zeros: the core's writer could not read it");
+	}
+}
+
 /* --leaks: the heaps and roots copied from the core, with the registers
  * its notes hold. */
 static int copy_contents(struct hs_core *k, struct hs_cli_run *r, struct hs_err *err)
@@ -55,6 +72,7 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	hs_types_load(&r.sym, &r.types);
 	const char *inconsistent = in_malloc(&k, &r.sym);
 	r.c.consistent = !inconsistent;
+	check_tcbs(&k, &r.warn);
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = &r.types};
 	if (hs_arenas_read(&k.src, &r.sym, k.tasks, k.ntasks, &r.heap, &r.warn, err) ||
 	    (o->leaks && copy_contents(&k, &r, err)))

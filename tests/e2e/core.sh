@@ -48,6 +48,23 @@ core_of() {
 		return 1
 	fi
 	CORE=$d/core.$pid
+	# gdb writes zeros for what it cannot read (a thread stack with guard
+	# pages in it: glibc 2.43 on Linux 6.13+) and says so; a thread block
+	# lost that way must be named by heapscope, not read as zeros.
+	# (the vsyscall page, which no process can read, aside)
+	TCB_LOST=
+	local lost
+	lost=$(grep 'Memory read failed' "$d/gcore.out" | grep -vc 'at 0xffffffffff600000')
+	if [[ $lost -gt 0 ]]; then
+		hs "$d/lost.json" "$d/lost.err" core --json "$CORE"
+		if [[ $HS_RC -eq 5 ]] && jq -e '[.warnings[] | select(test("thread block at 0x[0-9a-f]+ is not in the core"))] | length > 0' \
+			"$d/lost.json" >/dev/null 2>&1; then
+			TCB_LOST=yes
+			pass "$1: gdb could not read part of the process (${lost}x): heapscope names the thread block missing from the core, exit 5"
+		else
+			fail "$1: gdb could not read part of the process" "heapscope exit $HS_RC, no thread block named" "$d/gcore.out" "$d/lost.err"
+		fi
+	fi
 }
 
 # exact_core LABEL DIR CORE [OPTIONS...]: both glibc formats byte-identical.
@@ -59,7 +76,7 @@ exact_core() {
 		[[ $fmt == malloc-info ]] && file=malloc_info.xml
 		hs "$d/core.$fmt" "$d/core.$fmt.err" core "$@" --format="$fmt" "$core"
 		sane "$label $* $fmt" "$d/core.$fmt.err"
-		if [[ $HS_RC -eq 0 && -s $d/core.$fmt ]] && cmp -s "$d/$file" "$d/core.$fmt"; then
+		if [[ ($HS_RC -eq 0 || ($HS_RC -eq 5 && -n $TCB_LOST)) && -s $d/core.$fmt ]] && cmp -s "$d/$file" "$d/core.$fmt"; then
 			pass "$label core $*: $fmt byte-identical to the live process's glibc"
 		else
 			fail "$label core $*: $fmt byte-identical to the live process's glibc" "exit $HS_RC" \
@@ -78,7 +95,7 @@ json_core() {
 	want=$(readelf -n "$core" 2>/dev/null | grep -c 'NT_PRSTATUS')
 	got=$(jq -r --arg c "$core" 'if .target.core == $c and .snapshot.consistent then .target.threads else "bad" end' \
 		"$d/core.json" 2>/dev/null)
-	if [[ $HS_RC -eq 0 && $got == "$want" && $want -ge 1 ]]; then
+	if [[ ($HS_RC -eq 0 || ($HS_RC -eq 5 && -n $TCB_LOST)) && $got == "$want" && $want -ge 1 ]]; then
 		pass "$label core $* --json: exit 0, the core named, $want threads as its notes"
 	else
 		fail "$label core $* --json" "exit $HS_RC, threads '$got', notes $want" "$d/core.json.err"
@@ -116,6 +133,10 @@ facts() { awk -v k="$1" '$1 == k {print $2, $3}' "$2" | sort; }
 # leaked chunks (its facts.txt), with and without debug symbols.
 leaks_exact() {
 	local label=$1 d=$2 core=$3 mode n
+	if [[ -n $TCB_LOST ]]; then
+		skip "$label core --leaks=all exact" "gdb's core lacks a thread block (see above): that thread's tcache chunks cannot be told from leaks"
+		return
+	fi
 	facts leaked "$d/facts.txt" >"$d/want"
 	n=$(wc -l <"$d/want")
 	for mode in "" --no-debuginfo; do
@@ -196,7 +217,7 @@ kernel_case() {
 	cd "$ROOT" || exit 2
 	ulimit -S -c "$limit"
 	[[ $started -eq 0 ]] || return 0
-	pid=$FIX_PID d=$FIX_DIR
+	pid=$FIX_PID d=$FIX_DIR TCB_LOST=
 	kill_ours SEGV "$pid"
 	kcore=$k/core
 	[[ -s $kcore ]] || kcore=$k/core.$pid
