@@ -34,6 +34,19 @@ static unsigned char pattern(size_t i)
 	return (unsigned char)(i * 7 + 3);
 }
 
+/* An x86_64 ELF header at out, its nph program headers right after it. */
+static void put_ehdr(unsigned char *out, unsigned type, unsigned nph)
+{
+	Elf64_Ehdr eh = {.e_type = (Elf64_Half)type, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+			 .e_phoff = sizeof eh, .e_ehsize = sizeof eh, .e_phentsize = sizeof(Elf64_Phdr),
+			 .e_phnum = (Elf64_Half)nph};
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	memcpy(out, &eh, sizeof eh);
+}
+
 /* A 3-page ELF shared object whose build-id is 20 bytes of idbyte. */
 static void write_lib(const char *path, unsigned char idbyte)
 {
@@ -41,19 +54,12 @@ static void write_lib(const char *path, unsigned char idbyte)
 	for (size_t i = 0; i < sizeof f; i++)
 		f[i] = pattern(i);
 	memset(f, 0, 0x300);
-	Elf64_Ehdr eh = {.e_type = ET_DYN, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-			 .e_phoff = sizeof eh, .e_ehsize = sizeof eh, .e_phentsize = sizeof(Elf64_Phdr),
-			 .e_phnum = 2};
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	memcpy(f, &eh, sizeof eh);
+	put_ehdr(f, ET_DYN, 2);
 	Elf64_Phdr ph[2] = {
 		{.p_type = PT_LOAD, .p_flags = PF_R, .p_offset = 0, .p_filesz = sizeof f, .p_memsz = sizeof f},
 		{.p_type = PT_NOTE, .p_flags = PF_R, .p_offset = 0x200, .p_filesz = 12 + 4 + 20, .p_memsz = 36},
 	};
-	memcpy(f + sizeof eh, ph, sizeof ph);
+	memcpy(f + sizeof(Elf64_Ehdr), ph, sizeof ph);
 	Elf64_Nhdr nh = {4, 20, NT_GNU_BUILD_ID};
 	memcpy(f + 0x200, &nh, sizeof nh);
 	memcpy(f + 0x200 + sizeof nh, "GNU", 4);
@@ -79,14 +85,7 @@ static size_t write_core(const char *path, const char *libpath)
 {
 	static unsigned char c[4 * PG];
 	memset(c, 0, sizeof c);
-	Elf64_Ehdr eh = {.e_type = ET_CORE, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-			 .e_phoff = sizeof eh, .e_ehsize = sizeof eh, .e_phentsize = sizeof(Elf64_Phdr),
-			 .e_phnum = 3};
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	memcpy(c, &eh, sizeof eh);
+	put_ehdr(c, ET_CORE, 3);
 
 	size_t n = 0x200;
 	struct elf_prstatus st;
@@ -124,7 +123,7 @@ static size_t write_core(const char *path, const char *libpath)
 		{.p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = 2 * PG, .p_vaddr = ANON_VADDR, .p_filesz = PG,
 		 .p_memsz = PG},
 	};
-	memcpy(c + sizeof eh, ph, sizeof ph);
+	memcpy(c + sizeof(Elf64_Ehdr), ph, sizeof ph);
 	FILE *o = fopen(path, "w");
 	assert_non_null(o);
 	assert_int_equal(fwrite(c, 1, 3 * PG, o), 3 * PG);
