@@ -168,6 +168,38 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 		else
 			fail "core whose libc is not there: one line, exit 4" "exit $HS_RC" "$d/nolibc.err"
 		fi
+		# --sysroot: the root the process ran in, here one holding only the
+		# libc the core names (a container's): exact; another build of libc
+		# at that path: refused by build-id, exit 4
+		libc=$(sed -n 's/.*: its libc \(\/.*\) (build-id .*/\1/p' "$d/nolibc.err")
+		if [[ -z $libc || ! -f $libc ]]; then
+			fail "core --sysroot" "the libc the core maps is not named, or not here: '$libc'"
+		else
+			mkdir -p "$d/root${libc%/*}"
+			cp "$libc" "$d/root$libc"
+			hs "$d/sysroot.info" "$d/sysroot.err" core --sysroot="$d/root" --format=malloc-info "$CORE"
+			sane "core --sysroot" "$d/sysroot.err"
+			if [[ $HS_RC -eq 0 || ($HS_RC -eq 5 && -n $TCB_LOST) ]] && cmp -s "$d/malloc_info.xml" "$d/sysroot.info"; then
+				pass "core --sysroot=ROOT holding only its libc: malloc-info byte-identical"
+			else
+				fail "core --sysroot=ROOT holding only its libc: malloc-info byte-identical" "exit $HS_RC" "$d/sysroot.err"
+			fi
+			other=
+			for f in /usr/lib/x86_64-linux-gnu/libc.so.6 "${HEAPSCOPE_MATRIX:-/var/cache/heapscope-matrix}"/roots/*/usr/lib/x86_64-linux-gnu/libc.so.6; do
+				[[ -f $f ]] && ! cmp -s "$f" "$libc" && other=$f && break
+			done
+			if [[ -z $other ]]; then
+				fail "core --sysroot with another libc build" "no other libc.so.6 on this machine (make matrix)"
+			else
+				cp "$other" "$d/root$libc"
+				hs "$d/other.out" "$d/other.err" core --sysroot="$d/root" "$CORE"
+				if [[ $HS_RC -eq 4 && $(wc -l <"$d/other.err") -eq 1 ]] && grep -q 'another build (its build-id differs)' "$d/other.err"; then
+					pass "core --sysroot with another build of libc at its path: refused by build-id, one line, exit 4"
+				else
+					fail "core --sysroot with another build of libc: refused by build-id" "exit $HS_RC" "$d/other.err"
+				fi
+			fi
+		fi
 		# --- a truncated core: one line, exit 4 ---
 		head -c $(($(stat -c %s "$CORE") / 2)) "$CORE" >"$d/truncated"
 		hs "$d/trunc.out" "$d/trunc.err" core "$d/truncated"
