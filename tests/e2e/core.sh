@@ -34,6 +34,8 @@ core_of() {
 	CORE=
 	start_fixture "$@" || return 1
 	local pid=$FIX_PID d=$FIX_DIR
+	# attach's report of the live process, for same_as_attach
+	hs "$d/live.json" "$d/live.json.err" attach --json --chunks --bins --compare "$pid"
 	# gcore's own script, without the debug files and scripts gdb would load
 	# for nothing (a third of its time)
 	if ! timeout -k 5 120 gdb -nx -batch -iex "set auto-load off" -iex "set debug-file-directory /nonexistent" \
@@ -102,6 +104,30 @@ json_core() {
 	fi
 }
 
+# same_as_attach LABEL DIR CORE: the core's JSON report with --chunks,
+# --bins and --compare equals attach's of the live process (itself proven
+# against glibc by exact.sh), but for what a core cannot say: the CPUs
+# (arena limit), residency, the process split, timings; and the verdict.
+same_as_attach() {
+	local label=$1 d=$2 core=$3 norm
+	if [[ -n $TCB_LOST ]]; then
+		skip "$label core --json --chunks --bins --compare equals attach's" "gdb's core lacks a thread block (see above)"
+		return
+	fi
+	hs "$d/cmp.json" "$d/cmp.err" core --json --chunks --bins --compare "$core"
+	sane "$label core --chunks --bins --compare" "$d/cmp.err"
+	norm='del(.snapshot, .target.core, .process, .diagnosis)
+		| walk(if type == "object" then del(.resident_free_bytes, .trimmable_bytes) else . end)'
+	if [[ $HS_RC -eq 0 ]] && jq -e . "$d/live.json" >/dev/null 2>&1 &&
+		cmp -s <(jq -S "$norm" "$d/live.json") <(jq -S "$norm" "$d/cmp.json") &&
+		[[ $(jq -r .diagnosis.verdict "$d/live.json") == $(jq -r .diagnosis.verdict "$d/cmp.json") ]]; then
+		pass "$label core --json --chunks --bins --compare equals attach's of the live process (verdict $(jq -r .diagnosis.verdict "$d/cmp.json"))"
+	else
+		fail "$label core --json --chunks --bins --compare equals attach's" "exit $HS_RC" "$d/cmp.err" \
+			"$(diff <(jq -S "$norm" "$d/live.json") <(jq -S "$norm" "$d/cmp.json") | head -n 20)"
+	fi
+}
+
 run_case() {
 	local label=$1
 	shift
@@ -114,6 +140,7 @@ run_case() {
 		exact_core "$label" "$d" "$CORE" $mode
 	done
 	json_core "$label" "$d" "$CORE"
+	same_as_attach "$label" "$d" "$CORE"
 	rm -f "$CORE"
 }
 
