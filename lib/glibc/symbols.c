@@ -361,6 +361,16 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, struct dw_ctx *ctx, const struct 
 	return libc_mod;
 }
 
+/* What the messages call the target: "pid 42", or "core FILE". */
+static const char *target_name(const struct hs_source *src, const struct hs_symbols_opts *o, char *buf, size_t size)
+{
+	if (o->core)
+		snprintf(buf, size, "core %s", o->core->path);
+	else
+		snprintf(buf, size, "pid %d", (int)src->pid);
+	return buf;
+}
+
 /* A core whose libc is not on this machine (nor under --sysroot), and
  * whose pages the core does not hold: what is missing, and how to give it. */
 static bool core_libc_missing(const struct hs_core *core, struct hs_err *err)
@@ -920,6 +930,7 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 		struct hs_err *err)
 {
 	memset(s, 0, sizeof *s);
+	char who[PATH_MAX + 16];
 	hs_layout_clear(&s->layout);
 	s->layout.size_sz = hs_arch.size_sz;
 	s->layout.align = hs_arch.malloc_align;
@@ -975,12 +986,12 @@ static int load(struct hs_source *src, const struct hs_symbols_opts *o, struct h
 	}
 	if (!mod && exe_mod && symbol_address(exe_mod, "main_arena", STT_OBJECT))
 		return hs_fail(err, HS_EUNSUPPORTED,
-			       "pid %d is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely",
-			       (int)src->pid);
+			       "%s is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely",
+			       target_name(src, o, who, sizeof who));
 	if (!mod)
 		return hs_fail(err, HS_EUNSUPPORTED,
-			       "pid %d has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",
-			       (int)src->pid);
+			       "%s has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",
+			       target_name(src, o, who, sizeof who));
 	s->libc_mod = s->state_mod = mod;
 	Dwfl_Module *debug_mod = s->is_static ? NULL : which_malloc(dwfl, mod, exe_mod, src, s);
 	elf = dwfl_module_getelf(mod, &bias);
@@ -1057,19 +1068,20 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 		       struct hs_symbols *s, struct hs_err *err)
 {
 	const char *base = base_name(module_path(dbg));
+	char who[PATH_MAX + 16];
 	uint64_t hooks = symbol_address(dbg, "__malloc_debugging_hooks", STT_OBJECT);
 	uint32_t v = 0;
 	bool check;
 	if (hooks) {
 		if (hs_read(src, hooks, &v, sizeof v) < 0)
-			return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)src->pid);
+			return hs_fail(err, HS_EEXITED, "%s exited while being read", target_name(src, o, who, sizeof who));
 		check = v & 4; /* MALLOC_CHECK_HOOK */
 	} else {
 		check = check_requested(src->pid);
 		if (check)
 			return hs_fail(err, HS_EUNSUPPORTED,
-				       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ (glibc.malloc.check) on: it allocates from its own heap, not libc's, and finding that heap needs the library's debug symbols%s; install libc6-dbg",
-				       (int)src->pid, base, o->no_debuginfo ? " (not read with --no-debuginfo)" : "");
+				       "%s: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ (glibc.malloc.check) on: it allocates from its own heap, not libc's, and finding that heap needs the library's debug symbols%s; install libc6-dbg",
+				       target_name(src, o, who, sizeof who), base, o->no_debuginfo ? " (not read with --no-debuginfo)" : "");
 	}
 	if (!check)
 		return 0;
@@ -1091,8 +1103,8 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout)) {
 		err->code = 0;
 		return hs_fail(err, HS_EUNSUPPORTED,
-			       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",
-			       (int)src->pid, base, hs_layout_missing(&s->layout) ? hs_layout_missing(&s->layout) : "no DWARF");
+			       "%s: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",
+			       target_name(src, o, who, sizeof who), base, hs_layout_missing(&s->layout) ? hs_layout_missing(&s->layout) : "no DWARF");
 	}
 	const char *debugfile = NULL;
 	dwfl_module_info(dbg, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
