@@ -106,7 +106,7 @@ static int cmd_core(int argc, char **argv, const struct options *o, struct hs_er
 
 const struct hs_command hs_cmd_core = {
 	.name = "core",
-	.synopsis = "core CORE",
+	.synopsis = "core CORE [EXECUTABLE]",
 	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_SYSROOT),
 	.run = cmd_core,
 };

@@ -240,6 +240,46 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 	fi
 fi
 
+# --- C++ types (fixtures/types.cc: vtables named by the executable's
+# symbols): exact on a core; under a --sysroot that holds only libc the
+# executable is found through the EXECUTABLE operand ---
+# types_exact LABEL DIR JSON: every type's in-use chunks and bytes as the fixture's facts.
+types_exact() {
+	local label=$1 d=$2 j=$3 name chunks bytes got bad=0 n=0
+	while read -r _ name chunks bytes; do
+		n=$((n + 1))
+		got=$(jq -r --arg t "$name" '[.types[] | select(.type == $t)] | if length == 1 then "\(.[0].in_use_chunks) \(.[0].in_use_bytes)" else "none" end' "$j")
+		[[ $got == "$chunks $bytes" ]] || bad=$((bad + 1))
+	done < <(grep '^type ' "$d/facts.txt")
+	check "$label: all $n C++ types' in-use chunks and bytes as the fixture's facts" \
+		"$([[ $n -gt 0 && $bad -eq 0 ]]; echo $?)" "$bad of $n differ: $(jq -c '[.types[] | {type, in_use_chunks, in_use_bytes}]' "$j" 2>&1 | head -c 400)"
+}
+if [[ -n $FILTER && types != *$FILTER* ]]; then
+	:
+elif [[ ! -x $FIXDIR/types ]]; then
+	skip "types core" "C++ fixtures are not built for the matrix (tests/matrix/cc.sh builds C): run without HS_GLIBC"
+else
+	echo "== types"
+	if core_of types; then
+		d=$FIX_DIR
+		hs "$d/types.json" "$d/types.err" core --json "$CORE"
+		sane "types core" "$d/types.err"
+		types_exact "types core" "$d" "$d/types.json"
+		hs "$d/nolibc.out" "$d/nolibc.err" core --sysroot="$d/empty-root" "$CORE"
+		libc=$(sed -n 's/.*: its libc \(\/.*\) (build-id .*/\1/p' "$d/nolibc.err")
+		mkdir -p "$d/root${libc%/*}"
+		[[ -f $libc ]] && cp "$libc" "$d/root$libc"
+		hs "$d/noexe.json" "$d/noexe.err" core --sysroot="$d/root" --json "$CORE"
+		check "types core --sysroot=ROOT with libc only: no executable, no type named (exit $HS_RC)" \
+			"$([[ $HS_RC -eq 0 ]] && jq -e '(.types // []) | length == 0' "$d/noexe.json" >/dev/null; echo $?)" \
+			"$(head -c 300 "$d/noexe.err")"
+		hs "$d/exe.json" "$d/exe.err" core --sysroot="$d/root" --json "$CORE" "$FIXDIR/types"
+		sane "types core EXECUTABLE" "$d/exe.err"
+		types_exact "types core --sysroot=ROOT CORE EXECUTABLE" "$d" "$d/exe.json"
+		rm -f "$CORE"
+	fi
+fi
+
 # --- files that are not cores: one line, exit 2 ---
 if [[ -z $FILTER || notcore == *$FILTER* ]]; then
 	echo "== not cores"
