@@ -107,7 +107,8 @@ json_core() {
 # same_as_attach LABEL DIR CORE: the core's JSON report with --chunks,
 # --bins and --compare equals attach's of the live process (itself proven
 # against glibc by exact.sh), but for what a core cannot say: the CPUs
-# (arena limit), residency, the process split, timings; and the verdict.
+# (arena limit), residency, the process split, timings, the order of the
+# threads; and the verdict.
 same_as_attach() {
 	local label=$1 d=$2 core=$3 norm
 	if [[ -n $TCB_LOST ]]; then
@@ -116,7 +117,8 @@ same_as_attach() {
 	fi
 	hs "$d/cmp.json" "$d/cmp.err" core --json --chunks --bins --compare "$core"
 	sane "$label core --chunks --bins --compare" "$d/cmp.err"
-	norm='del(.snapshot, .target.core, .process, .diagnosis)
+	# threads in tid order: a core lists them in its writer's order
+	norm='del(.snapshot, .target.core, .process, .diagnosis) | .threads |= sort_by(.tid)
 		| walk(if type == "object" then del(.resident_free_bytes, .trimmable_bytes) else . end)'
 	if [[ $HS_RC -eq 0 ]] && jq -e . "$d/live.json" >/dev/null 2>&1 &&
 		cmp -s <(jq -S "$norm" "$d/live.json") <(jq -S "$norm" "$d/cmp.json") &&
