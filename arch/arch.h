@@ -28,6 +28,17 @@ int hs_arch_getregs(pid_t tid, struct hs_regs *r);
  * roots of --leaks). Returns how many (at most max), or -1 with errno. */
 #define HS_MAX_REG_WORDS 32
 int hs_arch_getregs_all(pid_t tid, uint64_t *words, size_t max);
+/* A thread of a core file, from its NT_PRSTATUS note (this CPU's struct
+ * elf_prstatus): its id, registers, and every general-purpose register as
+ * words (at most max). Returns how many words, or -1 when desc is not
+ * this CPU's prstatus. */
+int hs_arch_core_prstatus(const void *desc, size_t len, pid_t *tid, struct hs_regs *r, uint64_t *words,
+			  size_t max);
+/* The offset from the thread pointer of the word in which glibc keeps
+ * the thread pointer itself (x86_64: tcbhead_t.tcb, 0), or -1 on a CPU
+ * without one: tells a thread block that is there from one a core holds
+ * as zeros. */
+int hs_arch_tcb_self_offset(void);
 /* Bytes below the stack pointer a leaf function may still use (the
  * x86_64 ABI's red zone): scanned as part of the stack. */
 #define HS_STACK_REDZONE 128

@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/procfs.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 
@@ -39,6 +40,32 @@ int hs_arch_getregs_all(pid_t tid, uint64_t *words, size_t max)
 		n = max;
 	memcpy(words, &u, n * sizeof(uint64_t));
 	return (int)n;
+}
+
+int hs_arch_core_prstatus(const void *desc, size_t len, pid_t *tid, struct hs_regs *r, uint64_t *words,
+			  size_t max)
+{
+	struct elf_prstatus st;
+	if (len != sizeof st)
+		return -1;
+	memcpy(&st, desc, sizeof st);
+	struct user_regs_struct u;
+	_Static_assert(sizeof u == sizeof st.pr_reg, "pr_reg is user_regs_struct");
+	memcpy(&u, &st.pr_reg, sizeof u);
+	*tid = st.pr_pid;
+	r->pc = u.rip;
+	r->sp = u.rsp;
+	r->tp = u.fs_base;
+	size_t n = sizeof u / sizeof(uint64_t);
+	if (n > max)
+		n = max;
+	memcpy(words, &u, n * sizeof(uint64_t));
+	return (int)n;
+}
+
+int hs_arch_tcb_self_offset(void)
+{
+	return 0;
 }
 
 uint64_t hs_arch_tls_addr(uint64_t tp, uint64_t l_tls_offset, uint64_t var_off)

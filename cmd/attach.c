@@ -230,18 +230,8 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct hs_warnings warn = {0};
 	struct hs_target t;
-	struct hs_symbols sym = {0};
-	struct hs_heap heap = {0};
-	struct hs_index ix = {0};
-	struct hs_bins bins = {0};
-	struct hs_census c = {0};
-	struct hs_types types = {0};
-	struct hs_contents ct = {0};
-	struct hs_leaks leaks = {0};
-	struct hs_smaps smaps = {0}; /* the whole process, read before the stop */
-	struct hs_process proc = {0};
+	struct hs_cli_run r = {.have_process = true};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor};
 	const char *inconsistent = NULL;
 
@@ -253,56 +243,28 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	 * under a stricter filter still (HS_CONFINE_PARSE: no exec, no fork,
 	 * nothing that changes the system). */
 	if (hs_confine(HS_CONFINE_NO_WRITES, err) || hs_target_open(&t, pid, err) ||
-	    hs_confine(HS_CONFINE_PARSE, err) || hs_symbols_load(&t.src, &so, &sym, err) ||
+	    hs_confine(HS_CONFINE_PARSE, err) || hs_symbols_load(&t.src, &so, &r.sym, err) ||
 	    hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, err))
 		goto out;
-	hs_types_load(&sym, &types);
-	hs_smaps_read(pid, &smaps); /* unreadable: the report has no process split */
+	hs_types_load(&r.sym, &r.types);
+	hs_smaps_read(pid, &r.smaps); /* unreadable: the report has no process split */
 	struct hs_stop_estimate est;
-	if (stop_budget(&t, &smaps, &sym, o, &est, err) || (o->leaks && hs_contents_prepare(pid, &ct, err)) ||
-	    snapshot(&t, &sym, o, &types, &heap, &ix, &c, &ct, &inconsistent, &warn, err))
+	if (stop_budget(&t, &r.smaps, &r.sym, o, &est, err) || (o->leaks && hs_contents_prepare(pid, &r.ct, err)) ||
+	    snapshot(&t, &r.sym, o, &r.types, &r.heap, &r.ix, &r.c, &r.ct, &inconsistent, &r.warn, err))
 		goto out;
-	hs_bins_read(&heap, &ix, o->report.bins || o->compare, &bins, &warn);
-	hs_census_build(&heap, &ix, &bins, &c, &warn);
-	if (o->leaks) {
-		hs_leaks_find(&heap, &ix, &ct, &types, o->leaks == 2, &leaks);
-		hs_contents_free(&ct);
-	}
-	c.pid = pid;
-	c.exe = t.exe;
-	c.arch = hs_arch.name;
-	c.sym = &sym;
-	c.typetab = &types;
-	c.stopped_ms = hs_target_stopped_ms(&t);
-	c.predicted_stop_ms = est.ms;
-	c.max_stop_ms = (double)t.max_stop_ns / 1e6;
-	c.cpus_online = t.cpus_online;
-	c.cpus_allowed = t.cpus_allowed;
-	hs_process_build(&smaps, &heap, &proc);
-	c.process = &proc;
-	c.total_ms = hs_cli_ms_since(&t0);
-	if (sym.other_allocator[0]) {
-		/* glibc's arenas are not where this program's memory is. */
-		char held[HS_SIZE_BUF];
-		hs_fail(err, HS_EUNSUPPORTED, "pid %d: malloc is %s, not glibc's; glibc's arenas hold %s", (int)pid,
-			sym.other_allocator, hs_fmt_size(held, c.totals.system_bytes + c.totals.mmapped.bytes));
-		goto out;
-	}
+	r.c.pid = pid;
+	r.c.exe = t.exe;
+	r.c.stopped_ms = hs_target_stopped_ms(&t);
+	r.c.predicted_stop_ms = est.ms;
+	r.c.max_stop_ms = (double)t.max_stop_ns / 1e6;
+	r.c.cpus_online = t.cpus_online;
+	r.c.cpus_allowed = t.cpus_allowed;
 	char who[64];
 	snprintf(who, sizeof who, "pid %d", (int)pid);
-	hs_cli_finish(&heap, &c, o->leaks ? &leaks : NULL, &warn, o, who, inconsistent, err);
+	hs_cli_run_report(&r, o, &t0, who, inconsistent, err);
 out:
 	hs_target_close(&t);
-	hs_census_free(&c);
-	hs_leaks_free(&leaks);
-	hs_smaps_free(&smaps);
-	hs_contents_free(&ct);
-	hs_types_free(&types);
-	hs_bins_free(&bins);
-	hs_index_free(&ix);
-	hs_heap_free(&heap);
-	hs_symbols_free(&sym);
-	hs_warnings_free(&warn);
+	hs_cli_run_free(&r);
 	return err->code;
 }
 

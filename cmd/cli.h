@@ -16,7 +16,16 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "analysis/census.h"
+#include "analysis/leaks.h"
+#include "analysis/process.h"
+#include "glibc/bins.h"
+#include "glibc/contents.h"
+#include "glibc/symbols.h"
+#include "glibc/types.h"
+#include "glibc/walk.h"
 #include "report/report.h"
+#include "source/smaps.h"
 
 /* Every option, once (options.c gives each its name and its parser). */
 enum hs_opt {
@@ -33,6 +42,7 @@ enum hs_opt {
 	OPT_HEAPBASE,
 	OPT_REDACT,
 	OPT_MAXSTOP,
+	OPT_SYSROOT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -54,6 +64,7 @@ struct options {
 	unsigned word_size; /* replay: --word-size=4|8 (default 8) */
 	uint64_t heap_base; /* replay: --heap-base=ADDR (0: the core's default) */
 	uint64_t max_stop_ns; /* attach: --max-stop=DURATION (0: not given, HS_MAX_STOP_DEFAULT_NS) */
+	const char *sysroot; /* core: --sysroot=DIR, where the core's files are */
 };
 
 /* The stop's budget when --max-stop is not given: 3 s. The 2 GiB heap
@@ -76,6 +87,7 @@ struct hs_command {
 
 extern const struct hs_command hs_cmd_attach; /* attach.c */
 extern const struct hs_command hs_cmd_replay; /* replay.c */
+extern const struct hs_command hs_cmd_core;   /* core.c */
 
 /* options.c: the options of argv[1 .. argc-1] into o, in order; a global
  * one acts where it stands (--help, --version print and set *done).
@@ -102,5 +114,28 @@ double hs_cli_ms_since(const struct timespec *t0);
 void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct hs_leaks *leaks,
 		   struct hs_warnings *warn, const struct options *o, const char *who, const char *inconsistent,
 		   struct hs_err *err);
+
+/* run.c: what attach and core share from the target's symbols to the
+ * report. The command fills sym, types, heap, ix (and ct with --leaks,
+ * smaps when have_process) and c's header fields (pid, exe, stopped_ms,
+ * consistent, ...); hs_cli_run_report reads the bins, builds the census and
+ * the leaks, and reports (hs_cli_finish). who: "pid 42", "core FILE". */
+struct hs_cli_run {
+	struct hs_warnings warn;
+	struct hs_symbols sym;
+	struct hs_types types;
+	struct hs_heap heap;
+	struct hs_index ix;
+	struct hs_bins bins;
+	struct hs_census c;
+	struct hs_contents ct;
+	struct hs_leaks leaks;
+	bool have_process;     /* smaps was asked for: the report splits the process */
+	struct hs_smaps smaps; /* the whole process, read before the stop */
+	struct hs_process proc;
+};
+int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
+		  const char *inconsistent, struct hs_err *err);
+void hs_cli_run_free(struct hs_cli_run *r);
 
 #endif

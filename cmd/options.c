@@ -32,6 +32,7 @@ static const struct opt_def {
 	[OPT_HEAPBASE] = {"heap-base", required_argument, 0, false},
 	[OPT_REDACT] = {"redact", no_argument, 0, true},
 	[OPT_MAXSTOP] = {"max-stop", required_argument, 0, false},
+	[OPT_SYSROOT] = {"sysroot", required_argument, 0, false},
 	[OPT_HELP] = {"help", no_argument, 'h', true},
 	[OPT_VERSION] = {"version", no_argument, 'V', true},
 };
@@ -42,6 +43,7 @@ void hs_cli_usage(FILE *out)
 {
 	fputs("usage: heapscope attach [options] PID\n"
 	      "       heapscope replay [options] TRACE\n"
+	      "       heapscope core [options] CORE [EXECUTABLE]\n"
 	      "       heapscope --version | --help\n"
 	      "\n"
 	      "  -j, --json            JSON (schema heapscope/1)\n"
@@ -56,6 +58,7 @@ void hs_cli_usage(FILE *out)
 	      "                        replay: the version the core models (2.31 ... 2.43; 2.36)\n"
 	      "      --word-size=4|8   replay: SIZE_SZ the core models (default 8)\n"
 	      "      --heap-base=ADDR  replay: where the simulated heap starts (page-aligned)\n"
+	      "      --sysroot=DIR     core: the root the process ran in (its libc, its files)\n"
 	      "      --redact          no byte of the target's memory in the report: previews\n"
 	      "                        say what the bytes are (also HEAPSCOPE_REDACT=1)\n"
 	      "      --max-stop=DUR    attach: refuse when the stop is predicted longer than\n"
@@ -171,6 +174,9 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 		if (!(o->max_stop_ns = parse_duration(arg)))
 			return hs_cli_usage_fail(err, "--max-stop takes a duration from 1ms to 3600s (e.g. 500ms, 2s), not '%s'",
 						 arg);
+		break;
+	case OPT_SYSROOT:
+		o->sysroot = arg;
 		break;
 	case OPT_HELP:
 	case OPT_VERSION:

@@ -117,7 +117,7 @@ for bin in build/heapscope-san build/heapscope; do
 		failed "$bin" "missing (make check builds it)"
 		continue
 	fi
-	for s in exact mmapped bad_input cli unwind signals sources hostile storm trim leaks harm bigheap diagnose replay replay_input compare refusals tunables redact stopclock; do
+	for s in exact mmapped bad_input cli unwind signals sources hostile storm trim leaks harm bigheap diagnose replay replay_input compare refusals tunables redact stopclock core; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
@@ -161,6 +161,10 @@ elif [[ $matrix_ok == yes ]]; then
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "replay glibc $v" tests/e2e/replay.sh
 			echo "=== compare on glibc $v"
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "compare glibc $v" tests/e2e/compare.sh
+			# cores (gcore and the kernel's) of fixtures on this glibc, with and
+			# without debug symbols (the suite runs both)
+			echo "=== core on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "core glibc $v" tests/e2e/core.sh
 			# no false refusals, no silent zeros; every malloc tunable exact
 			echo "=== refusals on glibc $v"
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "refusals glibc $v" tests/e2e/refusals.sh

@@ -51,6 +51,7 @@ struct hs_census {
 	/* Where the numbers come from, for the report's header. */
 	pid_t pid;
 	const char *exe;
+	const char *core; /* the core file read, NULL for a live process */
 	const char *arch;
 	const struct hs_symbols *sym;
 	const struct hs_heap *heap;

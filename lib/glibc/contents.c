@@ -322,6 +322,25 @@ static int cmp_heapseg(const void *x, const void *y)
 int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t *tids, size_t ntids,
 		     struct hs_contents *c, struct hs_warnings *w, struct hs_err *err)
 {
+	struct hs_thread_regs *th = hs_xcalloc(ntids + 1, sizeof *th);
+	uint64_t(*words)[HS_MAX_REG_WORDS] = hs_xcalloc(ntids + 1, sizeof *words);
+	for (size_t i = 0; i < ntids; i++) {
+		th[i].tid = tids[i];
+		th[i].words = words[i];
+		th[i].nwords = hs_arch_getregs_all(tids[i], words[i], HS_MAX_REG_WORDS);
+		struct hs_regs rg;
+		if (th[i].nwords > 0 && hs_arch_getregs(tids[i], &rg) == 0)
+			th[i].sp = rg.sp;
+	}
+	int rc = hs_contents_copy_regs(src, h, th, ntids, c, w, err);
+	free(words);
+	free(th);
+	return rc;
+}
+
+int hs_contents_copy_regs(struct hs_source *src, const struct hs_heap *h, const struct hs_thread_regs *th,
+			  size_t ntids, struct hs_contents *c, struct hs_warnings *w, struct hs_err *err)
+{
 	struct copier k = {.src = src, .c = c, .w = w, .err = err};
 	const unsigned sz = h->layout->size_sz;
 	int rc = 0;
@@ -352,10 +371,10 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t
 	/* Registers of every thread. */
 	uint64_t *sps = hs_xcalloc(ntids + 1, sizeof *sps);
 	for (size_t i = 0; i < ntids && !rc; i++) {
-		uint64_t words[HS_MAX_REG_WORDS];
-		int n = hs_arch_getregs_all(tids[i], words, HS_MAX_REG_WORDS);
+		const uint64_t *words = th[i].words;
+		int n = th[i].nwords;
 		if (n <= 0) {
-			hs_warn(w, "thread %d: cannot read its registers for --leaks", (int)tids[i]);
+			hs_warn(w, "thread %d: cannot read its registers for --leaks", (int)th[i].tid);
 			continue;
 		}
 		struct hs_copy *r = new_root(c, "registers");
@@ -371,9 +390,7 @@ int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t
 		r->start = 0;
 		r->end = r->maplen;
 		c->root_bytes += r->maplen;
-		struct hs_regs rg;
-		if (hs_arch_getregs(tids[i], &rg) == 0)
-			sps[i] = rg.sp;
+		sps[i] = th[i].sp;
 	}
 
 	/* What is not a root: the chunk areas and mmapped chunks (reached by

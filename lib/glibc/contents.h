@@ -67,6 +67,18 @@ int hs_contents_prepare(pid_t pid, struct hs_contents *c, struct hs_err *err);
 int hs_contents_copy(struct hs_source *src, const struct hs_heap *h, const pid_t *tids, size_t ntids,
 		     struct hs_contents *c, struct hs_warnings *w, struct hs_err *err);
 
+/* The same, with each thread's registers given (a core's NT_PRSTATUS)
+ * instead of read from the stopped threads: nwords general-purpose
+ * registers as words (0 or less: unreadable, a warning), and sp. */
+struct hs_thread_regs {
+	pid_t tid;
+	uint64_t sp;
+	const uint64_t *words;
+	int nwords;
+};
+int hs_contents_copy_regs(struct hs_source *src, const struct hs_heap *h, const struct hs_thread_regs *th,
+			  size_t nth, struct hs_contents *c, struct hs_warnings *w, struct hs_err *err);
+
 /* The target seen through the copies: reads a heap copy holds are served
  * from it, any other from `under`. Lets the walk run over the copy, so
  * that --leaks reads each heap byte from the target once. */

@@ -65,6 +65,7 @@ struct dw_ctx {
 	char *path;  /* the host's debug directories, ':' between them */
 	int root;    /* /proc/PID/root (hs_rootfs_open), -1 if it cannot be opened */
 	pid_t pid;
+	const struct hs_core *core; /* a core's files instead of a process's */
 	bool no_debuginfo;
 };
 
@@ -73,6 +74,10 @@ struct dw_ctx {
 static int open_target_file(const struct dw_ctx *ctx, const struct hs_map *m, char *name, size_t size)
 {
 	const char *why = NULL;
+	if (ctx->core) { /* only the very file the process mapped (build-id) */
+		snprintf(name, size, "%s%s", ctx->core->sysroot ? ctx->core->sysroot : "", m->path);
+		return hs_core_file_fd(ctx->core, m->path);
+	}
 	if (m->path[0] == '/' && !strstr(m->path, " (deleted)") && ctx->root >= 0) {
 		snprintf(name, size, "/proc/%d/root%s", (int)ctx->pid, m->path);
 		int fd = hs_rootfs_file(ctx->root, m->path, HS_ROOTFS_MAX_FILE, &why);
@@ -347,6 +352,33 @@ static Dwfl_Module *report_modules(Dwfl *dwfl, struct dw_ctx *ctx, const struct 
 	}
 	dwfl_report_end(dwfl, NULL, NULL);
 	return libc_mod;
+}
+
+/* What the messages call the target: "pid 42", or "core FILE". */
+static const char *target_name(const struct hs_source *src, const struct hs_symbols_opts *o, char *buf, size_t size)
+{
+	if (o->core)
+		snprintf(buf, size, "core %s", o->core->path);
+	else
+		snprintf(buf, size, "pid %d", (int)src->pid);
+	return buf;
+}
+
+/* A core whose libc is not on this machine (nor under --sysroot), and
+ * whose pages the core does not hold: what is missing, and how to give it. */
+static bool core_libc_missing(const struct hs_core *core, struct hs_err *err)
+{
+	for (size_t i = 0; i < core->nfiles; i++) {
+		const struct hs_core_file *f = &core->files[i];
+		if (!is_libc_name(f->path) || f->fd >= 0)
+			continue;
+		hs_fail(err, HS_EUNSUPPORTED,
+			"core %s: its libc %s (build-id %s) is %s%s%s, and the core does not hold its pages: give the root it ran in with --sysroot DIR, or read the core where that libc is installed",
+			core->path, f->path, f->build_id[0] ? f->build_id : "unknown", f->why,
+			core->sysroot ? " under " : "", core->sysroot ? core->sysroot : "");
+		return true;
+	}
+	return false;
 }
 
 static int version_from_banner(Elf *elf, struct hs_symbols *s)
@@ -885,6 +917,16 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		    struct hs_err *err)
 {
 	memset(s, 0, sizeof *s);
+	/* The host's debug directories; for a core, --sysroot's after them. */
+	const char *extra = getenv("HS_DEBUGINFO_PATH");
+	const char *sysroot = o->core && o->core->sysroot ? o->core->sysroot : NULL;
+	char path[PATH_MAX * 2 + 128];
+	snprintf(path, sizeof path, "%s%s%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "",
+		 sysroot ? sysroot : "", sysroot ? "/usr/lib/debug:" : "");
+	if (o->core) { /* its maps and executable from its notes; files checked by build-id */
+		struct where w = {&o->core->src.maps, -1, o->core->exe, path};
+		return bounded_load(src, &w, o, s, err);
+	}
 	struct hs_maps maps;
 	if (hs_maps_read(src->pid, &maps, err))
 		return err->code;
@@ -892,9 +934,6 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 	snprintf(link, sizeof link, "/proc/%d/exe", (int)src->pid);
 	ssize_t n = readlink(link, exe, sizeof exe - 1);
 	exe[n > 0 ? n : 0] = 0;
-	const char *extra = getenv("HS_DEBUGINFO_PATH");
-	char path[PATH_MAX * 2 + 128];
-	snprintf(path, sizeof path, "%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "");
 	struct where w = {&maps, hs_rootfs_open(src->pid), exe, path};
 	int rc = bounded_load(src, &w, o, s, err);
 	hs_maps_free(&maps);
@@ -928,6 +967,7 @@ static int bounded_load(struct hs_source *src, const struct where *w, const stru
 static int load(struct hs_source *src, const struct where *w, const struct hs_symbols_opts *o,
 		struct hs_symbols *s, struct hs_err *err)
 {
+	char who[PATH_MAX + 16];
 	hs_layout_clear(&s->layout);
 	s->layout.size_sz = hs_arch.size_sz;
 	s->layout.align = hs_arch.malloc_align;
@@ -936,6 +976,7 @@ static int load(struct hs_source *src, const struct where *w, const struct hs_sy
 	struct dw_ctx *ctx = hs_xcalloc(1, sizeof *ctx);
 	ctx->path = hs_xstrdup(w->debug_path);
 	ctx->pid = src->pid;
+	ctx->core = o->core;
 	ctx->root = w->root;
 	ctx->no_debuginfo = o->no_debuginfo;
 	ctx->cb.find_elf = find_no_elf;
@@ -948,6 +989,8 @@ static int load(struct hs_source *src, const struct where *w, const struct hs_sy
 		return hs_fail(err, HS_EINTERNAL, "libdwfl: %s", dwfl_errmsg(-1));
 	Dwfl_Module *exe_mod = NULL;
 	Dwfl_Module *mod = report_modules(dwfl, ctx, w->maps, w->exe, s->libc, sizeof s->libc, &exe_mod);
+	if (!mod && o->core && core_libc_missing(o->core, err))
+		return err->code;
 	GElf_Addr bias;
 	Elf *elf = NULL;
 	if (!mod) {
@@ -968,8 +1011,8 @@ static int load(struct hs_source *src, const struct where *w, const struct hs_sy
 	if (!mod && exe_mod && symbol_address(exe_mod, "main_arena", STT_OBJECT)) {
 		if (!o->glibc_minor)
 			return hs_fail(err, HS_EUNSUPPORTED,
-				       "pid %d is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely; give it with --glibc=X.Y",
-				       (int)src->pid);
+				       "%s is a statically linked glibc program that does not name its glibc version (only threaded ones carry __nptl_version): no layout can be chosen safely; give it with --glibc=X.Y",
+				       target_name(src, o, who, sizeof who));
 		/* The user's word for the version, said in the report. A wrong
 		 * one with another layout (safe-linking, tcache counts,
 		 * fastbins) reads as a corrupt heap (exit 5); one with the same
@@ -983,8 +1026,8 @@ static int load(struct hs_source *src, const struct where *w, const struct hs_sy
 	}
 	if (!mod)
 		return hs_fail(err, HS_EUNSUPPORTED,
-			       "pid %d has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",
-			       (int)src->pid);
+			       "%s has no glibc: no libc.so is mapped and the executable names no glibc version (another C library such as static musl, or a stripped static glibc program)",
+			       target_name(src, o, who, sizeof who));
 	s->libc_mod = s->state_mod = mod;
 	Dwfl_Module *debug_mod = s->is_static ? NULL : which_malloc(dwfl, mod, exe_mod, src, s);
 	elf = dwfl_module_getelf(mod, &bias);
@@ -1027,6 +1070,8 @@ static int load(struct hs_source *src, const struct where *w, const struct hs_sy
 static bool check_requested(pid_t pid)
 {
 	char path[64], buf[1 << 16];
+	if (!pid)
+		return true; /* a core: no environment to ask */
 	snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -1062,19 +1107,20 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 		       struct hs_symbols *s, struct hs_err *err)
 {
 	const char *base = base_name(module_path(dbg));
+	char who[PATH_MAX + 16];
 	uint64_t hooks = symbol_address(dbg, "__malloc_debugging_hooks", STT_OBJECT);
 	uint32_t v = 0;
 	bool check;
 	if (hooks) {
 		if (hs_read(src, hooks, &v, sizeof v) < 0)
-			return hs_fail(err, HS_EEXITED, "pid %d exited while being read", (int)src->pid);
+			return hs_fail(err, HS_EEXITED, "%s exited while being read", target_name(src, o, who, sizeof who));
 		check = v & 4; /* MALLOC_CHECK_HOOK */
 	} else {
 		check = check_requested(src->pid);
 		if (check)
 			return hs_fail(err, HS_EUNSUPPORTED,
-				       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ (glibc.malloc.check) on: it allocates from its own heap, not libc's, and finding that heap needs the library's debug symbols%s; install libc6-dbg",
-				       (int)src->pid, base, o->no_debuginfo ? " (not read with --no-debuginfo)" : "");
+				       "%s: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ (glibc.malloc.check) on: it allocates from its own heap, not libc's, and finding that heap needs the library's debug symbols%s; install libc6-dbg",
+				       target_name(src, o, who, sizeof who), base, o->no_debuginfo ? " (not read with --no-debuginfo)" : "");
 	}
 	if (!check)
 		return 0;
@@ -1099,8 +1145,8 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 		why = why ? why : hs_layout_unsound(&s->layout);
 		err->code = 0;
 		return hs_fail(err, HS_EUNSUPPORTED,
-			       "pid %d: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",
-			       (int)src->pid, base, why ? why : "no DWARF");
+			       "%s: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",
+			       target_name(src, o, who, sizeof who), base, why ? why : "no DWARF");
 	}
 	const char *debugfile = NULL;
 	dwfl_module_info(dbg, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);

@@ -11,6 +11,7 @@
 #include <limits.h>
 
 #include "base/layout.h"
+#include "source/core.h"
 #include "source/source.h"
 
 struct hs_symbols {
@@ -47,6 +48,10 @@ struct hs_symbols {
 struct hs_symbols_opts {
 	bool no_debuginfo;
 	int glibc_minor; /* --glibc=2.N: the version of a static program that names none; 0 if not given */
+	/* A core file instead of a live process: its maps, its executable,
+	 * and its files (those verified by build-id, source/core.h); NULL
+	 * for a live process. */
+	const struct hs_core *core;
 };
 
 /* Fails with HS_EUNSUPPORTED when the target has no glibc or no usable

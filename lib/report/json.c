@@ -555,6 +555,8 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	cJSON *o = obj(root, "target");
 	cJSON_AddNumberToObject(o, "pid", c->pid);
 	cJSON_AddStringToObject(o, "exe", c->exe ? c->exe : "");
+	if (c->core) /* absent for a live process */
+		cJSON_AddStringToObject(o, "core", c->core);
 	cJSON_AddStringToObject(o, "arch", c->arch ? c->arch : "");
 	cJSON_AddStringToObject(o, "glibc", s->version);
 	if (s->version_given) /* absent unless --glibc named a version the program does not */

@@ -40,12 +40,17 @@ static void header(FILE *out, const struct hs_census *c, const struct hs_diagnos
 		fprintf(out, "no process (nothing stopped), total %.1f ms\n", c->total_ms);
 		return;
 	}
+	if (c->core)
+		fprintf(out, "core %s of ", c->core);
 	fprintf(out, "pid %d (%s), %s, glibc %s%s via %s%s%s%s, %zu thread%s\n", (int)c->pid,
 		c->exe ? c->exe : "?", c->arch ? c->arch : "?", s && s->version[0] ? s->version : "?",
 		s && s->version_given ? " (as --glibc says)" : "", s && s->method ? s->method : "?", s && s->debuginfo[0] ? " (" : "",
 		s && s->debuginfo[0] ? s->debuginfo : "", s && s->debuginfo[0] ? ")" : "", c->nthreads,
 		c->nthreads == 1 ? "" : "s");
-	fprintf(out, "target stopped %.1f ms, total %.1f ms", c->stopped_ms, c->total_ms);
+	if (c->core)
+		fprintf(out, "read from the core (nothing stopped), total %.1f ms", c->total_ms);
+	else
+		fprintf(out, "target stopped %.1f ms, total %.1f ms", c->stopped_ms, c->total_ms);
 	if (c->retries)
 		fprintf(out, ", %d retr%s", c->retries, c->retries == 1 ? "y" : "ies");
 	if (c->max_stop_ms > 0)
