@@ -47,7 +47,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		    struct hs_contents *ct, const char **inconsistent, struct hs_warnings *w, struct hs_err *err)
 {
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = types};
-	struct hs_stacks *stacks = hs_stacks_open();
+	struct hs_stacks *stacks = hs_stacks_open(&t->src);
 	if (hs_target_stop(t, err)) {
 		hs_stacks_close(stacks);
 		return err->code;
