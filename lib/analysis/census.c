@@ -143,7 +143,8 @@ static void classify_segment(const struct hs_heap *h, const struct hs_index *ix,
 		cc->resident_free_bytes += hs_resident_bytes(seg, a->top, top_end);
 		uint64_t top_size = top_end - a->top + t.top_merge;
 		uint64_t minsize = 4 * l->size_sz;
-		if (a->main && top_size > minsize + 1) {
+		/* systrim: only a top that ends at the break (see heap.h) */
+		if (a->main && !(a->flags & HS_ARENA_NONCONTIGUOUS) && top_size > minsize + 1) {
 			uint64_t extra = (top_size - minsize - 1) & ~(HS_PAGE - 1);
 			cc->trimmable_bytes += hs_resident_bytes(seg, top_end - extra, top_end);
 		}

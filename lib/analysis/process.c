@@ -312,7 +312,7 @@ void hs_process_build(const struct hs_smaps *s, const struct hs_heap *h, struct 
 	struct owned *o = hs_xcalloc(capo, sizeof *o);
 	uint64_t *sps = NULL;
 	if (h) {
-		uint64_t heap_max = h->layout ? (h->mp.hp_pagesize ? h->mp.hp_pagesize * 4 : h->layout->heap_max) : 0;
+		uint64_t heap_max = h->layout ? hs_heap_max(h) : 0;
 		for (size_t i = 0; i < h->narenas; i++)
 			for (size_t k = 0; k < h->arenas[i].nheaps; k++) {
 				const struct hs_heapseg *g = &h->arenas[i].heaps[k];

@@ -3,6 +3,7 @@
 #include "glibc/arenas.h"
 
 #include "glibc/mmapped.h"
+#include "glibc/pieces.h"
 #include "glibc/threads.h"
 
 #include <errno.h>
@@ -120,7 +121,7 @@ static int read_thread_heaps(struct hs_source *src, const struct hs_heap *h, str
 			     struct hs_warnings *w, struct hs_err *err)
 {
 	const struct hs_layout *l = h->layout;
-	uint64_t heap_max = h->mp.hp_pagesize ? h->mp.hp_pagesize * 4 : l->heap_max;
+	uint64_t heap_max = hs_heap_max(h);
 	uint64_t hi = a->top & ~(heap_max - 1);
 	unsigned char buf[256];
 	if ((size_t)l->hi_size > sizeof buf)
@@ -185,14 +186,22 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 	}
 	uint64_t hdr[2] = {hs_word_at(hb, (size_t)0, l->size_sz), hs_word_at(hb, (size_t)((int)l->size_sz), l->size_sz)};
 	uint64_t top_size = hdr[1] & ~(uint64_t)HS_SIZE_BITS;
+	uint64_t first = align_up(h->mp.sbrk_base + 2 * l->size_sz, l->align) - 2 * l->size_sz;
 	/* chunk2mem(top) is aligned: on i386 chunks sit 8 bytes before 16 */
-	if (((a->top + 2 * l->size_sz) & (l->align - 1)) || a->top < h->mp.sbrk_base || top_size > UINT64_MAX - a->top ||
+	if (((a->top + 2 * l->size_sz) & (l->align - 1)) || top_size > UINT64_MAX - a->top ||
 	    top_size > h->layout->heap_max * 1024 * 1024) {
 		hs_warn(w, "main arena: top chunk 0x%llx with size field 0x%llx is not a chunk of the main heap",
 			(unsigned long long)a->top, (unsigned long long)hdr[1]);
 		return 0;
 	}
 	uint64_t top_end = a->top + top_size;
+	/* sysmalloc marks the arena NONCONTIGUOUS once it grew it by mmap
+	 * (MORECORE failed; always, with hugetlb=2): then the pieces lie
+	 * anywhere, and pieces.c finds them. Else it is one stretch from
+	 * sbrk_base to the top chunk's end (a top size that disagrees with
+	 * system_mem is then corruption, cut below and warned). */
+	if ((a->flags & HS_ARENA_NONCONTIGUOUS) || a->top < h->mp.sbrk_base)
+		return hs_pieces_find(src, h, a, first, w, err);
 	/* The main heap lies in memory the process has: from sbrk_base to the
 	 * top chunk's end, one run of readable mappings. Anything else is
 	 * corrupt (and would have the walk size its index for a heap that does
@@ -215,13 +224,9 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 	}
 	struct hs_heapseg s = {0};
 	s.base = h->mp.sbrk_base;
-	s.start = align_up(h->mp.sbrk_base + 2 * l->size_sz, l->align) - 2 * l->size_sz;
+	s.start = first;
 	s.end = top_end;
 	s.size = s.mprotect_size = top_end - h->mp.sbrk_base;
-	if (top_end - h->mp.sbrk_base != a->system_mem)
-		hs_warn(w, "main arena: top chunk 0x%llx ends 0x%llx bytes after sbrk_base 0x%llx, system_mem is 0x%llx (non-contiguous main heap)",
-			(unsigned long long)a->top, (unsigned long long)(top_end - h->mp.sbrk_base),
-			(unsigned long long)h->mp.sbrk_base, (unsigned long long)a->system_mem);
 	add_heap(a, &s);
 	return 0;
 }
@@ -293,7 +298,9 @@ int hs_arenas_read(struct hs_source *src, const struct hs_symbols *sym, const st
 	if (read_mp(src, sym, &h->mp, err) || read_ring(src, sym, h, w, err))
 		return err->code;
 	h->malloc_initialised = h->arenas[0].initialised;
-	for (size_t i = 0; i < h->narenas; i++) {
+	/* Thread arenas first: a main arena in pieces is searched for
+	 * outside their heaps. */
+	for (size_t i = h->narenas; i-- > 0;) {
 		struct hs_arena *a = &h->arenas[i];
 		if (!a->initialised)
 			continue;

@@ -31,9 +31,16 @@ void hs_heap_free(struct hs_heap *h)
 	memset(h, 0, sizeof *h);
 }
 
+uint64_t hs_heap_max(const struct hs_heap *h)
+{
+	const struct hs_layout *l = h->layout;
+	bool hp = h->mp.hp_pagesize && (l->vmajor < 2 || (l->vmajor == 2 && l->vminor < 42));
+	return hp ? h->mp.hp_pagesize * 4 : l->heap_max;
+}
+
 bool hs_heap_covers(const struct hs_heap *h, uint64_t start, uint64_t end)
 {
-	uint64_t heap_max = h->mp.hp_pagesize ? h->mp.hp_pagesize * 4 : h->layout->heap_max;
+	uint64_t heap_max = hs_heap_max(h);
 	for (size_t i = 0; i < h->narenas; i++) {
 		const struct hs_arena *a = &h->arenas[i];
 		for (size_t k = 0; k < a->nheaps; k++) {

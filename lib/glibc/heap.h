@@ -20,6 +20,12 @@ struct hs_heapseg {
 	uint64_t present_first; /* page number of bit 0 */
 };
 
+/* malloc_state.flags: NONCONTIGUOUS_BIT, glibc's own value. Set once
+ * main_arena grew by mmap (pieces.c); then systrim never gives its top
+ * back (the break is not where the top ends: MORECORE(0) is NULL with
+ * hugetlb=2, the sbrk end otherwise). */
+#define HS_ARENA_NONCONTIGUOUS 2u
+
 struct hs_arena {
 	int index;
 	bool main;
@@ -88,6 +94,11 @@ struct hs_heap {
 /* 2.42+ points a thread's tcache at a static, empty placeholder in libc
  * until the thread first frees: a tcache outside every heap is that. */
 bool hs_tcache_placeholder(const struct hs_heap *h, uint64_t v);
+/* glibc's heap_max_size(): the size and alignment of a thread heap's
+ * reservation. 2.35 to 2.41 make it hp_pagesize * 4 when hugetlb=2 set
+ * hp_pagesize; 2.42 (arena_for_chunk's rework) made it HEAP_MAX_SIZE
+ * always. */
+uint64_t hs_heap_max(const struct hs_heap *h);
 /* The arena owning a heap address, -1 if none. */
 int hs_arena_of(const struct hs_heap *h, uint64_t addr);
 /* Does [start, end) overlap an arena's heap (a thread heap: its whole

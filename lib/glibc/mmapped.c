@@ -327,7 +327,7 @@ static int cmp_chunk(const void *a, const void *b)
  * PR_SET_VMA_ANON_NAME; glibc's glibc.mem.decorate_maps names its
  * mmapped chunks "[anon: glibc: malloc]") and private hugetlb memory
  * ("/anon_hugepage (deleted)": glibc.malloc.hugetlb=2). */
-static bool anonymous(const struct hs_map *m)
+bool hs_map_anonymous(const struct hs_map *m)
 {
 	return !m->shared &&
 	       (!m->path[0] || !strncmp(m->path, "[anon:", 6) || !strncmp(m->path, "/anon_hugepage", 14));
@@ -341,7 +341,7 @@ static void build_regions(struct search *s)
 {
 	const struct hs_heap *h = s->h;
 	const struct hs_maps *maps = &s->src->maps;
-	uint64_t heap_max = h->mp.hp_pagesize ? h->mp.hp_pagesize * 4 : h->layout->heap_max;
+	uint64_t heap_max = hs_heap_max(h);
 	size_t nheaps = 0;
 	for (size_t i = 0; i < h->narenas; i++)
 		nheaps += h->arenas[i].nheaps;
@@ -360,7 +360,7 @@ static void build_regions(struct search *s)
 	s->anchors = hs_xcalloc(2 * maps->n + 2 * nheaps + 1, sizeof *s->anchors);
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct hs_map *m = &maps->v[i];
-		if (!anonymous(m) || m->end <= m->start)
+		if (!hs_map_anonymous(m) || m->end <= m->start)
 			continue;
 		if (nruns && runs[nruns - 1].end == m->start)
 			runs[nruns - 1].end = m->end;

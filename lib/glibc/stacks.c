@@ -2,13 +2,32 @@
 #include "glibc/stacks.h"
 
 #include <elfutils/libdwfl.h>
+#include <errno.h>
 #include <gelf.h>
 #include <libunwind-ptrace.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define PAGE HS_PAGE_SIZE
+#define NCACHED 64 /* pages of read-only file mappings kept: 256 KiB */
+
+/* A page of a read-only file mapping (code, .eh_frame, .eh_frame_hdr):
+ * what the unwinder reads most, a word at a time, and what does not
+ * change while it is mapped. */
+struct cached_page {
+	uint64_t page; /* address + 1; 0: empty */
+	unsigned char b[PAGE];
+};
 
 struct hs_stacks {
 	unw_addr_space_t as; /* NULL: libunwind could not make one */
+	struct hs_source *src;
+	/* The maps the cache was filled under: a nudged thread may have
+	 * unmapped a file and mapped another there, and the maps are read
+	 * again then (a new array). */
+	const struct hs_map *maps_v;
+	struct cached_page *cache; /* NCACHED, direct-mapped by page number */
 };
 
 /* libunwind-ptrace finds a frame's unwind table by opening the file the
@@ -16,12 +35,24 @@ struct hs_stacks {
  * stat(2) (links followed, out of the target's root too), else the host's
  * PATH. The table is found here instead in the module heapscope already
  * opened safely (symbols.c, source/rootfs.h): its PT_GNU_EH_FRAME names
- * .eh_frame_hdr, which libunwind then reads, with the FDEs, from the
- * target's memory, as _UPT_find_proc_info has it do. Every other accessor
- * is libunwind-ptrace's own, given its handle. */
+ * .eh_frame_hdr, which libunwind then reads, with the FDEs, through
+ * access_mem below, as _UPT_find_proc_info has it do.
+ *
+ * Memory is read through heapscope's source, never with libunwind-ptrace's
+ * own _UPT_access_mem: that reads with PTRACE_PEEKDATA, which faults the
+ * page in: a page of .eh_frame the target never touched became a
+ * page-cache page mapped into it, with its neighbours (fault-around),
+ * 128-384 kB of RSS per attach (issue 11, item 0). The source reads a page
+ * the target has (pagemap: present or swapped) with process_vm_readv,
+ * and one it has not from the mapped file itself (source/target.c), so
+ * nothing is faulted in. Registers and the rest stay libunwind-ptrace's
+ * own accessors, given its handle: every callback gets this struct as its
+ * arg (libunwind passes the arg given to unw_init_remote to every
+ * accessor and to dwarf_search_unwind_table's reads), and hands upt on. */
 struct unw_arg {
 	void *upt;
 	const struct hs_symbols *sym;
+	struct hs_stacks *s;
 };
 
 extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t *di,
@@ -79,9 +110,41 @@ static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *a
 	return -UNW_ENOINFO;
 }
 
+/* The page at pg of a read-only file mapping, from the cache or read
+ * whole (it lies in one mapping, so in one file). NULL with errno. */
+static const unsigned char *file_page(struct hs_stacks *s, uint64_t pg)
+{
+	if (s->maps_v != s->src->maps.v) {
+		for (size_t i = 0; i < NCACHED; i++)
+			s->cache[i].page = 0;
+		s->maps_v = s->src->maps.v;
+	}
+	struct cached_page *c = &s->cache[(pg / PAGE) % NCACHED];
+	if (c->page != pg + 1) {
+		c->page = 0;
+		if (hs_read(s->src, pg, c->b, PAGE) < 0)
+			return NULL;
+		c->page = pg + 1;
+	}
+	return c->b;
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
 {
-	return _UPT_access_mem(as, addr, val, write, ((struct unw_arg *)arg)->upt);
+	(void)as;
+	struct hs_stacks *s = ((struct unw_arg *)arg)->s;
+	if (write)
+		return -UNW_EREADONLYREG; /* heapscope never writes the target */
+	uint64_t pg = addr & ~(PAGE - 1);
+	const struct hs_map *m = hs_maps_find(&s->src->maps, addr);
+	if (m && m->inode && !m->shared && !(m->prot & PROT_WRITE) && addr + sizeof *val <= pg + PAGE) {
+		const unsigned char *b = file_page(s, pg);
+		if (!b)
+			return -UNW_EINVAL;
+		memcpy(val, b + (addr - pg), sizeof *val);
+		return 0;
+	}
+	return hs_read(s->src, addr, val, sizeof *val) < 0 ? -UNW_EINVAL : 0;
 }
 
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
@@ -118,9 +181,11 @@ static unw_accessors_t accessors = {
 	.get_proc_name = get_proc_name,
 };
 
-struct hs_stacks *hs_stacks_open(void)
+struct hs_stacks *hs_stacks_open(struct hs_source *src)
 {
 	struct hs_stacks *s = hs_xcalloc(1, sizeof *s);
+	s->src = src;
+	s->cache = hs_xcalloc(NCACHED, sizeof *s->cache);
 	s->as = unw_create_addr_space(&accessors, 0);
 	if (s->as)
 		unw_set_caching_policy(s->as, UNW_CACHE_GLOBAL);
@@ -141,7 +206,7 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 	}
 	enum hs_stack_where where = HS_STACK_OUTSIDE;
 	unw_cursor_t c;
-	struct unw_arg arg = {.upt = ui, .sym = sym};
+	struct unw_arg arg = {.upt = ui, .sym = sym, .s = s};
 	int rc = unw_init_remote(&c, s->as, &arg);
 	if (rc < 0) {
 		*why = unw_strerror(rc);
@@ -183,5 +248,6 @@ void hs_stacks_close(struct hs_stacks *s)
 		return;
 	if (s->as)
 		unw_destroy_addr_space(s->as);
+	free(s->cache);
 	free(s);
 }

@@ -24,7 +24,9 @@ enum hs_stack_where {
 			     * inside malloc. Never read as "outside". */
 };
 
-struct hs_stacks *hs_stacks_open(void);
+/* Reads the target's memory only through src (pages it has, and the
+ * mapped files for those it has not: nothing is faulted in). */
+struct hs_stacks *hs_stacks_open(struct hs_source *src);
 /* Unwinds thread tid (stopped, traced by us). On HS_STACK_IN_MALLOC *fn
  * names the innermost allocator function; on HS_STACK_UNKNOWN *why says
  * what failed (a static string). */

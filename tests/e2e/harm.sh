@@ -8,7 +8,11 @@
 # Each is read plain, with --leaks (which copies the heaps) and (the first
 # two) with --compare; the target's anonymous RSS (smaps_rollup) must stay
 # where it was, and the reports stay exact (malloc-stats byte-identical to
-# glibc's own).
+# glibc's own). 4: the unwinder's reads (the snapshot unwinds every
+# thread through libc's and the executable's .eh_frame): a fresh target
+# with 13 threads waiting in as many libc functions, whose file-backed RSS
+# (RssFile, and the Rss of its libc and executable mappings) must not grow
+# by more than two pages on its first attaches.
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/harm.sh
 set -uo pipefail
 SUITE=harm
@@ -100,6 +104,48 @@ if start_fixture neighbour 256; then
 	check "neighbour: 1 mmapped chunk found" "$([[ $n == 1 ]]; echo $?)" "mmapped_chunks '$n'"
 	exact_stats neighbour "$pid" "$d"
 	alive "neighbour alive" "$pid"
+	stop_fixture "$pid"
+fi
+# 4. Unwinding: libunwind reads .eh_frame_hdr and the FDEs of every frame;
+# pages of them the target never touched must be read from the file, not
+# faulted into the target (128 kB each first attach, before). The
+# target's own run never reads those tables (nothing unwinds or throws).
+echo "== libcwait: 12 threads waiting in 12 libc functions, main in pause()"
+# file_kib PID: RssFile (status) and the Rss of the libc and executable
+# mappings (smaps), in kB
+file_kib() {
+	local exe
+	exe=$(readlink "/proc/$1/exe") || return
+	echo "$(awk '/^RssFile:/ {print $2}' "/proc/$1/status") $(awk -v exe="$exe" '
+		NF >= 6 && $2 ~ /^[r-][w-][x-][ps]$/ {p = $6}
+		/^Rss:/ && (p ~ /\/libc\.so/ || p == exe) {s += $2}
+		END {print s + 0}' "/proc/$1/smaps")"
+}
+if start_fixture libcwait; then
+	pid=$FIX_PID d=$FIX_DIR
+	read -r rf0 lx0 < <(file_kib "$pid")
+	for mode in plain json leaks; do
+		args=()
+		[[ $mode != plain ]] && args=("--$mode")
+		hs "$d/$mode.out" "$d/$mode.err" attach "${args[@]}" "$pid"
+		check "libcwait attach $mode: exit 0" "$HS_RC" "exit $HS_RC: $(head -c 300 "$d/$mode.err")"
+		read -r rf1 lx1 < <(file_kib "$pid")
+		if [[ -n $rf1 && -n $lx1 ]] && ((rf1 - rf0 <= 8 && lx1 - lx0 <= 8)); then
+			pass "libcwait attach $mode: file-backed RSS $rf0 -> $rf1 kB, libc+executable $lx0 -> $lx1 kB (at most +8)"
+		else
+			fail "libcwait attach $mode: file-backed RSS grows at most 8 kB" \
+				"RssFile $rf0 -> ${rf1:-gone} kB, libc+executable Rss $lx0 -> ${lx1:-gone} kB"
+		fi
+	done
+	# the unwinding happened: every thread was looked at, none in doubt
+	if jq -e '.snapshot.consistent == true' "$d/json.out" >/dev/null 2>&1 &&
+		! grep -q 'cannot be unwound' "$d/json.out"; then
+		pass "libcwait: every stack unwound, the snapshot consistent"
+	else
+		fail "libcwait: every stack unwound" "$(jq -c '[.snapshot, .warnings]' "$d/json.out" 2>&1 | head -c 400)"
+	fi
+	exact_stats libcwait "$pid" "$d"
+	alive "libcwait alive" "$pid"
 	stop_fixture "$pid"
 fi
 summary

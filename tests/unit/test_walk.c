@@ -346,6 +346,62 @@ static void test_top_size_corrupt(void **state)
 	top_size(HEAP_LEN - 0x520 + (4u << 20));
 }
 
+/* A main arena glibc grew by mmap (hugetlb=2): NONCONTIGUOUS, the first
+ * piece at sbrk_base ends with the old top's 16-byte remainder and two
+ * fenceposts, the second piece (holding top) lies elsewhere, after a
+ * page of the program's own that starts like a chunk and then breaks. */
+#define PIECE2_MAP 0x7ffff0000000ull
+#define PIECE2 (PIECE2_MAP + 0x1000)
+#define PIECE2_LEN 0x10000ull
+static void build_pieces(struct fake *f, uint64_t system_mem)
+{
+	build(f);
+	const struct hs_layout *l = &f->sym.layout;
+	unsigned char *ms = f->libc + 0x100, *h = f->heap;
+	put(h, 0x528, (HEAP_LEN - 0x520 - 0x30) | 1); /* in use to the fenceposts */
+	put(h, HEAP_LEN - 0x28, 0x10 | 1);            /* the old top's remainder */
+	put(h, HEAP_LEN - 0x18, 0x10 | 1);            /* fencepost */
+	put(h, HEAP_LEN - 0x08, 0x10 | 1);            /* fencepost */
+	unsigned char *m = hs_image_add(&f->im, PIECE2_MAP, 0x1000 + PIECE2_LEN, "");
+	put(m, 0x008, 0x20 | 1);  /* look-alike: a first chunk... */
+	put(m, 0x028, 0x100 | 2); /* ...then IS_MMAPPED: not main_arena's */
+	put(m, 0x1008, 0x100 | 1); /* in use */
+	put(m, 0x1108, (PIECE2_LEN - 0x100) | 1); /* top */
+	put(ms, (uint64_t)l->ms_top, PIECE2 + 0x100);
+	put(ms, (uint64_t)l->ms_flags, HS_ARENA_NONCONTIGUOUS);
+	put(ms, (uint64_t)l->ms_system_mem, system_mem);
+	put(ms, (uint64_t)l->ms_max_system_mem, system_mem);
+}
+
+static void test_main_in_pieces(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct run r;
+	build_pieces(&f, HEAP_LEN + PIECE2_LEN);
+	analyse(&f, &r);
+	for (size_t i = 0; i < r.w.n; i++)
+		print_message("unexpected warning: %s\n", r.w.v[i]);
+	assert_int_equal(r.w.n, 0);
+	assert_int_equal(r.heap.arenas[0].nheaps, 2);
+	assert_int_equal(r.heap.arenas[0].heaps[0].end, HEAP + HEAP_LEN);
+	assert_int_equal(r.heap.arenas[0].heaps[1].base, PIECE2);
+	assert_int_equal(r.heap.arenas[0].heaps[1].end, PIECE2 + PIECE2_LEN);
+	const struct hs_counts *c = &r.c.totals;
+	assert_int_equal(c->top_bytes, PIECE2_LEN - 0x100);
+	assert_int_equal(c->in_use.bytes, 0x290 + 0x70 + 0x30 + (HEAP_LEN - 0x520 - 0x30) + 0x100);
+	assert_int_equal(c->overhead_bytes, 0x30);
+	assert_int_equal(c->in_use.bytes + c->free.bytes + c->top_bytes + c->overhead_bytes,
+			 HEAP_LEN + PIECE2_LEN);
+	release(&f, &r);
+
+	/* pieces that do not add up to system_mem: said, never guessed */
+	build_pieces(&f, HEAP_LEN + PIECE2_LEN + 0x1000);
+	analyse(&f, &r);
+	assert_true(warned(&r, "pieces found add up to"));
+	release(&f, &r);
+}
+
 static void test_maps_parse(void **state)
 {
 	(void)state;
@@ -382,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_heap_info_cycle),
 		cmocka_unit_test(test_top_outside_heap),
 		cmocka_unit_test(test_top_size_corrupt),
+		cmocka_unit_test(test_main_in_pieces),
 		cmocka_unit_test(test_maps_parse),
 	};
 	return cmocka_run_group_tests_name("walk", tests, NULL, NULL);
