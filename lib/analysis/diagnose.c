@@ -226,6 +226,10 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 			main = &c->arenas[i];
 	uint64_t main_top = main ? main->c.top_bytes : 0;
 	uint64_t trim_threshold = h ? h->mp.trim_threshold : 0;
+	/* A main arena grown by mmap, not sbrk (glibc.malloc.hugetlb=2, or
+	 * sbrk refused): glibc's systrim shrinks only a contiguous brk heap,
+	 * so neither free() nor malloc_trim(0) ever gives its top back. */
+	const bool main_pieces = main && main->arena && (main->arena->flags & HS_ARENA_NONCONTIGUOUS);
 
 	/* Thread arenas that are mostly holes, and the largest share of
 	 * holes any one of them has. */
@@ -253,7 +257,7 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	else if (many_holes && c->narenas >= SPRAWL_MIN_ARENAS && 2 * holey >= c->narenas - 1 &&
 		 thread_holes > holes / 2 && 2 * max_arena_holes <= thread_holes)
 		d->verdict = "arena-sprawl";
-	else if (many_holes && main_top > HOLES_FLOOR && 2 * main_top >= holes)
+	else if (many_holes && main_top > HOLES_FLOOR && 2 * main_top >= holes && !main_pieces)
 		d->verdict = "trimmable";
 	else if (many_holes)
 		d->verdict = "fragmented";
@@ -426,7 +430,15 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 				 "free %s, or allocate such long-lived blocks before the short-lived ones (or "
 				 "from their own mmap)%s", more ? "them" : "it", trim);
 	}
-	if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
+	if (main_top > HOLES_FLOOR && main_pieces && (f = add(d, "top", main_top))) {
+		snprintf(f->message, sizeof f->message,
+			 "the main arena's top chunk is %s, and this main arena grew by mmap, not sbrk "
+			 "(glibc.malloc.hugetlb=2, or sbrk refused): glibc never gives such a top back, "
+			 "neither free() nor malloc_trim(0)",
+			 hs_fmt_size(b1, main_top));
+		snprintf(f->remedy, sizeof f->remedy,
+			 "none while the process runs: later allocations in the main arena reuse it");
+	} else if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
 		if (main_top > trim_threshold)
 			snprintf(f->message, sizeof f->message,
 				 "the main arena's top chunk is %s, above M_TRIM_THRESHOLD (%s): glibc "

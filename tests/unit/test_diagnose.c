@@ -229,6 +229,20 @@ static void test_verdicts(void **state)
 	assert_int_equal(t->bytes, 64 * MiB);
 	assert_non_null(strstr(t->message, "below M_TRIM_THRESHOLD"));
 	assert_non_null(strstr(t->remedy, "GLIBC_TUNABLES=glibc.malloc.trim_threshold=N"));
+
+	/* The same top in a main arena grown by mmap (glibc.malloc.hugetlb=2:
+	 * malloc.c's systrim only shrinks a contiguous brk heap, measured by
+	 * tests/e2e/trim.sh's hugetlb=2 case, where glibc gave back 0 bytes):
+	 * not trimmable, and no trim threshold offered as a remedy. */
+	f->arenas[0].flags |= HS_ARENA_NONCONTIGUOUS;
+	hs_diagnose(&f->c, NULL, &d);
+	assert_string_not_equal(d.verdict, "trimmable");
+	t = finding(&d, "top");
+	assert_non_null(t);
+	assert_null(strstr(t->remedy, "TRIM_THRESHOLD"));
+	assert_null(strstr(t->remedy, "trim_threshold"));
+	assert_null(strstr(t->remedy, "malloc_trim"));
+	assert_non_null(strstr(t->message, "never gives such a top back"));
 	free(f);
 }
 
