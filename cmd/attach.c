@@ -53,7 +53,7 @@ static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const stru
 	if (e->ms <= budget)
 		return 0;
 	char heap[HS_SIZE_BUF];
-	const double rate = e->sample_ms > 0 ? (double)e->sample_bytes / 1048576.0 / (e->sample_ms / 1e3) : 0;
+	const double rate = e->rate_mib_s;
 	return hs_fail(err, HS_EUNSUPPORTED,
 		       "pid %d: the stop is predicted to last %.0f ms (%s of heap to read at %.0f MiB/s, %zu threads), over the budget of %.0f ms: nothing was stopped (allow it with --max-stop=%.0fs)",
 		       (int)t->tgid, e->ms, hs_fmt_size(heap, e->heap_bytes), rate, e->threads, budget,

@@ -15,6 +15,13 @@
  * time through PTRACE_PEEKDATA): 1 to 5 ms measured; the lower end, as
  * the read rate is the best case too. */
 #define MS_PER_THREAD 1.0
+/* The slowest read rate a prediction assumes. process_vm_readv copies
+ * present pages at GiB/s on any machine; a sample slower than this says
+ * the sampling was disturbed (a heap mostly of absent pages, a busy
+ * target, heapscope descheduled), not that the stop will be: measured in
+ * CI, a 12 MiB heap sampled at 3 MiB/s was refused while its stops took
+ * under a second. The stop is still cut at the budget if it runs long. */
+#define MIN_RATE_MIB_S 256.0
 
 static bool is_heap(const struct hs_smap *m, uint64_t heap_max)
 {
@@ -120,6 +127,11 @@ void hs_stop_estimate(struct hs_source *src, const struct hs_smaps *s, uint64_t 
 	if (largest && largest->rss)
 		sample(src, largest, e);
 	e->ms = (double)e->threads * MS_PER_THREAD;
-	if (e->sample_bytes && e->sample_ms > 0)
-		e->ms += (double)e->heap_bytes * e->sample_ms / (double)e->sample_bytes;
+	e->rate_mib_s = MIN_RATE_MIB_S;
+	if (e->sample_bytes && e->sample_ms > 0) {
+		const double measured = (double)e->sample_bytes / 1048576.0 / (e->sample_ms / 1e3);
+		if (measured > e->rate_mib_s)
+			e->rate_mib_s = measured;
+	}
+	e->ms += (double)e->heap_bytes / 1048576.0 / e->rate_mib_s * 1e3;
 }

@@ -9,7 +9,8 @@
  * in RAM and swap come from smaps, read before the stop anyway. The read
  * rate is measured on the target, now, while it runs: the best of four
  * reads of 2 MiB of the present pages of its largest heap, through the
- * same reader the stop uses (pagemap, then process_vm_readv). Unwinding the threads' stacks
+ * same reader the stop uses (pagemap, then process_vm_readv), taken as at
+ * least 256 MiB/s (a slower sample was disturbed). Unwinding the threads' stacks
  * adds a few milliseconds a thread. */
 #ifndef HS_BUDGET_H
 #define HS_BUDGET_H
@@ -22,6 +23,7 @@ struct hs_stop_estimate {
 	uint64_t sample_bytes; /* the best sample read (0: nothing to read), */
 	double sample_ms;      /* and how long it took */
 	size_t threads;
+	double rate_mib_s; /* the rate it assumes: the sample's, at least 256 MiB/s */
 	double ms; /* the prediction */
 };
 
