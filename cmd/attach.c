@@ -226,6 +226,22 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	return err->code;
 }
 
+/* snapshot()'s arguments, for the tracer thread (hs_target_in_tracer). */
+struct snapshot_call {
+	struct hs_target *t;
+	struct hs_cli_run *r;
+	const struct options *o;
+	const char **inconsistent;
+	struct hs_err *err;
+};
+
+static int snapshot_call(void *p)
+{
+	struct snapshot_call *a = p;
+	return snapshot(a->t, &a->r->sym, a->o, &a->r->types, &a->r->heap, &a->r->ix, &a->r->c, &a->r->ct,
+			a->inconsistent, &a->r->warn, a->err);
+}
+
 static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 {
 	struct timespec t0;
@@ -249,8 +265,9 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	hs_types_load(&r.sym, &r.types);
 	hs_smaps_read(pid, &r.smaps); /* unreadable: the report has no process split */
 	struct hs_stop_estimate est;
+	struct snapshot_call call = {&t, &r, o, &inconsistent, err};
 	if (stop_budget(&t, &r.smaps, &r.sym, o, &est, err) || (o->leaks && hs_contents_prepare(pid, &r.ct, err)) ||
-	    snapshot(&t, &r.sym, o, &r.types, &r.heap, &r.ix, &r.c, &r.ct, &inconsistent, &r.warn, err))
+	    hs_target_in_tracer(snapshot_call, &call))
 		goto out;
 	r.c.pid = pid;
 	r.c.exe = t.exe;

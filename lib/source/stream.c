@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,8 +84,14 @@ struct hs_stream *hs_stream_open(struct hs_source *src, size_t window)
 	s->taken = s->filled = 0; /* window 0 is never used: numbering starts at 1 */
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	/* Without a thread it still works, reading on demand. */
+	/* Without a thread it still works, reading on demand. The reader
+	 * takes no signal: during a stop, SIGINT and the like must reach the
+	 * thread that traces the target (source/target.h). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	s->threaded = pthread_create(&s->th, NULL, reader, s) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return s;
 }
 

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static struct {
 	struct hs_target *volatile t;
 	volatile pid_t tracer;
 	volatile sig_atomic_t busy; /* t->tasks is being reallocated */
+	unsigned armed;             /* bit i: end_signals[i] has the handler */
 } stopping;
 
 static void let_go_and_die(int sig)
@@ -57,11 +59,56 @@ static void on_end_signals(struct hs_target *t)
 	for (size_t i = 0; i < HS_ARRAY_SIZE(end_signals); i++) {
 		struct sigaction old, sa = {.sa_handler = t ? let_go_and_die : SIG_DFL,
 					    .sa_flags = SA_RESETHAND | SA_NODEFER};
-		if (sigaction(end_signals[i], NULL, &old) < 0 || old.sa_handler == SIG_IGN ||
-		    (t && old.sa_handler != SIG_DFL))
+		if (!t) { /* only what was armed goes back to the default */
+			if (stopping.armed & (1u << i))
+				sigaction(end_signals[i], &sa, NULL);
 			continue;
-		sigaction(end_signals[i], &sa, NULL);
+		}
+		if (sigaction(end_signals[i], NULL, &old) < 0 || old.sa_handler != SIG_DFL)
+			continue; /* ignored, or someone else's handler: left as it is */
+		if (sigaction(end_signals[i], &sa, NULL) == 0)
+			stopping.armed |= 1u << i;
 	}
+	if (!t)
+		stopping.armed = 0;
+}
+
+struct tracer_call {
+	int (*fn)(void *);
+	void *arg;
+	int rc;
+};
+
+static void *tracer(void *p)
+{
+	struct tracer_call *c = p;
+	sigset_t end;
+	sigemptyset(&end);
+	for (size_t i = 0; i < HS_ARRAY_SIZE(end_signals); i++)
+		sigaddset(&end, end_signals[i]);
+	pthread_sigmask(SIG_UNBLOCK, &end, NULL);
+	c->rc = c->fn(c->arg);
+	return NULL;
+}
+
+int hs_target_in_tracer(int (*fn)(void *), void *arg)
+{
+	/* The caller takes none of the stop's signals meanwhile: its handler
+	 * must run where the ptrace calls are made. */
+	sigset_t end, old;
+	sigemptyset(&end);
+	for (size_t i = 0; i < HS_ARRAY_SIZE(end_signals); i++)
+		sigaddset(&end, end_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &end, &old);
+	struct tracer_call c = {fn, arg, 0};
+	pthread_t th;
+	bool apart = pthread_create(&th, NULL, tracer, &c) == 0;
+	if (apart)
+		pthread_join(th, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!apart)
+		c.rc = fn(arg); /* no thread to spare: here, late threads let go at exit */
+	return c.rc;
 }
 
 uint64_t hs_target_now_ns(void)
@@ -695,9 +742,14 @@ static int seize_new_tasks(struct hs_target *t, int *added, uint64_t until, bool
 			break;
 		}
 		if (t->ntasks == t->cap) {
+			/* (fences: the handler must not see the list moved
+			 * before busy is set, nor busy cleared before it is
+			 * in place) */
 			stopping.busy = 1;
+			atomic_signal_fence(memory_order_seq_cst);
 			t->cap = t->cap ? t->cap * 2 : 16;
 			t->tasks = hs_xrealloc(t->tasks, t->cap, sizeof *t->tasks);
+			atomic_signal_fence(memory_order_seq_cst);
 			stopping.busy = 0;
 		}
 		struct hs_task *k = &t->tasks[t->ntasks];
@@ -904,7 +956,7 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err)
 			snprintf(err->msg + n, sizeof err->msg - n, ": nothing was stopped");
 		else if (t->undetached)
 			snprintf(err->msg + n, sizeof err->msg - n,
-				 ": %zu threads let go, %zu not stopped yet (let go as heapscope exits)",
+				 ": %zu threads let go, %zu not stopped yet (let go as the stop ends)",
 				 seized - t->undetached, t->undetached);
 		else
 			snprintf(err->msg + n, sizeof err->msg - n, ": every thread let go");

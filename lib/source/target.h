@@ -103,10 +103,20 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err);
  * job-control stop is never resumed. Returns whether it is still there. */
 bool hs_target_nudge(struct hs_target *t, struct hs_task *k);
 /* Detaches every thread, re-delivering any signal caught meanwhile (a
- * late one once it has stopped: here, at hs_target_close, or by the
- * kernel as heapscope exits). Safe to call twice. */
+ * late one once it has stopped; else the kernel, when the tracer thread
+ * ends: hs_target_in_tracer). Safe to call twice. */
 void hs_target_resume(struct hs_target *t);
 double hs_target_stopped_ms(const struct hs_target *t);
+/* Runs fn(arg), a stop from hs_target_stop to hs_target_resume, in a
+ * thread of its own, and returns what it returns. ptrace ties a tracee to
+ * the thread that traces it, and the kernel lets go a thread's tracees
+ * when that thread ends: a thread that was seized but never stopped (in
+ * uninterruptible sleep, state D), which cannot be detached, is let go
+ * when the stop ends instead of staying stopped, once its sleep is over,
+ * until heapscope exits (report written, pipe read or not). SIGINT,
+ * SIGTERM and SIGHUP go to that thread alone meanwhile (the stop's
+ * handler detaches from there). */
+int hs_target_in_tracer(int (*fn)(void *), void *arg);
 uint64_t hs_target_now_ns(void); /* CLOCK_MONOTONIC */
 /* The state letter /proc gives one of its threads (R, S, D, T, ...; '?'
  * when it is gone). */

@@ -37,14 +37,16 @@ check "the target is multi-threaded ($ntasks threads)" "$([[ $ntasks -ge 2 ]]; e
 
 # These helpers are polled in tight loops: none of them forks (no $(...)),
 # each sets a variable or returns a status.
-# traced PID TRACER: sets TRACED to how many threads of PID TRACER traces.
+# traced PID TRACER: sets TRACED to how many threads of PID the process
+# TRACER traces (TracerPid names its tracing thread).
 traced() {
 	local t k v
 	TRACED=0
 	for t in /proc/"$1"/task/*; do
 		while read -r k v; do
 			if [[ $k == TracerPid: ]]; then
-				[[ $v == "$2" ]] && TRACED=$((TRACED + 1))
+				# (the tracing thread: a thread of heapscope's)
+				[[ $v != 0 && ($v == "$2" || -d /proc/$2/task/$v) ]] && TRACED=$((TRACED + 1))
 				break
 			fi
 		done 2>/dev/null <"$t/status"
