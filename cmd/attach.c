@@ -55,9 +55,9 @@ static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const stru
 	char heap[HS_SIZE_BUF];
 	const double rate = e->rate_mib_s;
 	return hs_fail(err, HS_EUNSUPPORTED,
-		       "pid %d: the stop is predicted to last %.0f ms (%s of heap to read at %.0f MiB/s, %zu threads), over the budget of %.0f ms: nothing was stopped (allow it with --max-stop=%.0fs)",
-		       (int)t->tgid, e->ms, hs_fmt_size(heap, e->heap_bytes), rate, e->threads, budget,
-		       e->ms / 1e3 * 1.5 + 1);
+		       "pid %d: the stop is predicted to last %.0f ms (%s of heap to read at %.0f MiB/s, %zu thread%s), over the budget of %.0f ms: nothing was stopped (allow it with --max-stop=%.0fs)",
+		       (int)t->tgid, e->ms, hs_fmt_size(heap, e->heap_bytes), rate, e->threads, e->threads == 1 ? "" : "s",
+		       budget, e->ms / 1e3 * 1.5 + 1);
 }
 
 /* Where thread k stands (unwound, stopped): k->in_malloc, or unknown
