@@ -62,7 +62,7 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	memset(&k, 0, sizeof k);
 	k.fd = -1;
 	struct hs_cli_run r = {0};
-	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .core = &k};
+	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor, .core = &k};
 	/* As attach: nothing is written; the core's files are parsed under
 	 * the stricter filter. */
 	if (hs_confine(HS_CONFINE_NO_WRITES, err) || hs_core_open(&k, path, exe, o->sysroot, err) ||
@@ -107,6 +107,7 @@ static int cmd_core(int argc, char **argv, const struct options *o, struct hs_er
 const struct hs_command hs_cmd_core = {
 	.name = "core",
 	.synopsis = "core CORE [EXECUTABLE]",
-	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_SYSROOT),
+	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_SYSROOT) |
+		OPT(OPT_GLIBC),
 	.run = cmd_core,
 };
