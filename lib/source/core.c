@@ -397,6 +397,20 @@ static int note(struct hs_core *c, GElf_Nhdr *nh, const char *name, const unsign
 	return 0;
 }
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* One message for every cut: need is the size the headers read so far
+ * describe. */
+static int truncated(const struct hs_core *c, uint64_t need, struct hs_err *err)
+{
+	return hs_fail(err, HS_EUNSUPPORTED,
+		       "core %s is truncated: %zu bytes, its program headers describe %llu (cut short by a size limit or a full disk?)",
+		       c->path, c->size, (unsigned long long)need);
+}
+
 int hs_core_open(struct hs_core *c, const char *path, const char *exe, const char *sysroot, struct hs_err *err)
 {
 	memset(c, 0, sizeof *c);
@@ -421,15 +435,47 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 		return hs_fail(err, HS_EUNSUPPORTED, "core %s is of another machine (ELF machine %u, class %u); heapscope reads %s cores",
 			       path, eh.e_machine, eh.e_ident[EI_CLASS], hs_arch.name);
 	c->image = (const unsigned char *)elf_rawfile(elf, &c->size);
-	size_t nph = 0;
-	if (!c->image || elf_getphdrnum(elf, &nph) != 0)
-		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its program headers cannot be read (truncated?): %s", path,
+	/* A core cut inside its own headers is said as one cut after them:
+	 * truncated, whatever libelf would make of the rest (it reads a short
+	 * table as none). The file's own header words, then: over 65534
+	 * program headers (gdb's cores of many mappings), their count is in
+	 * section header 0. */
+	Elf64_Ehdr rh;
+	if (!c->image || c->size < sizeof rh)
+		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its ELF header cannot be read", path);
+	memcpy(&rh, c->image, sizeof rh);
+	uint64_t nph = rh.e_phnum;
+	if (rh.e_phnum == PN_XNUM) {
+		Elf64_Shdr sh0;
+		if (rh.e_shoff > c->size || c->size - rh.e_shoff < sizeof sh0)
+			return truncated(c, sat_add(rh.e_shoff, sizeof sh0), err);
+		memcpy(&sh0, c->image + rh.e_shoff, sizeof sh0);
+		nph = sh0.sh_info;
+	}
+	if (nph && rh.e_phentsize != sizeof(Elf64_Phdr))
+		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its program headers are %u bytes each, not %zu", path,
+			       rh.e_phentsize, sizeof(Elf64_Phdr));
+	if (rh.e_phoff > c->size || (c->size - rh.e_phoff) / sizeof(Elf64_Phdr) < nph)
+		return truncated(c, sat_add(rh.e_phoff, nph * sizeof(Elf64_Phdr)), err);
+	/* then the segments and notes they describe, before any is read */
+	uint64_t need = 0;
+	for (uint64_t i = 0; i < nph; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, c->image + rh.e_phoff + i * sizeof ph, sizeof ph);
+		uint64_t end = sat_add(ph.p_offset, ph.p_filesz);
+		if ((ph.p_type == PT_LOAD || ph.p_type == PT_NOTE) && end > need)
+			need = end;
+	}
+	if (need > c->size)
+		return truncated(c, need, err);
+	size_t n = 0;
+	if (elf_getphdrnum(elf, &n) != 0 || n != nph)
+		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its program headers cannot be read: %s", path,
 			       elf_errmsg(-1));
 	struct hs_core_seg *raw = hs_xcalloc(nph + 1, sizeof *raw);
 	unsigned *prot = hs_xcalloc(nph + 1, sizeof *prot);
 	size_t nraw = 0, cap = 0, nnf = 0;
 	struct nt_file *nf = NULL;
-	uint64_t need = 0;
 	int rc = 0;
 	for (size_t i = 0; i < nph && !rc; i++) {
 		GElf_Phdr ph;
@@ -439,10 +485,6 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 		}
 		if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
 			continue;
-		if (ph.p_offset + ph.p_filesz > need)
-			need = ph.p_offset + ph.p_filesz;
-		if (ph.p_offset > c->size || ph.p_filesz > c->size - ph.p_offset)
-			continue; /* truncated: said below, once */
 		if (ph.p_type == PT_LOAD) {
 			raw[nraw] = (struct hs_core_seg){ph.p_vaddr, ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz,
 							 ph.p_memsz, c->image + ph.p_offset};
@@ -458,11 +500,7 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 				rc = hs_fail(err, HS_EUNSUPPORTED, "core %s: a thread's registers are not %s's", path,
 					     hs_arch.name);
 	}
-	if (!rc && need > c->size)
-		rc = hs_fail(err, HS_EUNSUPPORTED,
-			     "core %s is truncated: %zu bytes, its program headers describe %llu (cut short by a size limit or a full disk?)",
-			     path, c->size, (unsigned long long)need);
-	else if (!rc && !c->ntasks)
+	if (!rc && !c->ntasks)
 		rc = hs_fail(err, HS_EUNSUPPORTED, "core %s has no thread (no NT_PRSTATUS note)", path);
 	else if (!rc && !nnf)
 		rc = hs_fail(err, HS_EUNSUPPORTED, "core %s has no NT_FILE note: its mapped files are unknown", path);

@@ -229,15 +229,20 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 				fi
 			fi
 		fi
-		# --- a truncated core: one line, exit 4 ---
-		head -c $(($(stat -c %s "$CORE") / 2)) "$CORE" >"$d/truncated"
-		hs "$d/trunc.out" "$d/trunc.err" core "$d/truncated"
-		sane "truncated core" "$d/trunc.err"
-		if [[ $HS_RC -eq 4 && $(wc -l <"$d/trunc.err") -eq 1 ]] && grep -q 'is truncated:' "$d/trunc.err"; then
-			pass "truncated core: one line, exit 4 ($(cat "$d/trunc.err"))"
-		else
-			fail "truncated core: one line, exit 4" "exit $HS_RC" "$d/trunc.err"
-		fi
+		# --- a truncated core: one line, exit 4, "truncated" wherever it is
+		# cut: inside its program headers, inside its notes, in its memory ---
+		read -r noff nsz < <(readelf -lW "$CORE" | awk '$1 == "NOTE" {print $2, $5; exit}')
+		notes_end=$((noff + nsz))
+		for cut in 100 2000 $((notes_end - 8)) $(($(stat -c %s "$CORE") / 2)); do
+			head -c "$cut" "$CORE" >"$d/truncated"
+			hs "$d/trunc.out" "$d/trunc.err" core "$d/truncated"
+			sane "truncated core" "$d/trunc.err"
+			if [[ $HS_RC -eq 4 && $(wc -l <"$d/trunc.err") -eq 1 ]] && grep -q "is truncated: $cut bytes" "$d/trunc.err"; then
+				pass "core cut at $cut bytes: one line, exit 4 ($(cat "$d/trunc.err"))"
+			else
+				fail "core cut at $cut bytes: one line, exit 4, truncated" "exit $HS_RC" "$d/trunc.err"
+			fi
+		done
 		rm -f "$CORE" "$d/truncated"
 	fi
 fi
