@@ -211,6 +211,8 @@ static unsigned file_prot(const struct hs_core_file *f, uint64_t off)
 	return PROT_READ;
 }
 
+static const char another_build[] = "another build (its build-id differs)";
+
 /* Opens and verifies the file behind f: the very object the process
  * mapped, by build-id (the core's copy of its first page names it). */
 static void open_file(struct hs_core_file *f, const char *exe, const char *sysroot)
@@ -238,12 +240,11 @@ static void open_file(struct hs_core_file *f, const char *exe, const char *sysro
 		f->why = "not readable";
 		return;
 	}
-	char id[41];
-	build_id(map, (size_t)size, id);
-	if (strcmp(id, f->build_id) != 0) {
+	build_id(map, (size_t)size, f->found_id);
+	if (strcmp(f->found_id, f->build_id) != 0) {
 		munmap(map, (size_t)size);
 		close(fd);
-		f->why = "another build (its build-id differs)";
+		f->why = another_build;
 		return;
 	}
 	f->fd = fd;
@@ -358,6 +359,23 @@ static void find_files(struct hs_core *c, const struct nt_file *nf, size_t nnf, 
 		bool is_exe = exe && c->exe[0] && strcmp(f->path, c->exe) == 0;
 		open_file(f, is_exe ? exe : NULL, sysroot);
 	}
+}
+
+/* The EXECUTABLE operand is the user's word that it is the program: one
+ * that is not (missing, another build, nothing to check it by) is a usage
+ * error, never quietly passed over. */
+static int check_exe(const struct hs_core *c, const char *exe, struct hs_err *err)
+{
+	const struct hs_core_file *f = c->exe[0] ? hs_core_file(c, c->exe) : NULL;
+	if (!f)
+		return hs_fail(err, HS_EUSAGE, "core %s names no executable (no AT_ENTRY in a mapped file): %s cannot be checked against it",
+			       c->path, exe);
+	if (f->fd >= 0)
+		return 0;
+	if (f->why == another_build)
+		return hs_fail(err, HS_EUSAGE, "%s is not the program of core %s: its build-id is %s, that of the core's executable %s is %s",
+			       exe, c->path, f->found_id[0] ? f->found_id : "none", f->path, f->build_id);
+	return hs_fail(err, HS_EUSAGE, "EXECUTABLE %s: %s (the core's executable %s)", exe, f->why, f->path);
 }
 
 static int note(struct hs_core *c, GElf_Nhdr *nh, const char *name, const unsigned char *desc,
@@ -517,6 +535,8 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 				snprintf(c->exe, sizeof c->exe, "%s", nf[j].name);
 		find_files(c, nf, nnf, exe, sysroot);
 		build_maps(c, nf, nnf, prot, raw, nraw);
+		if (exe)
+			rc = check_exe(c, exe, err);
 	}
 	free(nf);
 	free(raw);

@@ -33,6 +33,7 @@ struct hs_core_file {
 	const unsigned char *map;  /* the whole file, read-only */
 	size_t size;
 	char build_id[41];         /* the core's (hex), "" when it holds none */
+	char found_id[41];         /* the file's found here, "" when none was read */
 	const char *why;           /* why fd is -1: "not found", "build-id differs", ... */
 };
 

@@ -229,6 +229,19 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 				fi
 			fi
 		fi
+		# --- the EXECUTABLE operand is the program or a usage error: a
+		# missing file, another build (both build-ids named): one line, exit 2
+		hs "$d/noexe.out" "$d/noexe.err" core "$CORE" "$d/no-such-program"
+		check "core CORE MISSING-EXECUTABLE: one line, exit 2 ($(head -n 1 "$d/noexe.err"))" \
+			"$([[ $HS_RC -eq 2 && $(wc -l <"$d/noexe.err") -eq 1 && ! -s $d/noexe.out ]] && grep -q 'no-such-program.*not found' "$d/noexe.err"; echo $?)" \
+			"exit $HS_RC: $(head -c 300 "$d/noexe.err")"
+		want_id=$(readelf -n "$FIXDIR/leaks" | awk '/Build ID/ {print $3}')
+		other_id=$(readelf -n "$FIXDIR/classic" | awk '/Build ID/ {print $3}')
+		hs "$d/otherexe.out" "$d/otherexe.err" core "$CORE" "$FIXDIR/classic"
+		check "core CORE OTHER-BUILD: one line, exit 2, both build-ids named ($(head -n 1 "$d/otherexe.err"))" \
+			"$([[ $HS_RC -eq 2 && $(wc -l <"$d/otherexe.err") -eq 1 && -n $want_id && -n $other_id ]] &&
+				grep "$other_id" "$d/otherexe.err" | grep -q "$want_id"; echo $?)" \
+			"exit $HS_RC, build-ids $want_id $other_id: $(head -c 300 "$d/otherexe.err")"
 		# --- a truncated core: one line, exit 4, "truncated" wherever it is
 		# cut: inside its program headers, inside its notes, in its memory ---
 		read -r noff nsz < <(readelf -lW "$CORE" | awk '$1 == "NOTE" {print $2, $5; exit}')
