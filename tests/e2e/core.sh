@@ -88,17 +88,19 @@ exact_core() {
 }
 
 # json_core LABEL DIR CORE [OPTIONS...]: --json exits 0, names the core,
-# and counts the threads the core holds (one NT_PRSTATUS each).
+# stopped nothing (stopped_ms 0, no predicted stop, no budget: as the man
+# page says) and counts the threads the core holds (one NT_PRSTATUS each).
 json_core() {
 	local label=$1 d=$2 core=$3 want got
 	shift 3
 	hs "$d/core.json" "$d/core.json.err" core "$@" --json "$core"
 	sane "$label --json $*" "$d/core.json.err"
 	want=$(readelf -n "$core" 2>/dev/null | grep -c 'NT_PRSTATUS')
-	got=$(jq -r --arg c "$core" 'if .target.core == $c and .snapshot.consistent then .target.threads else "bad" end' \
+	got=$(jq -r --arg c "$core" 'if .target.core == $c and .snapshot.consistent and .snapshot.stopped_ms == 0
+		and .snapshot.predicted_stop_ms == null and .snapshot.max_stop_ms == null then .target.threads else "bad" end' \
 		"$d/core.json" 2>/dev/null)
 	if [[ ($HS_RC -eq 0 || ($HS_RC -eq 5 && -n $TCB_LOST)) && $got == "$want" && $want -ge 1 ]]; then
-		pass "$label core $* --json: exit 0, the core named, $want threads as its notes"
+		pass "$label core $* --json: exit 0, the core named, nothing stopped, $want threads as its notes"
 	else
 		fail "$label core $* --json" "exit $HS_RC, threads '$got', notes $want" "$d/core.json.err"
 	fi
