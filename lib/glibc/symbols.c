@@ -1139,10 +1139,10 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 	s->layout.mmap_tail = was.mmap_tail;
 	s->main_arena = s->mp = 0;
 	Dwarf_Addr dwbias;
-	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout) ||
-	    hs_layout_unsound(&s->layout)) {
-		const char *why = hs_layout_missing(&s->layout);
-		why = why ? why : hs_layout_unsound(&s->layout);
+	bool dwarf = dwfl_module_getdwarf(dbg, &dwbias) && read_dwarf(dbg, s, err) == 0;
+	const char *why = hs_layout_missing(&s->layout);
+	why = why ? why : hs_layout_unsound(&s->layout);
+	if (!dwarf || why) {
 		err->code = 0;
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "%s: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",

@@ -108,12 +108,6 @@ static int core_pages(struct hs_source *src, uint64_t addr, size_t npages, unsig
 	return 0;
 }
 
-bool hs_core_holds(const struct hs_core *c, uint64_t addr, size_t len)
-{
-	const struct hs_core_seg *s = seg_at(c, addr);
-	return s && len <= s->filesz - (addr - s->vaddr);
-}
-
 /* The GNU build-id (hex) of an ELF object whose first bytes are at[0 ..
  * len): its PT_NOTE segments, by file offset. "" when there is none. */
 static void build_id(const unsigned char *at, size_t len, char out[41])

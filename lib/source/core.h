@@ -51,7 +51,7 @@ struct hs_core {
 	size_t nfiles;
 	/* The file behind each map (src.maps.v[i]), an index into files or -1. */
 	int *map_file;
-	struct hs_task *tasks;     /* one per NT_PRSTATUS, the faulting thread first */
+	struct hs_task *tasks;     /* one per NT_PRSTATUS, by tid (as /proc/PID/task) */
 	size_t ntasks;
 	/* Every general-purpose register of each task, as words (--leaks' roots). */
 	uint64_t (*regwords)[HS_MAX_REG_WORDS];
@@ -72,8 +72,6 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 int hs_core_file_fd(const struct hs_core *c, const char *path);
 /* The file record for path, or NULL when the core maps no such file. */
 const struct hs_core_file *hs_core_file(const struct hs_core *c, const char *path);
-/* Whether the bytes of [addr, addr + len) are all in the core itself. */
-bool hs_core_holds(const struct hs_core *c, uint64_t addr, size_t len);
 void hs_core_close(struct hs_core *c);
 
 #endif
