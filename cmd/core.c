@@ -60,7 +60,7 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct hs_core k;
 	memset(&k, 0, sizeof k);
-	k.fd = -1;
+	k.fd = k.rootfd = -1;
 	struct hs_cli_run r = {0};
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor, .core = &k};
 	/* As attach: nothing is written; the core's files are parsed under

@@ -917,14 +917,14 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		    struct hs_err *err)
 {
 	memset(s, 0, sizeof *s);
-	/* The host's debug directories; for a core, --sysroot's after them. */
+	/* The host's debug directories; for a core, --sysroot's after them
+	 * (as a target's root: resolved inside it). */
 	const char *extra = getenv("HS_DEBUGINFO_PATH");
-	const char *sysroot = o->core && o->core->sysroot ? o->core->sysroot : NULL;
-	char path[PATH_MAX * 2 + 128];
-	snprintf(path, sizeof path, "%s%s%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "",
-		 sysroot ? sysroot : "", sysroot ? "/usr/lib/debug:" : "");
+	char path[PATH_MAX + 128];
+	snprintf(path, sizeof path, "%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "");
 	if (o->core) { /* its maps and executable from its notes; files checked by build-id */
-		struct where w = {&o->core->src.maps, -1, o->core->exe, path};
+		int root = o->core->rootfd >= 0 ? fcntl(o->core->rootfd, F_DUPFD_CLOEXEC, 0) : -1;
+		struct where w = {&o->core->src.maps, root, o->core->exe, path};
 		return bounded_load(src, &w, o, s, err);
 	}
 	struct hs_maps maps;

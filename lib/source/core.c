@@ -209,20 +209,16 @@ static const char another_build[] = "another build (its build-id differs)";
 
 /* Opens and verifies the file behind f: the very object the process
  * mapped, by build-id (the core's copy of its first page names it). */
-static void open_file(struct hs_core_file *f, const char *exe, const char *sysroot)
+static void open_file(struct hs_core_file *f, const char *exe, int rootfd)
 {
 	f->fd = -1;
 	if (!f->build_id[0]) {
 		f->why = "the core holds no build-id for it";
 		return;
 	}
-	char path[PATH_MAX * 2];
-	if (exe)
-		snprintf(path, sizeof path, "%s", exe);
-	else
-		snprintf(path, sizeof path, "%s%s", sysroot ? sysroot : "", f->path);
 	const char *why = NULL;
-	int fd = hs_rootfs_file(HS_ROOTFS_HOST, path, ~0ull, &why);
+	int fd = exe ? hs_rootfs_file(HS_ROOTFS_HOST, exe, HS_ROOTFS_MAX_FILE, &why)
+		     : hs_rootfs_file(rootfd >= 0 ? rootfd : HS_ROOTFS_HOST, f->path, HS_ROOTFS_MAX_FILE, &why);
 	if (fd < 0) {
 		f->why = "not found on this machine";
 		return;
@@ -329,8 +325,7 @@ static void build_maps(struct hs_core *c, const struct nt_file *nf, size_t nnf, 
 
 /* The files NT_FILE names, once each, with the build-id the core holds
  * for each (from the mapping of its offset 0), then opened and checked. */
-static void find_files(struct hs_core *c, const struct nt_file *nf, size_t nnf, const char *exe,
-		       const char *sysroot)
+static void find_files(struct hs_core *c, const struct nt_file *nf, size_t nnf, const char *exe)
 {
 	c->files = hs_xcalloc(nnf + 1, sizeof *c->files);
 	for (size_t j = 0; j < nnf; j++) {
@@ -351,7 +346,7 @@ static void find_files(struct hs_core *c, const struct nt_file *nf, size_t nnf, 
 					 (size_t)(s->filesz - (nf[k].start - s->vaddr)), f->build_id);
 		}
 		bool is_exe = exe && c->exe[0] && strcmp(f->path, c->exe) == 0;
-		open_file(f, is_exe ? exe : NULL, sysroot);
+		open_file(f, is_exe ? exe : NULL, c->rootfd);
 	}
 }
 
@@ -426,11 +421,15 @@ static int truncated(const struct hs_core *c, uint64_t need, struct hs_err *err)
 int hs_core_open(struct hs_core *c, const char *path, const char *exe, const char *sysroot, struct hs_err *err)
 {
 	memset(c, 0, sizeof *c);
-	c->fd = -1;
+	c->fd = c->rootfd = -1;
 	c->path = path;
 	c->sysroot = sysroot;
 	c->src.read = core_read;
 	c->src.pages = core_pages;
+	/* the root the core's files are resolved in, once: a path that is
+	 * not a directory is the user's mistake, not a missing libc */
+	if (sysroot && (c->rootfd = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return hs_fail(err, HS_EUSAGE, "--sysroot=%s: %s", sysroot, strerror(errno));
 	const char *why = NULL;
 	c->fd = hs_rootfs_file(HS_ROOTFS_HOST, path, ~0ull, &why);
 	if (c->fd < 0)
@@ -527,7 +526,7 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 		for (size_t j = 0; j < nnf; j++)
 			if (c->entry >= nf[j].start && c->entry < nf[j].end)
 				snprintf(c->exe, sizeof c->exe, "%s", nf[j].name);
-		find_files(c, nf, nnf, exe, sysroot);
+		find_files(c, nf, nnf, exe);
 		build_maps(c, nf, nnf, prot, raw, nraw);
 		if (exe)
 			rc = check_exe(c, exe, err);
@@ -572,6 +571,8 @@ void hs_core_close(struct hs_core *c)
 		elf_end(c->elf);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->rootfd >= 0)
+		close(c->rootfd);
 	memset(c, 0, sizeof *c);
-	c->fd = -1;
+	c->fd = c->rootfd = -1;
 }

@@ -12,8 +12,11 @@
  * coredump_filter dumps) is read from the file it maps, only when that
  * file is an ELF object whose build-id equals the one in the core's own
  * copy of its first page; otherwise it is absent (EFAULT), never invented.
- * Files are opened through source/rootfs.h's checks (regular files only),
- * under a sysroot when one is given, and mapped read-only too. */
+ * Files are opened through source/rootfs.h's checks (regular files only,
+ * at most HS_ROOTFS_MAX_FILE: they are parsed), under a sysroot when one
+ * is given: resolved inside it as a target's root (RESOLVE_IN_ROOT: an
+ * absolute link there does not lead to the host's file), and mapped
+ * read-only too. */
 #ifndef HS_CORE_H
 #define HS_CORE_H
 
@@ -41,6 +44,7 @@ struct hs_core {
 	struct hs_source src; /* first: the stages read through it; src.pid is 0 */
 	const char *path;
 	const char *sysroot;     /* NULL: the host's own files */
+	int rootfd;              /* sysroot opened O_PATH | O_DIRECTORY, or -1 */
 	int fd;
 	void *elf;                 /* libelf's handle, owning the mapping */
 	const unsigned char *image;
@@ -64,7 +68,8 @@ struct hs_core {
 /* Opens CORE. exe: the executable on this machine (the EXECUTABLE operand),
  * or NULL to use the path the core names; sysroot: a directory the core's
  * files are looked up under (a container's root), or NULL. Fails with
- * HS_EUSAGE (cannot be opened, not an ELF core), HS_EUNSUPPORTED
+ * HS_EUSAGE (cannot be opened, not an ELF core, a sysroot that is not a
+ * directory, an EXECUTABLE that is not the core's), HS_EUNSUPPORTED
  * (truncated, another machine's core, no notes). */
 int hs_core_open(struct hs_core *c, const char *path, const char *exe, const char *sysroot, struct hs_err *err);
 /* A read-only descriptor (dup'd: the caller closes it) of the file the

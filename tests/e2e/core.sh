@@ -191,6 +191,7 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 		exact_core "leaks" "$d" "$CORE"
 		leaks_exact "leaks" "$d" "$CORE"
 		# no libc to be found: one line, exit 4, what is missing and how to give it
+		mkdir -p "$d/empty-root"
 		hs "$d/nolibc.out" "$d/nolibc.err" core --sysroot="$d/empty-root" "$CORE"
 		sane "core --sysroot=EMPTY" "$d/nolibc.err"
 		if [[ $HS_RC -eq 4 && $(wc -l <"$d/nolibc.err") -eq 1 ]] &&
@@ -231,6 +232,25 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 				fi
 			fi
 		fi
+		# --- --sysroot is a root: an absolute link in it resolves inside
+		# it, never on the host (the host's libc, the very build, would be
+		# taken otherwise): not found, exit 4; a DIR that is missing or not
+		# a directory: one line, exit 2 ---
+		if [[ -n $libc && -f $libc ]]; then
+			mkdir -p "$d/linkroot${libc%/*}"
+			ln -s "$(readlink -f "$libc")" "$d/linkroot$libc"
+			hs "$d/link.out" "$d/link.err" core --sysroot="$d/linkroot" "$CORE"
+			sane "core --sysroot with a link to the host's libc" "$d/link.err"
+			check "core --sysroot=ROOT whose libc is an absolute link to the host's: not followed out of ROOT, exit 4 ($(head -n 1 "$d/link.err"))" \
+				"$([[ $HS_RC -eq 4 && $(wc -l <"$d/link.err") -eq 1 ]] && grep -q 'not found.*under' "$d/link.err"; echo $?)" \
+				"exit $HS_RC: $(head -c 300 "$d/link.err")"
+		fi
+		for bad in "$d/no-such-dir" "$CORE"; do
+			hs "$d/badroot.out" "$d/badroot.err" core --sysroot="$bad" "$CORE"
+			check "core --sysroot=${bad##*/} (not a directory): one line, exit 2 ($(head -n 1 "$d/badroot.err"))" \
+				"$([[ $HS_RC -eq 2 && $(wc -l <"$d/badroot.err") -eq 1 ]] && grep -q -- "--sysroot=$bad" "$d/badroot.err"; echo $?)" \
+				"exit $HS_RC: $(head -c 300 "$d/badroot.err")"
+		done
 		# --- the EXECUTABLE operand is the program or a usage error: a
 		# missing file, another build (both build-ids named): one line, exit 2
 		hs "$d/noexe.out" "$d/noexe.err" core "$CORE" "$d/no-such-program"
@@ -287,6 +307,7 @@ else
 		hs "$d/types.json" "$d/types.err" core --json "$CORE"
 		sane "types core" "$d/types.err"
 		types_exact "types core" "$d" "$d/types.json"
+		mkdir -p "$d/empty-root"
 		hs "$d/nolibc.out" "$d/nolibc.err" core --sysroot="$d/empty-root" "$CORE"
 		libc=$(sed -n 's/.*: its libc \(\/.*\) (build-id .*/\1/p' "$d/nolibc.err")
 		mkdir -p "$d/root${libc%/*}"
