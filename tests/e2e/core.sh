@@ -282,6 +282,25 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 	fi
 fi
 
+# --- a thread inside malloc when the core was taken, several frames
+# down (stuck: blocked in write() inside malloc_stats): its stack is
+# unwound from the core's registers, as attach unwinds a live one; the
+# snapshot is not consistent, exit 5, the thread marked in_malloc ---
+if [[ -z $FILTER || stuck == *$FILTER* ]]; then
+	echo "== stuck"
+	if core_of stuck; then
+		d=$FIX_DIR
+		tid=$(awk '$1 == "stuck_tid" {print $2}' "$d/facts.txt")
+		hs "$d/stuck.json" "$d/stuck.err" core --json "$CORE"
+		sane "stuck core" "$d/stuck.err"
+		check "stuck core: exit 5, not consistent, thread $tid (blocked in write() inside malloc_stats) in malloc, and no other" \
+			"$([[ $HS_RC -eq 5 && -n $tid ]] && jq -e --argjson t "$tid" '.snapshot.consistent == false
+				and ([.threads[] | select(.in_malloc) | .tid] == [$t])' "$d/stuck.json" >/dev/null 2>&1; echo $?)" \
+			"exit $HS_RC, tid '$tid': $(head -c 400 "$d/stuck.err")"
+		rm -f "$CORE"
+	fi
+fi
+
 # --- C++ types (fixtures/types.cc: vtables named by the executable's
 # symbols): exact on a core; under a --sysroot that holds only libc the
 # executable is found through the EXECUTABLE operand ---
