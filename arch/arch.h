@@ -34,6 +34,10 @@ int hs_arch_getregs_all(pid_t tid, uint64_t *words, size_t max);
  * this CPU's prstatus. */
 int hs_arch_core_prstatus(const void *desc, size_t len, pid_t *tid, struct hs_regs *r, uint64_t *words,
 			  size_t max);
+/* Where libunwind's register regnum (UNW_X86_64_RAX ... RIP on x86_64)
+ * is in those words, or -1 for one they do not hold: a core's threads
+ * are unwound from them. */
+int hs_arch_unw_word(int regnum);
 /* The offset from the thread pointer of the word in which glibc keeps
  * the thread pointer itself (x86_64: tcbhead_t.tcb, 0), or -1 on a CPU
  * without one: tells a thread block that is there from one a core holds

@@ -63,6 +63,17 @@ int hs_arch_core_prstatus(const void *desc, size_t len, pid_t *tid, struct hs_re
 	return (int)n;
 }
 
+int hs_arch_unw_word(int regnum)
+{
+	/* libunwind's order (DWARF's: rax rdx rcx rbx rsi rdi rbp rsp r8-r15
+	 * rip) into struct user_regs_struct's */
+	static const int word[] = {10, 12, 11, 5, 13, 14, 4, 19, 9, 8, 7, 6, 3, 2, 1, 0, 16};
+	_Static_assert(offsetof(struct user_regs_struct, rsp) == 19 * 8, "user_regs_struct's rsp");
+	_Static_assert(offsetof(struct user_regs_struct, rip) == 16 * 8, "user_regs_struct's rip");
+	_Static_assert(offsetof(struct user_regs_struct, rax) == 10 * 8, "user_regs_struct's rax");
+	return regnum >= 0 && regnum < (int)(sizeof word / sizeof *word) ? word[regnum] : -1;
+}
+
 int hs_arch_tcb_self_offset(void)
 {
 	return 0;

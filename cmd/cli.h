@@ -1,6 +1,7 @@
 /* cli.h - what the files of cmd/ share: every option heapscope knows,
  * the values a command line gives them, a row of the command table, and
- * the end that attach and replay have in common.
+ * the end that attach, core and replay have in common (finish.c), with
+ * what attach and core share after the snapshot (run.c).
  *
  * The grammar, in bpftool's way:
  *     heapscope [GLOBAL OPTIONS] COMMAND [OPTIONS] OPERANDS...

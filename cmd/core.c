@@ -7,22 +7,34 @@
 
 #include "cli.h"
 #include "glibc/arenas.h"
+#include "glibc/stacks.h"
 #include "source/confine.h"
 #include "source/core.h"
 
-/* Nothing can be let run out of malloc in a core: a thread whose program
- * counter is inside the allocator makes the snapshot inconsistent. Only
- * the innermost frame is looked at. */
-static const char *in_malloc(struct hs_core *k, const struct hs_symbols *sym)
+/* Nothing can be let run out of malloc in a core: a thread with a frame
+ * inside the allocator (its whole stack, unwound from the core's
+ * registers as attach unwinds a live thread: a double free aborts three
+ * frames below _int_free) makes the snapshot inconsistent; so does one
+ * whose stack cannot be unwound (named in a warning: it may be inside). */
+static const char *in_malloc(struct hs_core *k, const struct hs_symbols *sym, struct hs_warnings *w)
 {
-	const char *why = NULL;
+	const char *in = NULL, *unknown = NULL;
+	struct hs_stacks *st = hs_stacks_open(&k->src);
 	for (size_t i = 0; i < k->ntasks; i++) {
 		struct hs_task *t = &k->tasks[i];
-		t->in_malloc = hs_symbols_in_malloc(sym, t->regs.pc, &t->malloc_fn);
+		const char *why = NULL;
+		enum hs_stack_where where =
+			hs_stacks_where_words(st, sym, k->regwords[i], k->nregwords[i], &t->malloc_fn, &why);
+		t->in_malloc = where == HS_STACK_IN_MALLOC;
 		if (t->in_malloc)
-			why = "a thread was inside malloc when the core was taken";
+			in = "a thread was inside malloc when the core was taken";
+		if (where == HS_STACK_UNKNOWN) {
+			hs_warn(w, "thread %d: its stack cannot be unwound (%s): it may be inside malloc", (int)t->tid, why);
+			unknown = "a thread's stack could not be unwound";
+		}
 	}
-	return why;
+	hs_stacks_close(st);
+	return in ? in : unknown;
 }
 
 /* A thread whose control block is not in the core (gdb's gcore writes
@@ -60,9 +72,9 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct hs_core k;
 	memset(&k, 0, sizeof k);
-	k.fd = -1;
+	k.fd = k.rootfd = -1;
 	struct hs_cli_run r = {0};
-	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .core = &k};
+	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor, .core = &k};
 	/* As attach: nothing is written; the core's files are parsed under
 	 * the stricter filter. */
 	if (hs_confine(HS_CONFINE_NO_WRITES, err) || hs_core_open(&k, path, exe, o->sysroot, err) ||
@@ -70,7 +82,7 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	    hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, err))
 		goto out;
 	hs_types_load(&r.sym, &r.types);
-	const char *inconsistent = in_malloc(&k, &r.sym);
+	const char *inconsistent = in_malloc(&k, &r.sym, &r.warn);
 	r.c.consistent = !inconsistent;
 	check_tcbs(&k, &r.warn);
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = &r.types};
@@ -107,6 +119,7 @@ static int cmd_core(int argc, char **argv, const struct options *o, struct hs_er
 const struct hs_command hs_cmd_core = {
 	.name = "core",
 	.synopsis = "core CORE [EXECUTABLE]",
-	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_SYSROOT),
+	.opts = OPTS_EVERY | OPTS_REPORT | OPT(OPT_COMPARE) | OPT(OPT_LEAKS) | OPT(OPT_NODEBUG) | OPT(OPT_SYSROOT) |
+		OPT(OPT_GLIBC),
 	.run = cmd_core,
 };

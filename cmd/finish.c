@@ -1,4 +1,4 @@
-/* finish.c - what attach and replay do once the heap is read: diagnose,
+/* finish.c - what attach, core and replay do once the heap is read: diagnose,
  * report, and the exit code the findings give. */
 #include <errno.h>
 #include <string.h>

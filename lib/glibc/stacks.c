@@ -1,4 +1,5 @@
-/* stacks.c - libunwind-ptrace over the stopped threads. */
+/* stacks.c - libunwind-ptrace over the stopped threads, and libunwind over
+ * a core's threads (their registers from its notes). */
 #include "glibc/stacks.h"
 
 #include <elfutils/libdwfl.h>
@@ -50,7 +51,9 @@ struct hs_stacks {
  * arg (libunwind passes the arg given to unw_init_remote to every
  * accessor and to dwarf_search_unwind_table's reads), and hands upt on. */
 struct unw_arg {
-	void *upt;
+	void *upt;             /* NULL: a core's thread, whose registers are words */
+	const uint64_t *words; /* hs_arch_core_prstatus's */
+	int nwords;
 	const struct hs_symbols *sym;
 	struct hs_stacks *s;
 };
@@ -149,17 +152,28 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
 {
-	return _UPT_access_reg(as, reg, val, write, ((struct unw_arg *)arg)->upt);
+	const struct unw_arg *a = arg;
+	if (a->upt)
+		return _UPT_access_reg(as, reg, val, write, a->upt);
+	int k = hs_arch_unw_word(reg);
+	if (write)
+		return -UNW_EREADONLYREG;
+	if (k < 0 || k >= a->nwords)
+		return -UNW_EBADREG;
+	*val = a->words[k];
+	return 0;
 }
 
 static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg)
 {
-	return _UPT_access_fpreg(as, reg, val, write, ((struct unw_arg *)arg)->upt);
+	const struct unw_arg *a = arg;
+	return a->upt ? _UPT_access_fpreg(as, reg, val, write, a->upt) : -UNW_EBADREG;
 }
 
 static int resume(unw_addr_space_t as, unw_cursor_t *c, void *arg)
 {
-	return _UPT_resume(as, c, ((struct unw_arg *)arg)->upt);
+	const struct unw_arg *a = arg;
+	return a->upt ? _UPT_resume(as, c, a->upt) : -UNW_EINVAL;
 }
 
 /* (it too would open the file; names come from symbols.c) */
@@ -192,6 +206,8 @@ struct hs_stacks *hs_stacks_open(struct hs_source *src)
 	return s;
 }
 
+static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why);
+
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
 				    const char **fn, const char **why)
 {
@@ -204,10 +220,29 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 		*why = "libunwind-ptrace cannot start on it";
 		return HS_STACK_UNKNOWN;
 	}
+	struct unw_arg arg = {.upt = ui, .sym = sym, .s = s};
+	enum hs_stack_where where = walk(s, &arg, fn, why);
+	_UPT_destroy(ui);
+	return where;
+}
+
+enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_symbols *sym, const uint64_t *words,
+					  int nwords, const char **fn, const char **why)
+{
+	if (!s->as) {
+		*why = "libunwind cannot create an address space";
+		return HS_STACK_UNKNOWN;
+	}
+	struct unw_arg arg = {.words = words, .nwords = nwords, .sym = sym, .s = s};
+	return walk(s, &arg, fn, why);
+}
+
+static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why)
+{
+	const struct hs_symbols *sym = arg->sym;
 	enum hs_stack_where where = HS_STACK_OUTSIDE;
 	unw_cursor_t c;
-	struct unw_arg arg = {.upt = ui, .sym = sym, .s = s};
-	int rc = unw_init_remote(&c, s->as, &arg);
+	int rc = unw_init_remote(&c, s->as, arg);
 	if (rc < 0) {
 		*why = unw_strerror(rc);
 		where = HS_STACK_UNKNOWN;
@@ -238,7 +273,6 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 			break; /* the outermost frame */
 		}
 	}
-	_UPT_destroy(ui);
 	return where;
 }
 

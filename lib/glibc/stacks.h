@@ -32,6 +32,10 @@ struct hs_stacks *hs_stacks_open(struct hs_source *src);
  * what failed (a static string). */
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
 				    const char **fn, const char **why);
+/* The same for a thread of a core: its registers are words (source/core.h's
+ * regwords, hs_arch_core_prstatus's), its memory the core's (src). */
+enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_symbols *sym, const uint64_t *words,
+					  int nwords, const char **fn, const char **why);
 void hs_stacks_close(struct hs_stacks *s);
 
 #endif

@@ -917,14 +917,14 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o, stru
 		    struct hs_err *err)
 {
 	memset(s, 0, sizeof *s);
-	/* The host's debug directories; for a core, --sysroot's after them. */
+	/* The host's debug directories; for a core, --sysroot's after them
+	 * (as a target's root: resolved inside it). */
 	const char *extra = getenv("HS_DEBUGINFO_PATH");
-	const char *sysroot = o->core && o->core->sysroot ? o->core->sysroot : NULL;
-	char path[PATH_MAX * 2 + 128];
-	snprintf(path, sizeof path, "%s%s%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "",
-		 sysroot ? sysroot : "", sysroot ? "/usr/lib/debug:" : "");
+	char path[PATH_MAX + 128];
+	snprintf(path, sizeof path, "%s%s/usr/lib/debug", extra ? extra : "", extra ? ":" : "");
 	if (o->core) { /* its maps and executable from its notes; files checked by build-id */
-		struct where w = {&o->core->src.maps, -1, o->core->exe, path};
+		int root = o->core->rootfd >= 0 ? fcntl(o->core->rootfd, F_DUPFD_CLOEXEC, 0) : -1;
+		struct where w = {&o->core->src.maps, root, o->core->exe, path};
 		return bounded_load(src, &w, o, s, err);
 	}
 	struct hs_maps maps;
@@ -1139,10 +1139,10 @@ static int debug_state(struct hs_source *src, const struct hs_symbols_opts *o, D
 	s->layout.mmap_tail = was.mmap_tail;
 	s->main_arena = s->mp = 0;
 	Dwarf_Addr dwbias;
-	if (!dwfl_module_getdwarf(dbg, &dwbias) || read_dwarf(dbg, s, err) != 0 || hs_layout_missing(&s->layout) ||
-	    hs_layout_unsound(&s->layout)) {
-		const char *why = hs_layout_missing(&s->layout);
-		why = why ? why : hs_layout_unsound(&s->layout);
+	bool dwarf = dwfl_module_getdwarf(dbg, &dwbias) && read_dwarf(dbg, s, err) == 0;
+	const char *why = hs_layout_missing(&s->layout);
+	why = why ? why : hs_layout_unsound(&s->layout);
+	if (!dwarf || why) {
 		err->code = 0;
 		return hs_fail(err, HS_EUNSUPPORTED,
 			       "%s: malloc is glibc's malloc debugging library (%s) with MALLOC_CHECK_ on, and its debug file does not describe its heap (%s)",

@@ -108,12 +108,6 @@ static int core_pages(struct hs_source *src, uint64_t addr, size_t npages, unsig
 	return 0;
 }
 
-bool hs_core_holds(const struct hs_core *c, uint64_t addr, size_t len)
-{
-	const struct hs_core_seg *s = seg_at(c, addr);
-	return s && len <= s->filesz - (addr - s->vaddr);
-}
-
 /* The GNU build-id (hex) of an ELF object whose first bytes are at[0 ..
  * len): its PT_NOTE segments, by file offset. "" when there is none. */
 static void build_id(const unsigned char *at, size_t len, char out[41])
@@ -211,22 +205,20 @@ static unsigned file_prot(const struct hs_core_file *f, uint64_t off)
 	return PROT_READ;
 }
 
+static const char another_build[] = "another build (its build-id differs)";
+
 /* Opens and verifies the file behind f: the very object the process
  * mapped, by build-id (the core's copy of its first page names it). */
-static void open_file(struct hs_core_file *f, const char *exe, const char *sysroot)
+static void open_file(struct hs_core_file *f, const char *exe, int rootfd)
 {
 	f->fd = -1;
 	if (!f->build_id[0]) {
 		f->why = "the core holds no build-id for it";
 		return;
 	}
-	char path[PATH_MAX * 2];
-	if (exe)
-		snprintf(path, sizeof path, "%s", exe);
-	else
-		snprintf(path, sizeof path, "%s%s", sysroot ? sysroot : "", f->path);
 	const char *why = NULL;
-	int fd = hs_rootfs_file(HS_ROOTFS_HOST, path, ~0ull, &why);
+	int fd = exe ? hs_rootfs_file(HS_ROOTFS_HOST, exe, HS_ROOTFS_MAX_FILE, &why)
+		     : hs_rootfs_file(rootfd >= 0 ? rootfd : HS_ROOTFS_HOST, f->path, HS_ROOTFS_MAX_FILE, &why);
 	if (fd < 0) {
 		f->why = "not found on this machine";
 		return;
@@ -238,12 +230,11 @@ static void open_file(struct hs_core_file *f, const char *exe, const char *sysro
 		f->why = "not readable";
 		return;
 	}
-	char id[41];
-	build_id(map, (size_t)size, id);
-	if (strcmp(id, f->build_id) != 0) {
+	build_id(map, (size_t)size, f->found_id);
+	if (strcmp(f->found_id, f->build_id) != 0) {
 		munmap(map, (size_t)size);
 		close(fd);
-		f->why = "another build (its build-id differs)";
+		f->why = another_build;
 		return;
 	}
 	f->fd = fd;
@@ -334,8 +325,7 @@ static void build_maps(struct hs_core *c, const struct nt_file *nf, size_t nnf, 
 
 /* The files NT_FILE names, once each, with the build-id the core holds
  * for each (from the mapping of its offset 0), then opened and checked. */
-static void find_files(struct hs_core *c, const struct nt_file *nf, size_t nnf, const char *exe,
-		       const char *sysroot)
+static void find_files(struct hs_core *c, const struct nt_file *nf, size_t nnf, const char *exe)
 {
 	c->files = hs_xcalloc(nnf + 1, sizeof *c->files);
 	for (size_t j = 0; j < nnf; j++) {
@@ -356,8 +346,25 @@ static void find_files(struct hs_core *c, const struct nt_file *nf, size_t nnf, 
 					 (size_t)(s->filesz - (nf[k].start - s->vaddr)), f->build_id);
 		}
 		bool is_exe = exe && c->exe[0] && strcmp(f->path, c->exe) == 0;
-		open_file(f, is_exe ? exe : NULL, sysroot);
+		open_file(f, is_exe ? exe : NULL, c->rootfd);
 	}
+}
+
+/* The EXECUTABLE operand is the user's word that it is the program: one
+ * that is not (missing, another build, nothing to check it by) is a usage
+ * error, never quietly passed over. */
+static int check_exe(const struct hs_core *c, const char *exe, struct hs_err *err)
+{
+	const struct hs_core_file *f = c->exe[0] ? hs_core_file(c, c->exe) : NULL;
+	if (!f)
+		return hs_fail(err, HS_EUSAGE, "core %s names no executable (no AT_ENTRY in a mapped file): %s cannot be checked against it",
+			       c->path, exe);
+	if (f->fd >= 0)
+		return 0;
+	if (f->why == another_build)
+		return hs_fail(err, HS_EUSAGE, "%s is not the program of core %s: its build-id is %s, that of the core's executable %s is %s",
+			       exe, c->path, f->found_id[0] ? f->found_id : "none", f->path, f->build_id);
+	return hs_fail(err, HS_EUSAGE, "EXECUTABLE %s: %s (the core's executable %s)", exe, f->why, f->path);
 }
 
 static int note(struct hs_core *c, GElf_Nhdr *nh, const char *name, const unsigned char *desc,
@@ -397,14 +404,32 @@ static int note(struct hs_core *c, GElf_Nhdr *nh, const char *name, const unsign
 	return 0;
 }
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* One message for every cut: need is the size the headers read so far
+ * describe. */
+static int truncated(const struct hs_core *c, uint64_t need, struct hs_err *err)
+{
+	return hs_fail(err, HS_EUNSUPPORTED,
+		       "core %s is truncated: %zu bytes, its program headers describe %llu (cut short by a size limit or a full disk?)",
+		       c->path, c->size, (unsigned long long)need);
+}
+
 int hs_core_open(struct hs_core *c, const char *path, const char *exe, const char *sysroot, struct hs_err *err)
 {
 	memset(c, 0, sizeof *c);
-	c->fd = -1;
+	c->fd = c->rootfd = -1;
 	c->path = path;
 	c->sysroot = sysroot;
 	c->src.read = core_read;
 	c->src.pages = core_pages;
+	/* the root the core's files are resolved in, once: a path that is
+	 * not a directory is the user's mistake, not a missing libc */
+	if (sysroot && (c->rootfd = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return hs_fail(err, HS_EUSAGE, "--sysroot=%s: %s", sysroot, strerror(errno));
 	const char *why = NULL;
 	c->fd = hs_rootfs_file(HS_ROOTFS_HOST, path, ~0ull, &why);
 	if (c->fd < 0)
@@ -421,15 +446,47 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 		return hs_fail(err, HS_EUNSUPPORTED, "core %s is of another machine (ELF machine %u, class %u); heapscope reads %s cores",
 			       path, eh.e_machine, eh.e_ident[EI_CLASS], hs_arch.name);
 	c->image = (const unsigned char *)elf_rawfile(elf, &c->size);
-	size_t nph = 0;
-	if (!c->image || elf_getphdrnum(elf, &nph) != 0)
-		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its program headers cannot be read (truncated?): %s", path,
+	/* A core cut inside its own headers is said as one cut after them:
+	 * truncated, whatever libelf would make of the rest (it reads a short
+	 * table as none). The file's own header words, then: over 65534
+	 * program headers (gdb's cores of many mappings), their count is in
+	 * section header 0. */
+	Elf64_Ehdr rh;
+	if (!c->image || c->size < sizeof rh)
+		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its ELF header cannot be read", path);
+	memcpy(&rh, c->image, sizeof rh);
+	uint64_t nph = rh.e_phnum;
+	if (rh.e_phnum == PN_XNUM) {
+		Elf64_Shdr sh0;
+		if (rh.e_shoff > c->size || c->size - rh.e_shoff < sizeof sh0)
+			return truncated(c, sat_add(rh.e_shoff, sizeof sh0), err);
+		memcpy(&sh0, c->image + rh.e_shoff, sizeof sh0);
+		nph = sh0.sh_info;
+	}
+	if (nph && rh.e_phentsize != sizeof(Elf64_Phdr))
+		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its program headers are %u bytes each, not %zu", path,
+			       rh.e_phentsize, sizeof(Elf64_Phdr));
+	if (rh.e_phoff > c->size || (c->size - rh.e_phoff) / sizeof(Elf64_Phdr) < nph)
+		return truncated(c, sat_add(rh.e_phoff, nph * sizeof(Elf64_Phdr)), err);
+	/* then the segments and notes they describe, before any is read */
+	uint64_t need = 0;
+	for (uint64_t i = 0; i < nph; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, c->image + rh.e_phoff + i * sizeof ph, sizeof ph);
+		uint64_t end = sat_add(ph.p_offset, ph.p_filesz);
+		if ((ph.p_type == PT_LOAD || ph.p_type == PT_NOTE) && end > need)
+			need = end;
+	}
+	if (need > c->size)
+		return truncated(c, need, err);
+	size_t n = 0;
+	if (elf_getphdrnum(elf, &n) != 0 || n != nph)
+		return hs_fail(err, HS_EUNSUPPORTED, "core %s: its program headers cannot be read: %s", path,
 			       elf_errmsg(-1));
 	struct hs_core_seg *raw = hs_xcalloc(nph + 1, sizeof *raw);
 	unsigned *prot = hs_xcalloc(nph + 1, sizeof *prot);
 	size_t nraw = 0, cap = 0, nnf = 0;
 	struct nt_file *nf = NULL;
-	uint64_t need = 0;
 	int rc = 0;
 	for (size_t i = 0; i < nph && !rc; i++) {
 		GElf_Phdr ph;
@@ -439,10 +496,6 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 		}
 		if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
 			continue;
-		if (ph.p_offset + ph.p_filesz > need)
-			need = ph.p_offset + ph.p_filesz;
-		if (ph.p_offset > c->size || ph.p_filesz > c->size - ph.p_offset)
-			continue; /* truncated: said below, once */
 		if (ph.p_type == PT_LOAD) {
 			raw[nraw] = (struct hs_core_seg){ph.p_vaddr, ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz,
 							 ph.p_memsz, c->image + ph.p_offset};
@@ -458,11 +511,7 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 				rc = hs_fail(err, HS_EUNSUPPORTED, "core %s: a thread's registers are not %s's", path,
 					     hs_arch.name);
 	}
-	if (!rc && need > c->size)
-		rc = hs_fail(err, HS_EUNSUPPORTED,
-			     "core %s is truncated: %zu bytes, its program headers describe %llu (cut short by a size limit or a full disk?)",
-			     path, c->size, (unsigned long long)need);
-	else if (!rc && !c->ntasks)
+	if (!rc && !c->ntasks)
 		rc = hs_fail(err, HS_EUNSUPPORTED, "core %s has no thread (no NT_PRSTATUS note)", path);
 	else if (!rc && !nnf)
 		rc = hs_fail(err, HS_EUNSUPPORTED, "core %s has no NT_FILE note: its mapped files are unknown", path);
@@ -477,8 +526,10 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 		for (size_t j = 0; j < nnf; j++)
 			if (c->entry >= nf[j].start && c->entry < nf[j].end)
 				snprintf(c->exe, sizeof c->exe, "%s", nf[j].name);
-		find_files(c, nf, nnf, exe, sysroot);
+		find_files(c, nf, nnf, exe);
 		build_maps(c, nf, nnf, prot, raw, nraw);
+		if (exe)
+			rc = check_exe(c, exe, err);
 	}
 	free(nf);
 	free(raw);
@@ -520,6 +571,8 @@ void hs_core_close(struct hs_core *c)
 		elf_end(c->elf);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->rootfd >= 0)
+		close(c->rootfd);
 	memset(c, 0, sizeof *c);
-	c->fd = -1;
+	c->fd = c->rootfd = -1;
 }

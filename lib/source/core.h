@@ -12,8 +12,11 @@
  * coredump_filter dumps) is read from the file it maps, only when that
  * file is an ELF object whose build-id equals the one in the core's own
  * copy of its first page; otherwise it is absent (EFAULT), never invented.
- * Files are opened through source/rootfs.h's checks (regular files only),
- * under a sysroot when one is given, and mapped read-only too. */
+ * Files are opened through source/rootfs.h's checks (regular files only,
+ * at most HS_ROOTFS_MAX_FILE: they are parsed), under a sysroot when one
+ * is given: resolved inside it as a target's root (RESOLVE_IN_ROOT: an
+ * absolute link there does not lead to the host's file), and mapped
+ * read-only too. */
 #ifndef HS_CORE_H
 #define HS_CORE_H
 
@@ -33,6 +36,7 @@ struct hs_core_file {
 	const unsigned char *map;  /* the whole file, read-only */
 	size_t size;
 	char build_id[41];         /* the core's (hex), "" when it holds none */
+	char found_id[41];         /* the file's found here, "" when none was read */
 	const char *why;           /* why fd is -1: "not found", "build-id differs", ... */
 };
 
@@ -40,6 +44,7 @@ struct hs_core {
 	struct hs_source src; /* first: the stages read through it; src.pid is 0 */
 	const char *path;
 	const char *sysroot;     /* NULL: the host's own files */
+	int rootfd;              /* sysroot opened O_PATH | O_DIRECTORY, or -1 */
 	int fd;
 	void *elf;                 /* libelf's handle, owning the mapping */
 	const unsigned char *image;
@@ -50,7 +55,7 @@ struct hs_core {
 	size_t nfiles;
 	/* The file behind each map (src.maps.v[i]), an index into files or -1. */
 	int *map_file;
-	struct hs_task *tasks;     /* one per NT_PRSTATUS, the faulting thread first */
+	struct hs_task *tasks;     /* one per NT_PRSTATUS, by tid (as /proc/PID/task) */
 	size_t ntasks;
 	/* Every general-purpose register of each task, as words (--leaks' roots). */
 	uint64_t (*regwords)[HS_MAX_REG_WORDS];
@@ -63,7 +68,8 @@ struct hs_core {
 /* Opens CORE. exe: the executable on this machine (the EXECUTABLE operand),
  * or NULL to use the path the core names; sysroot: a directory the core's
  * files are looked up under (a container's root), or NULL. Fails with
- * HS_EUSAGE (cannot be opened, not an ELF core), HS_EUNSUPPORTED
+ * HS_EUSAGE (cannot be opened, not an ELF core, a sysroot that is not a
+ * directory, an EXECUTABLE that is not the core's), HS_EUNSUPPORTED
  * (truncated, another machine's core, no notes). */
 int hs_core_open(struct hs_core *c, const char *path, const char *exe, const char *sysroot, struct hs_err *err);
 /* A read-only descriptor (dup'd: the caller closes it) of the file the
@@ -71,8 +77,6 @@ int hs_core_open(struct hs_core *c, const char *path, const char *exe, const cha
 int hs_core_file_fd(const struct hs_core *c, const char *path);
 /* The file record for path, or NULL when the core maps no such file. */
 const struct hs_core_file *hs_core_file(const struct hs_core *c, const char *path);
-/* Whether the bytes of [addr, addr + len) are all in the core itself. */
-bool hs_core_holds(const struct hs_core *c, uint64_t addr, size_t len);
 void hs_core_close(struct hs_core *c);
 
 #endif

@@ -88,17 +88,19 @@ exact_core() {
 }
 
 # json_core LABEL DIR CORE [OPTIONS...]: --json exits 0, names the core,
-# and counts the threads the core holds (one NT_PRSTATUS each).
+# stopped nothing (stopped_ms 0, no predicted stop, no budget: as the man
+# page says) and counts the threads the core holds (one NT_PRSTATUS each).
 json_core() {
 	local label=$1 d=$2 core=$3 want got
 	shift 3
 	hs "$d/core.json" "$d/core.json.err" core "$@" --json "$core"
 	sane "$label --json $*" "$d/core.json.err"
 	want=$(readelf -n "$core" 2>/dev/null | grep -c 'NT_PRSTATUS')
-	got=$(jq -r --arg c "$core" 'if .target.core == $c and .snapshot.consistent then .target.threads else "bad" end' \
+	got=$(jq -r --arg c "$core" 'if .target.core == $c and .snapshot.consistent and .snapshot.stopped_ms == 0
+		and .snapshot.predicted_stop_ms == null and .snapshot.max_stop_ms == null then .target.threads else "bad" end' \
 		"$d/core.json" 2>/dev/null)
 	if [[ ($HS_RC -eq 0 || ($HS_RC -eq 5 && -n $TCB_LOST)) && $got == "$want" && $want -ge 1 ]]; then
-		pass "$label core $* --json: exit 0, the core named, $want threads as its notes"
+		pass "$label core $* --json: exit 0, the core named, nothing stopped, $want threads as its notes"
 	else
 		fail "$label core $* --json" "exit $HS_RC, threads '$got', notes $want" "$d/core.json.err"
 	fi
@@ -189,6 +191,7 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 		exact_core "leaks" "$d" "$CORE"
 		leaks_exact "leaks" "$d" "$CORE"
 		# no libc to be found: one line, exit 4, what is missing and how to give it
+		mkdir -p "$d/empty-root"
 		hs "$d/nolibc.out" "$d/nolibc.err" core --sysroot="$d/empty-root" "$CORE"
 		sane "core --sysroot=EMPTY" "$d/nolibc.err"
 		if [[ $HS_RC -eq 4 && $(wc -l <"$d/nolibc.err") -eq 1 ]] &&
@@ -229,16 +232,72 @@ if [[ -z $FILTER || leaks == *$FILTER* ]]; then
 				fi
 			fi
 		fi
-		# --- a truncated core: one line, exit 4 ---
-		head -c $(($(stat -c %s "$CORE") / 2)) "$CORE" >"$d/truncated"
-		hs "$d/trunc.out" "$d/trunc.err" core "$d/truncated"
-		sane "truncated core" "$d/trunc.err"
-		if [[ $HS_RC -eq 4 && $(wc -l <"$d/trunc.err") -eq 1 ]] && grep -q 'is truncated:' "$d/trunc.err"; then
-			pass "truncated core: one line, exit 4 ($(cat "$d/trunc.err"))"
-		else
-			fail "truncated core: one line, exit 4" "exit $HS_RC" "$d/trunc.err"
+		# --- --sysroot is a root: an absolute link in it resolves inside
+		# it, never on the host (the host's libc, the very build, would be
+		# taken otherwise): not found, exit 4; a DIR that is missing or not
+		# a directory: one line, exit 2 ---
+		if [[ -n $libc && -f $libc ]]; then
+			mkdir -p "$d/linkroot${libc%/*}"
+			ln -s "$(readlink -f "$libc")" "$d/linkroot$libc"
+			hs "$d/link.out" "$d/link.err" core --sysroot="$d/linkroot" "$CORE"
+			sane "core --sysroot with a link to the host's libc" "$d/link.err"
+			check "core --sysroot=ROOT whose libc is an absolute link to the host's: not followed out of ROOT, exit 4 ($(head -n 1 "$d/link.err"))" \
+				"$([[ $HS_RC -eq 4 && $(wc -l <"$d/link.err") -eq 1 ]] && grep -q 'not found.*under' "$d/link.err"; echo $?)" \
+				"exit $HS_RC: $(head -c 300 "$d/link.err")"
 		fi
+		for bad in "$d/no-such-dir" "$CORE"; do
+			hs "$d/badroot.out" "$d/badroot.err" core --sysroot="$bad" "$CORE"
+			check "core --sysroot=${bad##*/} (not a directory): one line, exit 2 ($(head -n 1 "$d/badroot.err"))" \
+				"$([[ $HS_RC -eq 2 && $(wc -l <"$d/badroot.err") -eq 1 ]] && grep -q -- "--sysroot=$bad" "$d/badroot.err"; echo $?)" \
+				"exit $HS_RC: $(head -c 300 "$d/badroot.err")"
+		done
+		# --- the EXECUTABLE operand is the program or a usage error: a
+		# missing file, another build (both build-ids named): one line, exit 2
+		hs "$d/noexe.out" "$d/noexe.err" core "$CORE" "$d/no-such-program"
+		check "core CORE MISSING-EXECUTABLE: one line, exit 2 ($(head -n 1 "$d/noexe.err"))" \
+			"$([[ $HS_RC -eq 2 && $(wc -l <"$d/noexe.err") -eq 1 && ! -s $d/noexe.out ]] && grep -q 'no-such-program.*not found' "$d/noexe.err"; echo $?)" \
+			"exit $HS_RC: $(head -c 300 "$d/noexe.err")"
+		want_id=$(readelf -n "$FIXDIR/leaks" | awk '/Build ID/ {print $3}')
+		other_id=$(readelf -n "$FIXDIR/classic" | awk '/Build ID/ {print $3}')
+		hs "$d/otherexe.out" "$d/otherexe.err" core "$CORE" "$FIXDIR/classic"
+		check "core CORE OTHER-BUILD: one line, exit 2, both build-ids named ($(head -n 1 "$d/otherexe.err"))" \
+			"$([[ $HS_RC -eq 2 && $(wc -l <"$d/otherexe.err") -eq 1 && -n $want_id && -n $other_id ]] &&
+				grep "$other_id" "$d/otherexe.err" | grep -q "$want_id"; echo $?)" \
+			"exit $HS_RC, build-ids $want_id $other_id: $(head -c 300 "$d/otherexe.err")"
+		# --- a truncated core: one line, exit 4, "truncated" wherever it is
+		# cut: inside its program headers, inside its notes, in its memory ---
+		read -r noff nsz < <(readelf -lW "$CORE" | awk '$1 == "NOTE" {print $2, $5; exit}')
+		notes_end=$((noff + nsz))
+		for cut in 100 2000 $((notes_end - 8)) $(($(stat -c %s "$CORE") / 2)); do
+			head -c "$cut" "$CORE" >"$d/truncated"
+			hs "$d/trunc.out" "$d/trunc.err" core "$d/truncated"
+			sane "truncated core" "$d/trunc.err"
+			if [[ $HS_RC -eq 4 && $(wc -l <"$d/trunc.err") -eq 1 ]] && grep -q "is truncated: $cut bytes" "$d/trunc.err"; then
+				pass "core cut at $cut bytes: one line, exit 4 ($(cat "$d/trunc.err"))"
+			else
+				fail "core cut at $cut bytes: one line, exit 4, truncated" "exit $HS_RC" "$d/trunc.err"
+			fi
+		done
 		rm -f "$CORE" "$d/truncated"
+	fi
+fi
+
+# --- a thread inside malloc when the core was taken, several frames
+# down (stuck: blocked in write() inside malloc_stats): its stack is
+# unwound from the core's registers, as attach unwinds a live one; the
+# snapshot is not consistent, exit 5, the thread marked in_malloc ---
+if [[ -z $FILTER || stuck == *$FILTER* ]]; then
+	echo "== stuck"
+	if core_of stuck; then
+		d=$FIX_DIR
+		tid=$(awk '$1 == "stuck_tid" {print $2}' "$d/facts.txt")
+		hs "$d/stuck.json" "$d/stuck.err" core --json "$CORE"
+		sane "stuck core" "$d/stuck.err"
+		check "stuck core: exit 5, not consistent, thread $tid (blocked in write() inside malloc_stats) in malloc, and no other" \
+			"$([[ $HS_RC -eq 5 && -n $tid ]] && jq -e --argjson t "$tid" '.snapshot.consistent == false
+				and ([.threads[] | select(.in_malloc) | .tid] == [$t])' "$d/stuck.json" >/dev/null 2>&1; echo $?)" \
+			"exit $HS_RC, tid '$tid': $(head -c 400 "$d/stuck.err")"
+		rm -f "$CORE"
 	fi
 fi
 
@@ -267,6 +326,7 @@ else
 		hs "$d/types.json" "$d/types.err" core --json "$CORE"
 		sane "types core" "$d/types.err"
 		types_exact "types core" "$d" "$d/types.json"
+		mkdir -p "$d/empty-root"
 		hs "$d/nolibc.out" "$d/nolibc.err" core --sysroot="$d/empty-root" "$CORE"
 		libc=$(sed -n 's/.*: its libc \(\/.*\) (build-id .*/\1/p' "$d/nolibc.err")
 		mkdir -p "$d/root${libc%/*}"

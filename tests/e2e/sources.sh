@@ -3,7 +3,8 @@
 # the one in use: a target in a chroot in its own mount namespace (its libc
 # and debug files read through /proc/PID/root), libc's debug file served by
 # a debuginfod on 127.0.0.1 with no local copy, a statically linked glibc
-# program, a stripped one, jemalloc and tcmalloc preloaded, static musl.
+# program (and its core, with --glibc), a stripped one, jemalloc and
+# tcmalloc preloaded, static musl.
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/sources.sh
 set -uo pipefail
 SUITE=sources
@@ -202,7 +203,33 @@ static_glibc() {
 		fail "$label --glibc=$wrong (the wrong version): exit 5" "exit $HS_RC" "$sd/w.err" "$(head -n 3 "$sd/w.txt")"
 	fi
 	alive "$label: target alive" "$BG_PID"
+	static_core "$label" "$v" "$sd" "$BG_PID"
 	stop_fixture "$BG_PID"
+}
+# static_core LABEL VERSION DIR PID: its core (gdb's gcore) is refused as
+# attach refuses it, and read with --glibc=VERSION byte-identical to the
+# fixture's own malloc_stats().
+static_core() {
+	local label=$1 v=$2 sd=$3 pid=$4
+	if ! timeout -k 5 120 gdb -nx -batch -iex "set auto-load off" -iex "set debug-file-directory /nonexistent" \
+		-ex "attach $pid" -ex "gcore $sd/core" -ex detach >"$sd/gcore.out" 2>&1 || [[ ! -s $sd/core ]]; then
+		fail "$label: gcore" "no core written" "$sd/gcore.out"
+		return
+	fi
+	hs "$sd/c.out" "$sd/c.err" core "$sd/core"
+	if [[ $HS_RC -eq 4 && $(wc -l <"$sd/c.err") -eq 1 ]] && grep -q -- '--glibc=X.Y' "$sd/c.err"; then
+		pass "$label: its core without --glibc: exit 4, one line: $(cat "$sd/c.err")"
+	else
+		fail "$label: its core without --glibc: exit 4, one line" "exit $HS_RC" "$sd/c.err"
+	fi
+	hs "$sd/c.stats" "$sd/c.stats.err" core --glibc="$v" --format=malloc-stats "$sd/core"
+	if [[ $HS_RC -eq 0 ]] && cmp -s "$sd/malloc_stats.txt" "$sd/c.stats"; then
+		pass "$label: its core with --glibc=$v: malloc-stats byte-identical to glibc"
+	else
+		fail "$label: its core with --glibc=$v: malloc-stats byte-identical to glibc" "exit $HS_RC" "$sd/c.stats.err" \
+			"$(diff -u "$sd/malloc_stats.txt" "$sd/c.stats" 2>&1 | head -n 20)"
+	fi
+	rm -f "$sd/core"
 }
 static_glibc "static glibc $host_v without threads" "$host_v" 2.31 "$ROOT/build/fixtures-static/classic"
 

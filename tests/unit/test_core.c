@@ -178,8 +178,15 @@ static void test_reads_core_and_file(void **state)
 	assert_int_equal(hs_read(&c.src, ANON_VADDR + 100, b, 16), 0);
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(b[i], 0x5a);
-	assert_true(hs_core_holds(&c, LIB_VADDR, PG));
-	assert_false(hs_core_holds(&c, LIB_VADDR + PG, 8));
+	/* the core's own segments hold the library's first page, not its
+	 * second (that one comes from the file) */
+	bool first = false, second = false;
+	for (size_t i = 0; i < c.nsegs; i++) {
+		first |= LIB_VADDR - c.segs[i].vaddr < c.segs[i].filesz && LIB_VADDR + PG - c.segs[i].vaddr <= c.segs[i].filesz;
+		second |= LIB_VADDR + PG - c.segs[i].vaddr < c.segs[i].filesz;
+	}
+	assert_true(first);
+	assert_false(second);
 	/* from the file: pages 1 and 2, and a read across the core's page
 	 * into the file's */
 	assert_int_equal(hs_read(&c.src, LIB_VADDR + PG, b, PG), 0);
