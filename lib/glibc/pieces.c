@@ -58,8 +58,6 @@
  * and warns where a chain does not end where its piece does. */
 #include "glibc/pieces.h"
 
-#include "glibc/mmapped.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
