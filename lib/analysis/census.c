@@ -88,6 +88,14 @@ static void trim_flush(struct trim *t)
 	t->fast = false;
 }
 
+/* systrim: glibc trims only a main top that ends at the break (see
+ * heap.h); a main arena grown by mmap (NONCONTIGUOUS: hugetlb=2, or sbrk
+ * refused) keeps its top for good. The one place that rule lives. */
+static bool top_never_trimmed(const struct hs_arena *a)
+{
+	return a->main && (a->flags & HS_ARENA_NONCONTIGUOUS);
+}
+
 /* One pass over a segment's recorded chunks, in address order: each is
  * tallied with the list that holds it and, when pagemap was read, its
  * resident bytes and its part in what malloc_trim(0) would give back. */
@@ -143,8 +151,7 @@ static void classify_segment(const struct hs_heap *h, const struct hs_index *ix,
 		cc->resident_free_bytes += hs_resident_bytes(seg, a->top, top_end);
 		uint64_t top_size = top_end - a->top + t.top_merge;
 		uint64_t minsize = 4 * l->size_sz;
-		/* systrim: only a top that ends at the break (see heap.h) */
-		if (a->main && !(a->flags & HS_ARENA_NONCONTIGUOUS) && top_size > minsize + 1) {
+		if (a->main && !top_never_trimmed(a) && top_size > minsize + 1) {
 			uint64_t extra = (top_size - minsize - 1) & ~(HS_PAGE - 1);
 			cc->trimmable_bytes += hs_resident_bytes(seg, top_end - extra, top_end);
 		}

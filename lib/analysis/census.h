@@ -39,6 +39,11 @@ struct hs_arena_census {
 	const struct hs_arena_bins *bins; /* its lists, as glibc would list them */
 	struct hs_counts c;
 	struct hs_mallinfo2 mi; /* int_mallinfo() of this arena alone */
+	/* glibc never gives this arena's top back, neither free() nor
+	 * malloc_trim(0): a main arena grown by mmap, not sbrk (systrim
+	 * shrinks only a contiguous brk heap). Its top counts nothing in
+	 * trimmable_bytes. */
+	bool top_never_trimmed;
 };
 
 struct hs_thread_census {

@@ -227,9 +227,9 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 	uint64_t main_top = main ? main->c.top_bytes : 0;
 	uint64_t trim_threshold = h ? h->mp.trim_threshold : 0;
 	/* A main arena grown by mmap, not sbrk (glibc.malloc.hugetlb=2, or
-	 * sbrk refused): glibc's systrim shrinks only a contiguous brk heap,
-	 * so neither free() nor malloc_trim(0) ever gives its top back. */
-	const bool main_pieces = main && main->arena && (main->arena->flags & HS_ARENA_NONCONTIGUOUS);
+	 * sbrk refused): neither free() nor malloc_trim(0) ever gives its
+	 * top back (census decides: systrim's rule). */
+	const bool main_pieces = main && main->top_never_trimmed;
 
 	/* Thread arenas that are mostly holes, and the largest share of
 	 * holes any one of them has. */

@@ -31,6 +31,13 @@ void hs_heap_free(struct hs_heap *h)
 	memset(h, 0, sizeof *h);
 }
 
+/* glibc's heap_max_size() (malloc/arena.c): up to 2.41,
+ *   return mp_.hp_pagesize == 0 ? HEAP_MAX_SIZE : mp_.hp_pagesize * 4;
+ * from 2.42 (commit 9f551e28a7 "malloc: Improve arena_for_chunk()", in
+ * glibc-2.41..glibc-2.42 of the bminor/glibc mirror), a constant, so that
+ * heap_for_ptr is a mask:
+ *   return HEAP_MAX_SIZE;
+ * (and new_heap uses huge pages only when hp_pagesize <= HEAP_MAX_SIZE). */
 uint64_t hs_heap_max(const struct hs_heap *h)
 {
 	const struct hs_layout *l = h->layout;

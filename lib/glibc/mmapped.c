@@ -323,16 +323,6 @@ static int cmp_chunk(const void *a, const void *b)
 	return x->map_len < y->map_len ? 1 : x->map_len > y->map_len ? -1 : 0;
 }
 
-/* Private anonymous memory, named or not: "[anon:NAME]" (prctl
- * PR_SET_VMA_ANON_NAME; glibc's glibc.mem.decorate_maps names its
- * mmapped chunks "[anon: glibc: malloc]") and private hugetlb memory
- * ("/anon_hugepage (deleted)": glibc.malloc.hugetlb=2). */
-bool hs_map_anonymous(const struct hs_map *m)
-{
-	return !m->shared &&
-	       (!m->path[0] || !strncmp(m->path, "[anon:", 6) || !strncmp(m->path, "/anon_hugepage", 14));
-}
-
 /* The runs of adjacent anonymous mappings (a chunk may span several
  * VMAs: mprotect or madvise on part of it splits its mapping), minus the
  * heaps (a thread heap: its whole HEAP_MAX reservation), and the places

@@ -10,7 +10,4 @@
  * count or byte total that disagrees with mp_ is a warning. */
 void hs_mmapped_find(struct hs_source *src, struct hs_heap *h, struct hs_warnings *w);
 
-/* Private anonymous memory, named or not, and private hugetlb memory. */
-bool hs_map_anonymous(const struct hs_map *m);
-
 #endif

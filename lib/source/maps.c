@@ -111,6 +111,16 @@ int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err)
 	return rc;
 }
 
+/* Private anonymous memory, named or not: "[anon:NAME]" (prctl
+ * PR_SET_VMA_ANON_NAME; glibc's glibc.mem.decorate_maps names its
+ * mmapped chunks "[anon: glibc: malloc]") and private hugetlb memory
+ * ("/anon_hugepage (deleted)": glibc.malloc.hugetlb=2). */
+bool hs_map_anonymous(const struct hs_map *m)
+{
+	return !m->shared &&
+	       (!m->path[0] || !strncmp(m->path, "[anon:", 6) || !strncmp(m->path, "/anon_hugepage", 14));
+}
+
 const struct hs_map *hs_maps_find(const struct hs_maps *m, uint64_t addr)
 {
 	size_t lo = 0, hi = m->n;

@@ -34,6 +34,9 @@ int hs_maps_read(pid_t pid, struct hs_maps *m, struct hs_err *err);
 const char *hs_maps_parse(const char *text, struct hs_maps *m);
 /* The mapping that holds addr, or NULL. */
 const struct hs_map *hs_maps_find(const struct hs_maps *m, uint64_t addr);
+/* Private anonymous memory, named or not ("[anon:NAME]"), and private
+ * hugetlb memory ("/anon_hugepage (deleted)"). */
+bool hs_map_anonymous(const struct hs_map *m);
 void hs_maps_free(struct hs_maps *m);
 
 #endif
