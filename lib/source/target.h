@@ -64,6 +64,7 @@ struct hs_target {
 	 * 16 ranges; emptied with the cache. */
 	struct hs_pmrange {
 		uint64_t first, npages; /* page numbers */
+		uint64_t cap;           /* words data has room for */
 		uint64_t *data;
 	} known[16];
 	size_t nknown;
