@@ -65,13 +65,18 @@ static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const stru
 static bool locate(struct hs_stacks *stacks, const struct hs_symbols *sym, struct hs_task *k, struct hs_warnings *w)
 {
 	const char *why = NULL;
-	enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why);
+	enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why, &k->exit_pc);
 	k->in_malloc = where == HS_STACK_IN_MALLOC;
 	if (where != HS_STACK_UNKNOWN)
 		return true;
 	hs_warn(w, "thread %d: its stack cannot be unwound (%s): it may be inside malloc", (int)k->tid, why);
 	return false;
 }
+
+/* How long threads are stepped out of the allocator before they are let
+ * run for an instant instead (work too long to step through: a
+ * consolidation of many chunks). */
+#define STEP_SLICE_NS 50000000u
 
 /* Whether thread k is one to nudge out of the allocator. */
 static bool to_nudge(const struct hs_task *k, const bool *unknown, size_t i)
@@ -128,20 +133,25 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 			nunknown++;
 		}
 	}
-	int nudges = 0;
-	bool busy = true, over = false;
-	while (busy && !over) {
-		busy = false;
+	int nudges = 0, round = 0;
+	bool *run = hs_xcalloc(t->ntasks, sizeof *run);
+	for (;;) {
+		bool busy = false;
+		for (size_t i = 0; i < t->ntasks; i++)
+			busy |= run[i] = to_nudge(&t->tasks[i], unknown, i);
+		const uint64_t now = hs_target_now_ns();
+		if (!busy || now >= nudge_until)
+			break;
+		/* Stepped out, exactly; and in turn let run (work inside malloc
+		 * too long to step through, a thread whose way out is unknown). */
+		if (round++ % 2 == 0)
+			nudges += (int)hs_target_step_out(t, run, now + STEP_SLICE_NS < nudge_until ? now + STEP_SLICE_NS : nudge_until);
+		else
+			nudges += (int)hs_target_nudge(t, run);
 		for (size_t i = 0; i < t->ntasks; i++) {
 			struct hs_task *k = &t->tasks[i];
-			if (!to_nudge(k, unknown, i))
-				continue;
-			busy = true;
-			if ((over = hs_target_now_ns() >= nudge_until))
-				break;
-			nudges++;
-			if (!hs_target_nudge(t, k))
-				k->in_malloc = false; /* gone */
+			if (!run[i])
+				k->in_malloc &= k->attached; /* gone */
 			else if (!k->stopped) {
 				hs_warn(w, "thread %d did not stop again within %.0f ms of a nudge out of %s: it may be inside malloc",
 					(int)k->tid, (double)t->wait_ns / 1e6, k->malloc_fn ? k->malloc_fn : "malloc");
@@ -153,7 +163,8 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 			}
 		}
 	}
-	busy = false;
+	free(run);
+	bool busy = false;
 	for (size_t i = 0; i < t->ntasks; i++)
 		busy |= to_nudge(&t->tasks[i], unknown, i);
 	free(unknown);

@@ -206,11 +206,13 @@ struct hs_stacks *hs_stacks_open(struct hs_source *src)
 	return s;
 }
 
-static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why);
+static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why,
+			       uint64_t *exit_pc);
 
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
-				    const char **fn, const char **why)
+				    const char **fn, const char **why, uint64_t *exit_pc)
 {
+	*exit_pc = 0;
 	if (!s->as) {
 		*why = "libunwind cannot create an address space";
 		return HS_STACK_UNKNOWN;
@@ -221,7 +223,7 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 		return HS_STACK_UNKNOWN;
 	}
 	struct unw_arg arg = {.upt = ui, .sym = sym, .s = s};
-	enum hs_stack_where where = walk(s, &arg, fn, why);
+	enum hs_stack_where where = walk(s, &arg, fn, why, exit_pc);
 	_UPT_destroy(ui);
 	return where;
 }
@@ -234,13 +236,31 @@ enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_s
 		return HS_STACK_UNKNOWN;
 	}
 	struct unw_arg arg = {.words = words, .nwords = nwords, .sym = sym, .s = s};
-	return walk(s, &arg, fn, why);
+	return walk(s, &arg, fn, why, NULL);
 }
 
-static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why)
+/* Where the allocator returns to: from the innermost allocator frame c
+ * stands on, outward past the allocator's frames, the first return
+ * address outside it (0 when the stack cannot be unwound that far). */
+static uint64_t exit_from(unw_cursor_t *c, const struct hs_symbols *sym, int depth)
+{
+	for (; depth < HS_MAX_FRAMES; depth++) {
+		unw_word_t ip;
+		const char *fn;
+		if (unw_step(c) <= 0 || unw_get_reg(c, UNW_REG_IP, &ip) < 0 || ip == 0)
+			return 0;
+		if (!hs_symbols_in_malloc(sym, ip - 1, &fn))
+			return ip;
+	}
+	return 0;
+}
+
+static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why,
+			       uint64_t *exit_pc)
 {
 	const struct hs_symbols *sym = arg->sym;
 	enum hs_stack_where where = HS_STACK_OUTSIDE;
+	unw_word_t inner = 0; /* the innermost frame's pc */
 	unw_cursor_t c;
 	int rc = unw_init_remote(&c, s->as, arg);
 	if (rc < 0) {
@@ -256,10 +276,17 @@ static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const 
 		}
 		if (ip == 0)
 			break; /* the outermost frame */
+		if (i == 0)
+			inner = ip;
 		/* Outer frames hold return addresses: look at the call. */
-		if (hs_symbols_in_malloc(sym, i ? ip - 1 : ip, fn))
-			where = HS_STACK_IN_MALLOC;
-		else if ((rc = unw_step(&c)) < 0) {
+		if (hs_symbols_in_malloc(sym, i ? ip - 1 : ip, fn)) {
+			/* Only the innermost frame's function is looked at: a
+			 * deeper one (a signal handler below) is not a pause. */
+			where = i == 1 && hs_symbols_malloc_paused(sym, inner, *fn) ? HS_STACK_PAUSED
+										      : HS_STACK_IN_MALLOC;
+			if (exit_pc)
+				*exit_pc = exit_from(&c, sym, i);
+		} else if ((rc = unw_step(&c)) < 0) {
 			/* Past the base of the stack (main, start_thread) there
 			 * is no frame malloc could be in; a return address in no
 			 * module is a chain gone astray after the frames that

@@ -19,6 +19,9 @@ struct hs_stacks;
 enum hs_stack_where {
 	HS_STACK_OUTSIDE,   /* no frame in the allocator, to the end of the stack */
 	HS_STACK_IN_MALLOC, /* a frame is in the allocator */
+	HS_STACK_PAUSED,    /* inside the allocator, at a point where none of its
+			     * structures is mid-update: it calls a lock wait or
+			     * realloc's copy (hs_symbols_malloc_paused) */
 	HS_STACK_UNKNOWN,   /* the stack could not be unwound (libunwind could not
 			     * start, or failed part-way): the thread may be
 			     * inside malloc. Never read as "outside". */
@@ -28,10 +31,12 @@ enum hs_stack_where {
  * mapped files for those it has not: nothing is faulted in). */
 struct hs_stacks *hs_stacks_open(struct hs_source *src);
 /* Unwinds thread tid (stopped, traced by us). On HS_STACK_IN_MALLOC *fn
- * names the innermost allocator function; on HS_STACK_UNKNOWN *why says
- * what failed (a static string). */
+ * names the innermost allocator function and *exit_pc is where the
+ * outermost of the allocator's frames above it returns to (0 when that is
+ * not known); on HS_STACK_UNKNOWN *why says what failed (a static
+ * string). */
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
-				    const char **fn, const char **why);
+				    const char **fn, const char **why, uint64_t *exit_pc);
 /* The same for a thread of a core: its registers are words (source/core.h's
  * regwords, hs_arch_core_prstatus's), its memory the core's (src). */
 enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_symbols *sym, const uint64_t *words,

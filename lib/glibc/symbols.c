@@ -1309,6 +1309,39 @@ bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **
 	return false;
 }
 
+/* Whether name, less a "__GI_" alias prefix and a ".isra.0"-style
+ * suffix, is one of names[] (prefix: begins with one). */
+static bool named(const char *name, const char *const *names, size_t n, bool prefix)
+{
+	if (strncmp(name, "__GI_", 5) == 0)
+		name += 5;
+	size_t len = strcspn(name, ".");
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
+		if ((prefix ? l <= len : l == len) && strncmp(name, names[i], l) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool hs_symbols_malloc_paused(const struct hs_symbols *s, uint64_t pc, const char *fn)
+{
+	static const char *const lock_waits[] = {"__lll_lock_wait_private", "__lll_lock_wait"};
+	/* memcpy's builds: __memmove_avx_unaligned_erms, __memcpy_evex_... */
+	static const char *const copies[] = {"__memmove_", "__memcpy_", "memmove", "memcpy"};
+	static const char *const reallocs[] = {"_int_realloc", "__libc_realloc", "realloc"};
+	if (!s->dwfl || !fn)
+		return false;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+	const char *name = mod ? dwfl_module_addrname(mod, pc) : NULL;
+	if (!name)
+		return false;
+	if (named(name, lock_waits, HS_ARRAY_SIZE(lock_waits), false))
+		return true;
+	return named(name, copies, HS_ARRAY_SIZE(copies), true) &&
+	       named(fn, reallocs, HS_ARRAY_SIZE(reallocs), false);
+}
+
 bool hs_symbols_stack_base(const struct hs_symbols *s, uint64_t pc)
 {
 	/* The outer frames of every thread glibc starts: main's callers and a

@@ -66,11 +66,21 @@ int hs_symbols_load(struct hs_source *src, const struct hs_symbols_opts *o,
  * fuzz_symbols.c feeds hostile libc and debug files through. */
 int hs_symbols_load_root(struct hs_source *src, int root, const char *exe, const char *debug_path,
 			 const struct hs_symbols_opts *o, struct hs_symbols *s, struct hs_err *err);
-/* True when pc lies in libc's allocator (malloc, free, _int_malloc, ...). */
 /* Is pc in a function at the base of a thread's stack (main and its
  * callers in libc, start_thread, clone), or in no module at all? */
 bool hs_symbols_stack_base(const struct hs_symbols *s, uint64_t pc);
+/* True when pc lies in libc's allocator (malloc, free, _int_malloc, ...);
+ * *fn (when fn is not NULL) names the function. */
 bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **fn);
+/* Is a thread that stands at pc, called from allocator function fn (as
+ * hs_symbols_in_malloc names it), at a point where none of the
+ * allocator's structures is mid-update? Two such points: waiting for a
+ * lock (__lll_lock_wait*: every allocator path takes its locks before it
+ * changes what they guard), and realloc copying the old block into the
+ * new one (memcpy from _int_realloc, or from __libc_realloc for an
+ * mmapped chunk: both chunks are whole and in use). False when pc cannot
+ * be named. */
+bool hs_symbols_malloc_paused(const struct hs_symbols *s, uint64_t pc, const char *fn);
 void hs_symbols_free(struct hs_symbols *s);
 
 #endif
