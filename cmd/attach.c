@@ -195,15 +195,18 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		hs_maps_free(&t->src.maps);
 		t->src.maps = maps;
 	}
+	const char *stage = "the allocator's structures were read";
 	if (hs_arenas_read(&t->src, sym, t->tasks, t->ntasks, heap, w, err) == 0) {
 		/* Residency before the first heap byte is read (zero page). */
 		if (hs_resident_read(&t->src, heap) < 0)
-			hs_warn(w, "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
+			hs_warn(w, errno == ETIME ? "resident and trimmable bytes are not reported: the stop reached its budget before /proc/%d/pagemap was read"
+						  : "cannot read /proc/%d/pagemap: resident and trimmable bytes are not reported",
 				(int)t->pid);
 		/* --leaks copies the heaps first and walks the copy: each heap
 		 * byte is read from the target once. */
 		struct hs_contents_source cs;
 		hs_contents_source(ct, &t->src, &cs);
+		stage = "the heaps were copied for --leaks";
 		if (o->leaks) {
 			pid_t *tids = hs_xcalloc(t->ntasks + 1, sizeof *tids);
 			size_t n = 0;
@@ -213,6 +216,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 			hs_contents_copy(&t->src, heap, tids, n, ct, w, err);
 			free(tids);
 		}
+		stage = "the heaps were walked";
 		if (!err->code)
 			hs_walk(&cs.src, heap, &wo, ix, w, err);
 	}
@@ -222,12 +226,13 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		/* Out of budget: what was read is reported, not consistent; a
 		 * read the stage could not do without is an error of its own. */
 		c->consistent = false;
+		c->cut_short = true;
 		*inconsistent = "the stop reached its budget (--max-stop) and the target was let go: the heap was read only in part";
 		if (err->code) {
 			err->code = 0;
 			hs_fail(err, HS_ECORRUPT,
-				"pid %d: the stop reached its budget of %.0f ms before the allocator's structures were read; the target was let go (allow more with --max-stop)",
-				(int)t->tgid, (double)t->max_stop_ns / 1e6);
+				"pid %d: the stop reached its budget of %.0f ms before %s; the target was let go (allow more with --max-stop)",
+				(int)t->tgid, (double)t->max_stop_ns / 1e6, stage);
 		}
 	}
 	if (t->gone && (!err->code || err->code == HS_ECORRUPT)) {

@@ -67,6 +67,7 @@ struct hs_census {
 	double predicted_stop_ms, max_stop_ms;
 	int retries;
 	bool consistent;
+	bool cut_short; /* the stop reached its budget: the heap was read in part */
 	bool have_residency; /* hs_counts.resident_free_bytes/trimmable_bytes are set */
 	int cpus_online, cpus_allowed; /* from the target stage (hs_target), 0 unknown */
 

@@ -22,6 +22,8 @@
  *                  memory was read and is malloc's or accounted for
  *   in-use         the heap is small or dense, reachability not measured:
  *                  in use, live or leaked (run --leaks, or watch growth)
+ * Before all of them, cut-short: the stop reached its budget and the heap
+ * was read in part; no verdict is drawn from the numbers then.
  * A holes verdict says "not a leak" only after --leaks looked. Each
  * finding carries bytes and a remedy in the target glibc's own terms
  * (which tunables exist, and how they are spelled, depends on its
@@ -214,6 +216,29 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 		snprintf(d->summary, sizeof d->summary, "%s",
 			 h && !h->malloc_initialised ? "malloc has not run in this process: no heap"
 						     : "no heap memory held");
+		return;
+	}
+	if (c->cut_short) {
+		/* No verdict from numbers read in part; not a corrupt heap either:
+		 * the warnings come from what was not read, and what was checked
+		 * against it. */
+		size_t nw = c->warnings ? c->warnings->n + c->warnings->dropped : 0;
+		d->verdict = "cut-short";
+		d->action_needed = true;
+		snprintf(d->summary, sizeof d->summary,
+			 "the stop reached its budget of %.0f ms and the heap was read in part: no verdict from "
+			 "incomplete numbers; run again with --max-stop=%.0fs",
+			 c->max_stop_ms, c->max_stop_ms / 1e3 * 2 + 1);
+		struct hs_finding *f = add(d, "cut-short", 0);
+		if (f) {
+			snprintf(f->message, sizeof f->message,
+				 "the target was let go at the budget (--max-stop) before every chunk was read: the "
+				 "counts are partial, and the warnings (%zu) come from what was not read",
+				 nw);
+			snprintf(f->remedy, sizeof f->remedy,
+				 "run again with a larger budget: --max-stop=%.0fs (the stop was predicted to last %.0f ms)",
+				 c->max_stop_ms / 1e3 * 2 + 1, c->predicted_stop_ms);
+		}
 		return;
 	}
 	arena_limit(c, vminor, d);

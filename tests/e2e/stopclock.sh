@@ -273,6 +273,15 @@ if start_fixture classic 2000000; then
 	else
 		fail "cut short: exit 5, the report printed, not consistent" "exit $RC" "$W/err"
 	fi
+	# no verdict from a heap read in part, and not "corrupt": the verdict
+	# and the one finding are cut-short, its remedy a larger budget
+	if jq -e '.diagnosis.verdict == "cut-short" and ([.diagnosis.findings[].kind] == ["cut-short"])
+		and (.diagnosis.findings[0].remedy | test("--max-stop=[0-9]+s"))' "$W/out" >/dev/null; then
+		pass "cut short: verdict cut-short, its only finding, a --max-stop to run again with"
+	else
+		fail "cut short: verdict cut-short, its only finding, a --max-stop to run again with" \
+			"$(jq -c '.diagnosis | {verdict, kinds: [.findings[].kind]}' "$W/out" 2>&1 | head -c 300)"
+	fi
 	alive "cut short: target alive, every thread running and untraced" "$pid"
 	# the heap is what glibc says it is: nothing was written
 	exact_stats "cut short: afterwards, malloc-stats" "$pid" "$d"

@@ -616,10 +616,43 @@ static void test_pins(void **state)
 	pin_free(p);
 }
 
+/* A stop cut short at its budget: no verdict from the numbers read in
+ * part (here they would say "fragmented"), and not "inconsistent" with a
+ * remedy for a corrupt heap: the one finding is cut-short, its remedy a
+ * larger --max-stop. */
+static void test_cut_short(void **state)
+{
+	(void)state;
+	struct hs_diagnosis d;
+	struct fx *f = fx_new(36, 1);
+	struct hs_warnings w = {0};
+	fx_arena(f, 0, 10 * MiB, 400 * MiB, 1 * MiB);
+	hs_warn(&w, "arena 0: heap bytes at 0x1000 are not readable (Timer expired); walk of this heap cut");
+	f->c.warnings = &w;
+	hs_diagnose(&f->c, NULL, &d);
+	assert_string_equal(d.verdict, "fragmented");
+	assert_non_null(finding(&d, "inconsistent"));
+	f->c.cut_short = true;
+	f->c.max_stop_ms = 400;
+	f->c.predicted_stop_ms = 390;
+	hs_diagnose(&f->c, NULL, &d);
+	assert_string_equal(d.verdict, "cut-short");
+	assert_true(d.action_needed);
+	assert_int_equal(d.nfindings, 1);
+	const struct hs_finding *c = finding(&d, "cut-short");
+	assert_non_null(c);
+	assert_non_null(strstr(c->remedy, "--max-stop=2s"));
+	assert_non_null(strstr(c->message, "the warnings (1) come"));
+	assert_non_null(strstr(d.summary, "read in part"));
+	hs_warnings_free(&w);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_sprawl_and_limit),
 		cmocka_unit_test(test_leak_rule),
 		cmocka_unit_test(test_remedies_by_version),
