@@ -75,8 +75,8 @@ static bool locate(struct hs_stacks *stacks, const struct hs_symbols *sym, struc
 
 /* How long threads are stepped out of the allocator before they are let
  * run for an instant instead (work too long to step through: a
- * consolidation of many chunks). */
-#define STEP_SLICE_NS 50000000u
+ * consolidation of many chunks); SIGINT waits for the end of a slice. */
+#define STEP_SLICE_NS 25000000u
 
 /* Whether thread k is one to nudge out of the allocator. */
 static bool to_nudge(const struct hs_task *k, const bool *unknown, size_t i)

@@ -44,15 +44,6 @@ static void let_go_and_die(int sig)
 	if (t && !stopping.busy && syscall(SYS_gettid) == stopping.tracer) {
 		for (size_t i = 0; i < t->ntasks; i++) {
 			const struct hs_task *k = &t->tasks[i];
-			/* A step of ours under way ends in microseconds (but in a
-			 * system call): its trap is taken, not left to deliver. */
-			int st;
-			for (int n = 0; k->attached && k->stepping && n < 10000; n++)
-				if (waitpid(k->tid, &st, __WALL | WNOHANG) != 0) {
-					if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) == SIGTRAP)
-						ptrace(PTRACE_DETACH, k->tid, NULL, NULL);
-					break;
-				}
 			if (k->attached && k->stopped)
 				ptrace(PTRACE_DETACH, k->tid, NULL, (void *)(long)k->pending_sig);
 		}
@@ -1118,6 +1109,16 @@ size_t hs_target_step_out(struct hs_target *t, bool *run, uint64_t until)
 	if (!going)
 		return 0;
 	const size_t stepped = going;
+	/* SIGINT, SIGTERM and SIGHUP wait for the end of the slice: a thread
+	 * let go in the middle of a step, or with its trap queued behind an
+	 * interrupt, would take the trap untraced and die of SIGTRAP (seen
+	 * in CI: a SIGINT 300 ms into a stop). At the end every stepped
+	 * thread is stopped and its trap taken; the handler then lets go. */
+	sigset_t end, old;
+	sigemptyset(&end);
+	for (size_t i = 0; i < HS_ARRAY_SIZE(end_signals); i++)
+		sigaddset(&end, end_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &end, &old);
 	pages_may_change(t);
 	/* Every step's trap is waited for at once (they come within
 	 * microseconds); a thread that does not report one is in a system
@@ -1185,6 +1186,7 @@ size_t hs_target_step_out(struct hs_target *t, bool *run, uint64_t until)
 		run[i] = k->attached;
 		k->stepping = !k->stopped && k->attached;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return stepped;
 }
 
