@@ -3,6 +3,12 @@
  * hs_cli_finish's diagnosis and report. */
 #include "cli.h"
 
+/* The process split's reads, through the target's source. */
+static int read_mem(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	return hs_read(arg, addr, buf, len);
+}
+
 int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
 		  const char *inconsistent, struct hs_err *err)
 {
@@ -17,7 +23,7 @@ int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struc
 	c->sym = &r->sym;
 	c->typetab = &r->types;
 	if (r->have_process) {
-		hs_process_build(&r->smaps, &r->heap, &r->proc);
+		hs_process_build(&r->smaps, &r->heap, r->mem ? read_mem : NULL, r->mem, &r->proc);
 		c->process = &r->proc;
 	}
 	c->total_ms = hs_cli_ms_since(t0);
