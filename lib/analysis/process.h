@@ -72,8 +72,7 @@ struct hs_process {
 };
 
 /* Reads len bytes of the process at addr into buf: 0, or -1 when they
- * cannot be read. Pages the process does not have read as zeros and are
- * never faulted in (a source's read). */
+ * cannot be read or are not in memory (never faulted or swapped in). */
 typedef int (*hs_process_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
 
 /* h may be NULL or hold no arenas (malloc never ran): then nothing is
