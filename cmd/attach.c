@@ -292,6 +292,7 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	r.c.max_stop_ms = (double)t.max_stop_ns / 1e6;
 	r.c.cpus_online = t.cpus_online;
 	r.c.cpus_allowed = t.cpus_allowed;
+	r.mem = &t.src;
 	char who[64];
 	snprintf(who, sizeof who, "pid %d", (int)pid);
 	hs_cli_run_report(&r, o, &t0, who, inconsistent, err);

@@ -134,6 +134,9 @@ struct hs_cli_run {
 	bool have_process;     /* smaps was asked for: the report splits the process */
 	struct hs_smaps smaps; /* the whole process, read before the stop */
 	struct hs_process proc;
+	/* The target's memory, for what the process split checks by content
+	 * (NULL: none): read after the stop, pages it lacks as zeros. */
+	struct hs_source *mem;
 };
 int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
 		  const char *inconsistent, struct hs_err *err);

@@ -3,6 +3,18 @@
  * hs_cli_finish's diagnosis and report. */
 #include "cli.h"
 
+/* The process split's reads, through the target's source, of pages the
+ * target has in memory only: a swapped page would be swapped in. */
+static int read_mem(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	const uint64_t page = 4096, first = addr & ~(page - 1), last = (addr + len - 1) & ~(page - 1);
+	unsigned char st[2];
+	if (!len || last - first > page || hs_pages(arg, first, (size_t)((last - first) / page + 1), st) < 0 ||
+	    st[0] != HS_PAGE_PRESENT || (last != first && st[1] != HS_PAGE_PRESENT))
+		return -1;
+	return hs_read(arg, addr, buf, len);
+}
+
 int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
 		  const char *inconsistent, struct hs_err *err)
 {
@@ -17,7 +29,7 @@ int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struc
 	c->sym = &r->sym;
 	c->typetab = &r->types;
 	if (r->have_process) {
-		hs_process_build(&r->smaps, &r->heap, &r->proc);
+		hs_process_build(&r->smaps, &r->heap, r->mem ? read_mem : NULL, r->mem, &r->proc);
 		c->process = &r->proc;
 	}
 	c->total_ms = hs_cli_ms_since(t0);

@@ -15,10 +15,13 @@
  *   [anon:NAME]      the program named the mapping (PR_SET_VMA_ANON_NAME;
  *                    CPython 3.13+, glibc 2.39+ with decorate_maps): NAME
  *   python-obmalloc  a Python interpreter is mapped (python3.N or
- *                    libpython3.N), and the part is a whole number of
- *                    obmalloc arenas: 1 MiB each from 3.10 on (64-bit),
- *                    256 KiB before. obmalloc mmaps each arena on its own;
- *                    the kernel merges neighbours, so whole multiples.
+ *                    libpython3.N), the part is a whole number of
+ *                    obmalloc arenas (1 MiB each from 3.10 on, 64-bit,
+ *                    256 KiB before: obmalloc mmaps each arena on its own
+ *                    and the kernel merges neighbours, so whole
+ *                    multiples), and the arenas' first pools read carry
+ *                    obmalloc's pool headers (a C extension's mmap of a
+ *                    whole number of MiB does not).
  *   jvm-heap         libjvm.so is mapped and the part lies below 32 GiB:
  *                    HotSpot reserves the Java heap (-Xmx) in one piece
  *                    there for compressed oops (zero-based below 32 GiB);
@@ -77,6 +80,9 @@ struct ctx {
 	struct hs_process *p;
 	enum runtime rt;
 	uint64_t py_arena; /* obmalloc's arena size */
+	uint64_t py_pool;  /* and pool size */
+	hs_process_read_fn read;
+	void *arg;
 	const uint64_t *sps;
 	size_t nsps;
 	struct hs_region *all; /* every piece of other anonymous memory */
@@ -97,6 +103,8 @@ static void find_runtime(const struct hs_smaps *s, struct ctx *c)
 			c->rt = RT_PYTHON;
 			/* obmalloc.c: ARENA_BITS 20 (USE_LARGE_ARENAS, 64-bit) from 3.10, else 18 */
 			c->py_arena = minor >= 10 ? 1 * MiB : 256 * KiB;
+			/* POOL_BITS 14 (USE_LARGE_POOLS) from 3.10, else 12 */
+			c->py_pool = minor >= 10 ? 16 * KiB : 4 * KiB;
 			snprintf(c->p->runtime, sizeof c->p->runtime, "Python 3.%u", minor);
 			c->p->runtime_file = s->v[i].path;
 			return;
@@ -117,6 +125,49 @@ static void find_runtime(const struct hs_smaps *s, struct ctx *c)
 	}
 }
 
+/* How many arenas of [start, end) are probed at most: evenly spread. */
+#define PY_PROBES 64
+
+/* Whether [start, end), a whole number of obmalloc arenas by size, holds
+ * them: the first pool of each probed arena (at its first pool boundary)
+ * carries obmalloc's pool header (Objects/obmalloc.c, 3.8 to 3.13, 64-bit:
+ * count, freeblock, nextpool, prevpool as words, then arenaindex, szidx,
+ * nextoffset, maxnextoffset as 32-bit), set by init_pool: a size class
+ * szidx below 64, maxnextoffset exactly POOL_SIZE less its block size
+ * ((szidx + 1) * 16), nextoffset between the header (48 bytes) and
+ * POOL_SIZE, freeblock 0 or inside the pool. A pool never used reads as
+ * zeros and tells nothing. At least one header, and none that is not one:
+ * *seen and *matched say how many were read and matched. */
+static bool obmalloc_pools(const struct ctx *c, uint64_t start, uint64_t end, unsigned *seen, unsigned *matched)
+{
+	*seen = *matched = 0;
+	if (!c->read)
+		return false;
+	const uint64_t n = (end - start) / c->py_arena;
+	const uint64_t step = n > PY_PROBES ? n / PY_PROBES : 1;
+	for (uint64_t k = 0; k < n; k += step) {
+		uint64_t pool = (start + k * c->py_arena + c->py_pool - 1) & ~(c->py_pool - 1);
+		unsigned char h[48];
+		if (c->read(c->arg, pool, h, sizeof h) < 0)
+			continue;
+		uint64_t freeblock;
+		uint32_t szidx, nextoffset, maxnextoffset;
+		memcpy(&freeblock, h + 8, 8);
+		memcpy(&szidx, h + 36, 4);
+		memcpy(&nextoffset, h + 40, 4);
+		memcpy(&maxnextoffset, h + 44, 4);
+		static const unsigned char zeros[48];
+		if (!memcmp(h, zeros, sizeof h))
+			continue; /* never used */
+		(*seen)++;
+		if (szidx >= 64 || maxnextoffset != c->py_pool - (uint64_t)(szidx + 1) * 16 || nextoffset < 48 ||
+		    nextoffset > c->py_pool || (freeblock && (freeblock <= pool || freeblock >= pool + c->py_pool)))
+			return false;
+		(*matched)++;
+	}
+	return *matched > 0;
+}
+
 /* The owner of a piece of other anonymous memory (in mapping m), and how
  * it was told. (An anonymous mapping right after a module's data is not
  * taken for its .bss: mmap fills such gaps too, and the .bss's size is
@@ -132,15 +183,15 @@ static const char *owner_of(const struct ctx *c, const struct hs_smap *m, uint64
 	if (m->path[0])
 		goto unknown;
 	switch (c->rt) {
-	case RT_PYTHON:
-		if ((end - start) % c->py_arena == 0) {
-			snprintf(how, nhow,
-				 "%s is mapped (%s) and each such mapping is a whole number of obmalloc arenas "
-				 "(%llu KiB each), which it mmaps one by one",
-				 p->runtime, p->runtime_file, (unsigned long long)(c->py_arena / KiB));
+	case RT_PYTHON: {
+		unsigned seen, matched;
+		if ((end - start) % c->py_arena == 0 && obmalloc_pools(c, start, end, &seen, &matched)) {
+			snprintf(how, nhow, "%s is mapped; whole %llu KiB obmalloc arenas, pool headers in %u of %u read",
+				 p->runtime, (unsigned long long)(c->py_arena / KiB), matched, seen);
 			return "python-obmalloc";
 		}
 		break;
+	}
 	case RT_JVM:
 		if (end <= 32 * GiB) {
 			snprintf(how, nhow,
@@ -295,7 +346,8 @@ static int cmp_owner_bytes(const void *x, const void *y)
 	return strcmp(a->owner, b->owner);
 }
 
-void hs_process_build(const struct hs_smaps *s, const struct hs_heap *h, struct hs_process *p)
+void hs_process_build(const struct hs_smaps *s, const struct hs_heap *h, hs_process_read_fn read, void *arg,
+		      struct hs_process *p)
 {
 	memset(p, 0, sizeof *p);
 	if (!s || !s->n)
@@ -304,7 +356,7 @@ void hs_process_build(const struct hs_smaps *s, const struct hs_heap *h, struct 
 	p->rss = s->rss;
 	p->nmappings = s->n;
 	p->smaps_ms = s->ms;
-	struct ctx c = {.p = p};
+	struct ctx c = {.p = p, .read = read, .arg = arg};
 	find_runtime(s, &c);
 
 	/* malloc's ranges, sorted (they never overlap each other). */

@@ -71,9 +71,17 @@ struct hs_process {
 	double smaps_ms;
 };
 
+/* Reads len bytes of the process at addr into buf: 0, or -1 when they
+ * cannot be read or are not in memory (never faulted or swapped in). */
+typedef int (*hs_process_read_fn)(void *arg, uint64_t addr, void *buf, size_t len);
+
 /* h may be NULL or hold no arenas (malloc never ran): then nothing is
- * malloc's. s NULL or empty: p->have is false. p points into s (owner
- * names, runtime_file): keep s until p is no longer used. */
-void hs_process_build(const struct hs_smaps *s, const struct hs_heap *h, struct hs_process *p);
+ * malloc's. s NULL or empty: p->have is false. read (NULL: no memory to
+ * look at) lets an owner told by shape be checked by content (Python's
+ * obmalloc arenas by their pools' headers); without it such memory is
+ * "unknown". p points into s (owner names, runtime_file): keep s until p
+ * is no longer used. */
+void hs_process_build(const struct hs_smaps *s, const struct hs_heap *h, hs_process_read_fn read, void *arg,
+		      struct hs_process *p);
 
 #endif

@@ -652,6 +652,31 @@ real_python3() {
 	target_checks "python3 ($(basename "$py"))" "$pid" "$d/stderr" "$d/t" fragmented fragmented \
 		"RSS is outside malloc, *of it Python's obmalloc arenas"
 	stop_fixture "$pid"
+
+	# The same, with 96 MiB of its own private anonymous memory filled with
+	# 0xab, a whole number of MiB as obmalloc's arenas are: not obmalloc's
+	# (its pools' headers are not there), so the largest part outside
+	# malloc is of unknown owner, and obmalloc's arenas are still named.
+	tmpdir d
+	"$py" -I "$REAL/dicts.py" "$d" mmap >"$d/stdout" 2>"$d/stderr" &
+	pid=$!
+	bg_track "$pid"
+	if ! wait_ready "$d" "$pid" 60; then
+		fail "python3 with its own mmap: started ($py)" "$WAIT_REASON" "$d/stderr"
+		stop_fixture "$pid"
+		return 0
+	fi
+	hs_run "python3 with its own mmap --json" "$pid" "$d/hs.json" "$d/hs.err" attach --json "$pid"
+	exit_is "python3 with its own mmap --json" 0 "$d/hs.err"
+	local owners
+	owners=$(jq -c '[.process.owners[] | {owner, mib: (.bytes / 1048576 | floor)}]' "$d/hs.json" 2>/dev/null)
+	if jq -e '(.process.owners[0] | .owner == "unknown" and .bytes >= 96 * 1048576)
+		and any(.process.owners[]; .owner == "python-obmalloc" and .bytes < 96 * 1048576)' "$d/hs.json" >/dev/null 2>&1; then
+		pass "python3 with its own mmap: 96 MiB of it unknown, obmalloc's arenas named apart ($owners)"
+	else
+		fail "python3 with its own mmap: 96 MiB of it unknown, obmalloc's arenas named apart" "owners: ${owners:-none}"
+	fi
+	stop_fixture "$pid"
 }
 
 real_postgres() {

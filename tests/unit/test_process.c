@@ -116,7 +116,7 @@ static void test_split(void **state)
 	struct hs_heap h = {.layout = &l, .arenas = ar, .narenas = 2, .mmapped = &mm, .nmmapped = 1,
 			    .threads = th, .nthreads = 2, .malloc_initialised = true};
 	struct hs_process p;
-	hs_process_build(&s, &h, &p);
+	hs_process_build(&s, &h, NULL, NULL, &p);
 	assert_true(p.have);
 	assert_int_equal(p.rss, s.rss);
 	assert_int_equal(sum(&p), p.rss);
@@ -139,23 +139,102 @@ static void test_split(void **state)
 	/* pagemap read a moment after smaps: one more page present than Rss
 	 * says. The parts still sum to Rss (the largest gives it back). */
 	present(&s.v[2], M + 256 * KiB, M + 260 * KiB);
-	hs_process_build(&s, &h, &p);
+	hs_process_build(&s, &h, NULL, NULL, &p);
 	assert_int_equal(sum(&p), p.rss);
 	/* Without page bits, parts in proportion, in whole pages: still Rss. */
 	free(s.v[2].present);
 	s.v[2].present = NULL;
-	hs_process_build(&s, &h, &p);
+	hs_process_build(&s, &h, NULL, NULL, &p);
 	assert_int_equal(sum(&p), p.rss);
 	for (int k = 0; k < HS_MEM_KINDS; k++)
 		assert_int_equal(p.bytes[k] % 4096, 0);
 
 	/* No heap (malloc never ran): nothing is malloc's. */
-	hs_process_build(&s, NULL, &p);
+	hs_process_build(&s, NULL, NULL, NULL, &p);
 	assert_int_equal(p.malloc_bytes, 0);
 	assert_int_equal(sum(&p), p.rss);
-	hs_process_build(NULL, &h, &p);
+	hs_process_build(NULL, &h, NULL, NULL, &p);
 	assert_false(p.have);
 	hs_smaps_free(&s);
+}
+
+/* What a fake process holds where the process split reads, and the pool
+ * size of its Python (16 KiB from 3.10, 4 KiB before). */
+enum fill { FILL_POOLS, FILL_OTHER, FILL_ZEROS, FILL_SOME_OTHER };
+struct fake {
+	enum fill fill;
+	uint32_t pool_size;
+};
+
+/* Every 16 KiB (3.10+) or 4 KiB pool boundary holds an obmalloc pool
+ * header of size class 3 (64-byte blocks), as init_pool leaves it; or
+ * other bytes; or nothing used; or pools with one foreign header among
+ * them (the second arena's). */
+static int fake_read(void *arg, uint64_t addr, void *buf, size_t len)
+{
+	const struct fake *f = arg;
+	const uint64_t pool = (addr & (f->pool_size - 1)) == 0 ? addr : 0;
+	memset(buf, 0, len);
+	if (f->fill == FILL_ZEROS)
+		return 0;
+	if (f->fill == FILL_OTHER || (f->fill == FILL_SOME_OTHER && (addr & (2 * MiB - 1)) < 16 * KiB && (addr >> 21) & 1)) {
+		memset(buf, 0xab, len);
+		return 0;
+	}
+	if (!pool || len < 48)
+		return -1;
+	unsigned char *h = buf;
+	uint32_t szidx = 3, size = (szidx + 1) * 16, pool_size = f->pool_size;
+	uint32_t next = 48 + 5 * size, maxnext = pool_size - size, count = 5;
+	uint64_t freeblock = pool + 48 + size;
+	memcpy(h, &count, 4);
+	memcpy(h + 8, &freeblock, 8);
+	memcpy(h + 36, &szidx, 4);
+	memcpy(h + 40, &next, 4);
+	memcpy(h + 44, &maxnext, 4);
+	return 0;
+}
+
+/* Python's obmalloc arenas are told by their pools' headers, not by size
+ * alone: a C extension's private mmap of whole MiB in a Python process is
+ * unknown memory. */
+static void test_obmalloc_by_content(void **state)
+{
+	(void)state;
+	struct {
+		const char *lib;
+		uint64_t start;
+		enum fill fill;
+		bool reader;
+		const char *want;
+	} cases[] = {
+		{"/usr/bin/python3.11", 0x7f0000100000ull, FILL_POOLS, true, "python-obmalloc"},
+		{"/usr/bin/python3.11", 0x7f0000101000ull, FILL_POOLS, true, "python-obmalloc"}, /* pools 12 KiB in */
+		{"/usr/bin/python3.11", 0x7f0000100000ull, FILL_OTHER, true, "unknown"},
+		{"/usr/bin/python3.11", 0x7f0000100000ull, FILL_ZEROS, true, "unknown"},
+		{"/usr/bin/python3.11", 0x7f0000100000ull, FILL_SOME_OTHER, true, "unknown"},
+		{"/usr/bin/python3.11", 0x7f0000100000ull, FILL_POOLS, false, "unknown"},
+		{"/usr/bin/python3.8", 0x7f1000100000ull, FILL_POOLS, true, "python-obmalloc"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		uint64_t size = 8 * MiB;
+		entry(&text, &len, 0x400000, 0x401000, "r-xp", cases[i].lib, 4);
+		entry(&text, &len, cases[i].start, cases[i].start + size, "rw-p", "", size / KiB);
+		struct hs_smaps s;
+		hs_smaps_parse(text, &s);
+		free(text);
+		struct hs_process p;
+		struct fake f = {cases[i].fill, strstr(cases[i].lib, "3.8") ? 4 * KiB : 16 * KiB};
+		hs_process_build(&s, NULL, cases[i].reader ? fake_read : NULL, &f, &p);
+		assert_int_equal(p.nowners, 1);
+		if (strcmp(p.owners[0].owner, cases[i].want))
+			fail_msg("case %zu: %s, want %s", i, p.owners[0].owner, cases[i].want);
+		if (!strcmp(cases[i].want, "python-obmalloc"))
+			assert_non_null(strstr(p.owners[0].how, "pool headers"));
+		hs_smaps_free(&s);
+	}
 }
 
 /* Other anonymous memory named by shape, each only with its runtime. */
@@ -193,7 +272,8 @@ static void test_owners(void **state)
 		hs_smaps_parse(text, &s);
 		free(text);
 		struct hs_process p;
-		hs_process_build(&s, NULL, &p);
+		struct fake pools = {FILL_POOLS, strstr(cases[i].lib, "3.8") ? 4 * KiB : 16 * KiB};
+		hs_process_build(&s, NULL, fake_read, &pools, &p);
 		assert_int_equal(p.nowners, 1);
 		if (strcmp(p.owners[0].owner, cases[i].want))
 			fail_msg("case %zu (%s at 0x%llx, %llu bytes): %s, want %s", i, cases[i].lib,
@@ -215,7 +295,7 @@ static void test_owners(void **state)
 	hs_smaps_parse(text, &s);
 	free(text);
 	struct hs_process p;
-	hs_process_build(&s, NULL, &p);
+	hs_process_build(&s, NULL, NULL, NULL, &p);
 	const struct hs_owner *o = owner(&p, "[anon:cpython:pymalloc]");
 	assert_non_null(o);
 	assert_int_equal(o->bytes, 5 * MiB);
@@ -231,6 +311,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_owners),
+		cmocka_unit_test(test_obmalloc_by_content),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
