@@ -73,11 +73,6 @@ static bool locate(struct hs_stacks *stacks, const struct hs_symbols *sym, struc
 	return false;
 }
 
-/* How long threads are stepped out of the allocator before they are let
- * run for an instant instead (work too long to step through: a
- * consolidation of many chunks); SIGINT waits for the end of a slice. */
-#define STEP_SLICE_NS 25000000u
-
 /* Whether thread k is one to nudge out of the allocator. */
 static bool to_nudge(const struct hs_task *k, const bool *unknown, size_t i)
 {
@@ -88,10 +83,12 @@ static bool to_nudge(const struct hs_task *k, const bool *unknown, size_t i)
  * clock (--max-stop, o->max_stop_ns): the threads have a quarter of it
  * to report their stop (one in uninterruptible sleep past that is late:
  * named in a warning, the snapshot not consistent); every thread is
- * unwound once; a thread caught inside malloc is let run for an instant
- * and stopped again, alone, while the others stay stopped (so it cannot
- * wait on them), and unwound again (only it has moved), each in turn,
- * until a quarter of the budget has gone by since the stop; reads past
+ * unwound once; a thread paused inside malloc (a lock wait, realloc's
+ * copy: stacks.h) counts as outside; the threads caught inside elsewhere
+ * are let run for an instant together and stopped again, while the others
+ * stay stopped (they wait only on each other's locks), and unwound again
+ * (only they have moved), until a quarter of the budget has gone by since
+ * the stop; reads past
  * the whole budget fail and the target is let go (t->cut_short). A
  * thread whose stack cannot be unwound may be inside malloc: named in a
  * warning, the snapshot not consistent. (SIGINT, SIGTERM and SIGHUP end
@@ -133,7 +130,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 			nunknown++;
 		}
 	}
-	int nudges = 0, round = 0;
+	int nudges = 0;
 	bool *run = hs_xcalloc(t->ntasks, sizeof *run);
 	for (;;) {
 		bool busy = false;
@@ -142,12 +139,13 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		const uint64_t now = hs_target_now_ns();
 		if (!busy || now >= nudge_until)
 			break;
-		/* Stepped out, exactly; and in turn let run (work inside malloc
-		 * too long to step through, a thread whose way out is unknown). */
-		if (round++ % 2 == 0)
-			nudges += (int)hs_target_step_out(t, run, now + STEP_SLICE_NS < nudge_until ? now + STEP_SLICE_NS : nudge_until);
-		else
-			nudges += (int)hs_target_nudge(t, run);
+		/* Let run together and stopped again. (Not stepped out: a
+		 * thread in a step's trap stop when heapscope is killed, or
+		 * crashes, gets the trap untraced and the target dies of
+		 * SIGTRAP; and a step's forced SIGTRAP resets a blocked or
+		 * ignored SIGTRAP's action in the target. The pauses above
+		 * make stepping unneeded on the busy allocators measured.) */
+		nudges += (int)hs_target_nudge(t, run);
 		for (size_t i = 0; i < t->ntasks; i++) {
 			struct hs_task *k = &t->tasks[i];
 			if (!run[i])
@@ -165,8 +163,12 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	}
 	free(run);
 	bool busy = false;
-	for (size_t i = 0; i < t->ntasks; i++)
-		busy |= to_nudge(&t->tasks[i], unknown, i);
+	for (size_t i = 0; i < t->ntasks; i++) {
+		const struct hs_task *k = &t->tasks[i];
+		/* one in a job-control stop inside malloc is never resumed: it
+		 * stays inside (it was read as outside: "free chunk in no bin") */
+		busy |= to_nudge(k, unknown, i) || (k->attached && k->stopped && k->group_stopped && k->in_malloc);
+	}
 	free(unknown);
 	c->retries = nudges;
 	c->consistent = !busy && !nunknown && !nlate;

@@ -1005,12 +1005,13 @@ size_t hs_target_nudge(struct hs_target *t, bool *run)
 			run[i] = false;
 			continue;
 		}
-		int sig = k->pending_sig;
-		k->pending_sig = 0;
-		if (ptrace(PTRACE_CONT, k->tid, NULL, (void *)(long)sig) < 0) {
+		/* pending_sig cleared once delivered: the SIGINT handler may run
+		 * in between and lets go with it */
+		if (ptrace(PTRACE_CONT, k->tid, NULL, (void *)(long)k->pending_sig) < 0) {
 			k->attached = k->stopped = run[i] = false; /* gone */
 			continue;
 		}
+		k->pending_sig = 0;
 		k->stopped = false;
 		ran++;
 	}
