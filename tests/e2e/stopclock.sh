@@ -197,7 +197,7 @@ if start_fixture stopclock vfork; then
 	pid=$FIX_PID d=$FIX_DIR
 	vt=$(fact vfork_tid "$d/facts.txt")
 	tried=0 ok=0
-	for ((try = 0; try < 5 && !tried; try++)); do
+	for ((try = 0; try < 20 && !tried; try++)); do
 		"$HEAPSCOPE" attach --json --compare "$pid" >"$W/out" 2>"$W/err" &
 		h=$!
 		# the stop starts, then ends (the main thread untraced again)
@@ -229,7 +229,10 @@ if start_fixture stopclock vfork; then
 		wait "$h"
 	done
 	if [[ $tried == 0 ]]; then
-		fail "vfork: let go while heapscope still runs" "heapscope ended before it could be frozen, 5 times"
+		# not reached: on a fast, quiet machine heapscope's work after the
+		# stop (--compare, the report) ends before this shell can freeze it
+		skip "vfork: let go while heapscope still runs" \
+			"heapscope ended before it could be frozen, 20 times: the case was not reached on this machine"
 	else
 		check "vfork: let go when the stop ended, heapscope frozen: thread $vt ran on, untraced" \
 			"$([[ $ok == 1 && $tp == 0 ]]; echo $?)" "released: $ok, TracerPid ${tp:-?}"
