@@ -65,7 +65,7 @@ static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const stru
 static bool locate(struct hs_stacks *stacks, const struct hs_symbols *sym, struct hs_task *k, struct hs_warnings *w)
 {
 	const char *why = NULL;
-	enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why, &k->exit_pc);
+	enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why);
 	k->in_malloc = where == HS_STACK_IN_MALLOC;
 	if (where != HS_STACK_UNKNOWN)
 		return true;
@@ -139,12 +139,8 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		const uint64_t now = hs_target_now_ns();
 		if (!busy || now >= nudge_until)
 			break;
-		/* Let run together and stopped again. (Not stepped out: a
-		 * thread in a step's trap stop when heapscope is killed, or
-		 * crashes, gets the trap untraced and the target dies of
-		 * SIGTRAP; and a step's forced SIGTRAP resets a blocked or
-		 * ignored SIGTRAP's action in the target. The pauses above
-		 * make stepping unneeded on the busy allocators measured.) */
+		/* Let run together and stopped again (not single-stepped
+		 * out: man page, NOTES). */
 		nudges += (int)hs_target_nudge(t, run);
 		for (size_t i = 0; i < t->ntasks; i++) {
 			struct hs_task *k = &t->tasks[i];

@@ -206,13 +206,11 @@ struct hs_stacks *hs_stacks_open(struct hs_source *src)
 	return s;
 }
 
-static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why,
-			       uint64_t *exit_pc);
+static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why);
 
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
-				    const char **fn, const char **why, uint64_t *exit_pc)
+				    const char **fn, const char **why)
 {
-	*exit_pc = 0;
 	if (!s->as) {
 		*why = "libunwind cannot create an address space";
 		return HS_STACK_UNKNOWN;
@@ -223,7 +221,7 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 		return HS_STACK_UNKNOWN;
 	}
 	struct unw_arg arg = {.upt = ui, .sym = sym, .s = s};
-	enum hs_stack_where where = walk(s, &arg, fn, why, exit_pc);
+	enum hs_stack_where where = walk(s, &arg, fn, why);
 	_UPT_destroy(ui);
 	return where;
 }
@@ -236,27 +234,39 @@ enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_s
 		return HS_STACK_UNKNOWN;
 	}
 	struct unw_arg arg = {.words = words, .nwords = nwords, .sym = sym, .s = s};
-	return walk(s, &arg, fn, why, NULL);
+	return walk(s, &arg, fn, why);
 }
 
-/* Where the allocator returns to: from the innermost allocator frame c
- * stands on, outward past the allocator's frames, the first return
- * address outside it (0 when the stack cannot be unwound that far). */
-static uint64_t exit_from(unw_cursor_t *c, const struct hs_symbols *sym, int depth)
+/* Whether a pause found at the innermost allocator frame (c stands on
+ * it, fn its function) holds for the whole stack: no allocator frame
+ * outward changes state before its lock waits
+ * (hs_symbols_changes_before_locking), and none lies beyond a frame
+ * that is not the allocator's (a signal handler's malloc waiting for a
+ * lock while the malloc it interrupted is mid-update). */
+static bool pause_holds(unw_cursor_t *c, const struct hs_symbols *sym, const char *fn)
 {
-	for (; depth < HS_MAX_FRAMES; depth++) {
+	bool inside = true; /* still in the allocator's own frames */
+	for (int depth = 0; depth < HS_MAX_FRAMES; depth++) {
+		if (hs_symbols_changes_before_locking(fn))
+			return false;
 		unw_word_t ip;
-		const char *fn;
-		if (unw_step(c) <= 0 || unw_get_reg(c, UNW_REG_IP, &ip) < 0 || ip == 0)
-			return 0;
-		if (!hs_symbols_in_malloc(sym, ip - 1, &fn))
-			return ip;
+		int rc = unw_step(c);
+		if (rc == 0)
+			return true; /* the outermost frame */
+		if (rc < 0 || unw_get_reg(c, UNW_REG_IP, &ip) < 0)
+			return false;
+		if (ip == 0 || hs_symbols_stack_base(sym, ip - 1))
+			return true;
+		fn = NULL;
+		bool in = hs_symbols_in_malloc(sym, ip - 1, &fn);
+		if (in && !inside)
+			return false;
+		inside = in;
 	}
-	return 0;
+	return false;
 }
 
-static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why,
-			       uint64_t *exit_pc)
+static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why)
 {
 	const struct hs_symbols *sym = arg->sym;
 	enum hs_stack_where where = HS_STACK_OUTSIDE;
@@ -280,12 +290,12 @@ static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const 
 			inner = ip;
 		/* Outer frames hold return addresses: look at the call. */
 		if (hs_symbols_in_malloc(sym, i ? ip - 1 : ip, fn)) {
-			/* Only the innermost frame's function is looked at: a
-			 * deeper one (a signal handler below) is not a pause. */
-			where = i == 1 && hs_symbols_malloc_paused(sym, inner, *fn) ? HS_STACK_PAUSED
-										      : HS_STACK_IN_MALLOC;
-			if (exit_pc)
-				*exit_pc = exit_from(&c, sym, i);
+			/* A pause is the allocator calling a lock wait or its copy
+			 * straight from this frame (a deeper innermost frame, a
+			 * signal handler below, is none), and holding outward. */
+			where = i == 1 && hs_symbols_malloc_paused(sym, inner, *fn) && pause_holds(&c, sym, *fn)
+					? HS_STACK_PAUSED
+					: HS_STACK_IN_MALLOC;
 		} else if ((rc = unw_step(&c)) < 0) {
 			/* Past the base of the stack (main, start_thread) there
 			 * is no frame malloc could be in; a return address in no

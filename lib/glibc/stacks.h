@@ -30,13 +30,11 @@ enum hs_stack_where {
 /* Reads the target's memory only through src (pages it has, and the
  * mapped files for those it has not: nothing is faulted in). */
 struct hs_stacks *hs_stacks_open(struct hs_source *src);
-/* Unwinds thread tid (stopped, traced by us). On HS_STACK_IN_MALLOC *fn
- * names the innermost allocator function and *exit_pc is where the
- * outermost of the allocator's frames above it returns to (0 when that is
- * not known); on HS_STACK_UNKNOWN *why says what failed (a static
- * string). */
+/* Unwinds thread tid (stopped, traced by us). On HS_STACK_IN_MALLOC and
+ * HS_STACK_PAUSED *fn names the innermost allocator function; on
+ * HS_STACK_UNKNOWN *why says what failed (a static string). */
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
-				    const char **fn, const char **why, uint64_t *exit_pc);
+				    const char **fn, const char **why);
 /* The same for a thread of a core: its registers are words (source/core.h's
  * regwords, hs_arch_core_prstatus's), its memory the core's (src). */
 enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_symbols *sym, const uint64_t *words,

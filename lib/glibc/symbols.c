@@ -1255,6 +1255,21 @@ static int symbol_free_path(Dwfl_Module *mod, Elf *elf, GElf_Addr bias, struct h
 	return 0;
 }
 
+/* The entry of names[] that name, less a "__GI_" alias prefix and a
+ * ".isra.0"-style suffix, is (prefix: begins with), or NULL. */
+static const char *named(const char *name, const char *const *names, size_t n, bool prefix)
+{
+	if (strncmp(name, "__GI_", 5) == 0)
+		name += 5;
+	size_t len = strcspn(name, "."); /* _int_free.isra.0, sysmalloc.constprop.0 */
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
+		if ((prefix ? l <= len : l == len) && strncmp(name, names[i], l) == 0)
+			return names[i];
+	}
+	return NULL;
+}
+
 bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **fn)
 {
 	static const char *const names[] = {
@@ -1296,32 +1311,10 @@ bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **
 	if (!mod)
 		return false;
 	const char *name = dwfl_module_addrname(mod, pc);
-	if (!name)
-		return false;
-	size_t len = strcspn(name, "."); /* _int_free.isra.0, sysmalloc.constprop.0 */
-	for (size_t i = 0; i < HS_ARRAY_SIZE(names); i++) {
-		if (strlen(names[i]) == len && strncmp(name, names[i], len) == 0) {
-			if (fn)
-				*fn = names[i];
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Whether name, less a "__GI_" alias prefix and a ".isra.0"-style
- * suffix, is one of names[] (prefix: begins with one). */
-static bool named(const char *name, const char *const *names, size_t n, bool prefix)
-{
-	if (strncmp(name, "__GI_", 5) == 0)
-		name += 5;
-	size_t len = strcspn(name, ".");
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(names[i]);
-		if ((prefix ? l <= len : l == len) && strncmp(name, names[i], l) == 0)
-			return true;
-	}
-	return false;
+	const char *entry = name ? named(name, names, HS_ARRAY_SIZE(names), false) : NULL;
+	if (entry && fn)
+		*fn = entry;
+	return entry != NULL;
 }
 
 bool hs_symbols_malloc_paused(const struct hs_symbols *s, uint64_t pc, const char *fn)
@@ -1342,6 +1335,17 @@ bool hs_symbols_malloc_paused(const struct hs_symbols *s, uint64_t pc, const cha
 	       named(fn, reallocs, HS_ARRAY_SIZE(reallocs), false);
 }
 
+bool hs_symbols_changes_before_locking(const char *fn)
+{
+	/* arena.c: _int_new_arena and get_free_list, inlined into arena_get2
+	 * (the new heap not yet on the arena list, attached_threads moved);
+	 * tcache_thread_shutdown (the thread's tcache already gone, an entry
+	 * in flight); __malloc_arena_thread_freeres (thread_arena cleared) */
+	static const char *const changers[] = {"arena_get2", "_int_new_arena", "get_free_list",
+					       "tcache_thread_shutdown", "__malloc_arena_thread_freeres"};
+	return fn && named(fn, changers, HS_ARRAY_SIZE(changers), false);
+}
+
 bool hs_symbols_stack_base(const struct hs_symbols *s, uint64_t pc)
 {
 	/* The outer frames of every thread glibc starts: main's callers and a
@@ -1357,13 +1361,7 @@ bool hs_symbols_stack_base(const struct hs_symbols *s, uint64_t pc)
 	if (!mod)
 		return true; /* no code there: not a frame at all */
 	const char *name = dwfl_module_addrname(mod, pc);
-	if (!name)
-		return false;
-	size_t len = strcspn(name, ".");
-	for (size_t i = 0; i < HS_ARRAY_SIZE(names); i++)
-		if (strlen(names[i]) == len && strncmp(name, names[i], len) == 0)
-			return true;
-	return false;
+	return name && named(name, names, HS_ARRAY_SIZE(names), false);
 }
 
 void hs_symbols_free(struct hs_symbols *s)

@@ -81,6 +81,10 @@ bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **
  * mmapped chunk: both chunks are whole and in use). False when pc cannot
  * be named. */
 bool hs_symbols_malloc_paused(const struct hs_symbols *s, uint64_t pc, const char *fn);
+/* Whether allocator function fn (as hs_symbols_in_malloc names it) waits
+ * for a lock after it has changed what heapscope reads: a lock wait it
+ * calls, however deep, is no pause. */
+bool hs_symbols_changes_before_locking(const char *fn);
 void hs_symbols_free(struct hs_symbols *s);
 
 #endif

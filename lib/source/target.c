@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -795,23 +794,11 @@ static int seize_new_tasks(struct hs_target *t, int *added, uint64_t until, bool
 }
 
 /* How a wait for a thread's stop ended. */
-enum wait_end { W_STOPPED, W_GONE, W_LATE, W_STEPPED, W_RUNNING };
-
-/* The trap of a step heapscope asked for (not a SIGTRAP from elsewhere,
- * which the thread is to get): TRAP_TRACE (TRAP_BRANCH for a block step),
- * or TRAP_BRKPT for a step over a system call (the kernel reports it at
- * the call's exit). */
-static bool step_trap(pid_t tid)
-{
-	siginfo_t si;
-	return ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) == 0 && si.si_signo == SIGTRAP &&
-	       (si.si_code == TRAP_TRACE || si.si_code == TRAP_BRANCH || si.si_code == TRAP_BRKPT);
-}
+enum wait_end { W_STOPPED, W_GONE, W_LATE, W_RUNNING };
 
 /* What a wait status st says of seized task k: gone, stopped (a signal
- * on its way to it is kept, to be delivered when it is let go), or
- * stopped by the trap of a step of ours (k->stepped: hs_target_step_out;
- * it may come after an interrupt's stop), which is not delivered. */
+ * on its way to it is kept, to be delivered when it is let go), or still
+ * running (W_RUNNING: a status that is no stop). */
 static enum wait_end take_stop(struct hs_task *k, int st)
 {
 	if (WIFEXITED(st) || WIFSIGNALED(st)) {
@@ -829,8 +816,6 @@ static enum wait_end take_stop(struct hs_task *k, int st)
 		return W_STOPPED;
 	}
 	if ((st >> 16) == 0) {
-		if (sig == SIGTRAP && k->stepped && step_trap(k->tid))
-			return W_STEPPED;
 		/* A signal on its way to the thread: it is stopped now; deliver
 		 * the signal when we let go. */
 		k->pending_sig = sig;
@@ -869,7 +854,7 @@ static enum wait_end wait_stopped(struct hs_task *k, uint64_t until)
 		}
 		enum wait_end w = take_stop(k, st);
 		if (w != W_RUNNING)
-			return w == W_STEPPED ? W_STOPPED : w;
+			return w;
 	}
 }
 
@@ -1037,165 +1022,10 @@ size_t hs_target_nudge(struct hs_target *t, bool *run)
 	return ran;
 }
 
-/* How long the last steps of a slice may take to report (they come
- * within microseconds but in a system call). */
-#define STEP_SETTLE_NS 2000000u
-
-/* Steps stopped thread k once: a trap at its next taken branch where the
- * CPU can (PTRACE_SINGLEBLOCK: a copy loop's rep movs is one step), else
- * at its next instruction. sig: a signal to deliver with it. */
-static bool step(struct hs_task *k, int sig)
-{
-#ifdef PTRACE_SINGLEBLOCK
-	if (ptrace(PTRACE_SINGLEBLOCK, k->tid, NULL, (void *)(long)sig) == 0)
-		goto stepped;
-	if (errno != EIO)
-		return false;
-#endif
-	if (ptrace(PTRACE_SINGLESTEP, k->tid, NULL, (void *)(long)sig) < 0)
-		return false;
-#ifdef PTRACE_SINGLEBLOCK
-stepped:
-#endif
-	k->stopped = false;
-	k->stepping = k->stepped = true;
-	return true;
-}
-
-/* Whether thread tid has a SIGTRAP queued (/proc: SigPnd, its own). */
-static bool trap_queued(pid_t tgid, pid_t tid)
-{
-	char path[64], status[4096];
-	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)tgid, (int)tid);
-	if (read_file(path, status, sizeof status) < 0)
-		return false;
-	const char *p = strstr(status, "\nSigPnd:");
-	unsigned long long pnd;
-	return p && sscanf(p + 8, "%llx", &pnd) == 1 && (pnd & (1ull << (SIGTRAP - 1)));
-}
-
-/* A stepped thread stopped by an interrupt may have the trap of its last
- * step still queued (the kernel takes the interrupt first): it is taken
- * now (the thread stops again at once, before any code of its own runs),
- * so that letting go does not deliver it (SIGTRAP ends a process). */
-static void drain_trap(struct hs_target *t, struct hs_task *k, uint64_t until)
-{
-	if (!k->stepped || !k->attached || !k->stopped || !trap_queued(t->tgid, k->tid))
-		return;
-	if (ptrace(PTRACE_CONT, k->tid, NULL, (void *)(long)k->pending_sig) < 0) {
-		k->attached = k->stopped = false;
-		return;
-	}
-	k->pending_sig = 0;
-	k->stopped = false;
-	wait_stopped(k, until);
-}
-
-size_t hs_target_step_out(struct hs_target *t, bool *run, uint64_t until)
-{
-	size_t going = 0;
-	for (size_t i = 0; i < t->ntasks; i++) {
-		struct hs_task *k = &t->tasks[i];
-		if (run[i] && (!k->attached || k->group_stopped || !k->stopped || !k->exit_pc))
-			run[i] = false;
-		else if (run[i]) {
-			int sig = k->pending_sig;
-			k->pending_sig = 0;
-			if (!step(k, sig))
-				k->attached = k->stopped = run[i] = false; /* gone */
-			else
-				going++;
-		}
-	}
-	if (!going)
-		return 0;
-	const size_t stepped = going;
-	/* SIGINT, SIGTERM and SIGHUP wait for the end of the slice: a thread
-	 * let go in the middle of a step, or with its trap queued behind an
-	 * interrupt, would take the trap untraced and die of SIGTRAP (seen
-	 * in CI: a SIGINT 300 ms into a stop). At the end every stepped
-	 * thread is stopped and its trap taken; the handler then lets go. */
-	sigset_t end, old;
-	sigemptyset(&end);
-	for (size_t i = 0; i < HS_ARRAY_SIZE(end_signals); i++)
-		sigaddset(&end, end_signals[i]);
-	pthread_sigmask(SIG_BLOCK, &end, &old);
-	pages_may_change(t);
-	/* Every step's trap is waited for at once (they come within
-	 * microseconds); a thread that does not report one is in a system
-	 * call (a lock wait on a thread being stepped, a write): polled. */
-	unsigned idle = 0;
-	while (going && hs_target_now_ns() < until) {
-		bool moved = false;
-		for (size_t i = 0; i < t->ntasks; i++) {
-			struct hs_task *k = &t->tasks[i];
-			if (!run[i] || !k->stepping)
-				continue;
-			int st;
-			pid_t r = waitpid(k->tid, &st, __WALL | WNOHANG);
-			if (r == 0 || (r < 0 && errno == EINTR))
-				continue;
-			enum wait_end w = r < 0 ? W_GONE : take_stop(k, st);
-			if (w == W_RUNNING)
-				continue;
-			moved = true;
-			if (w == W_GONE) {
-				k->attached = k->stopped = k->stepping = run[i] = false;
-				going--;
-			} else if (w == W_STEPPED && hs_arch_getregs(k->tid, &k->regs) < 0) {
-				k->attached = k->stopped = k->stepping = run[i] = false;
-				going--;
-			} else if (w == W_STEPPED && k->regs.pc == k->exit_pc) {
-				k->stepping = false; /* out: it stays stopped here */
-				going--;
-			} else if (k->group_stopped) {
-				k->stepping = false; /* a job-control stop: it stays */
-				going--;
-			} else {
-				/* Inside still, or a signal came: step on, delivering it
-				 * now, as it would have been had the thread run on. */
-				int sig = k->pending_sig;
-				k->pending_sig = 0;
-				if (!step(k, sig)) {
-					k->attached = k->stopped = k->stepping = run[i] = false;
-					going--;
-				}
-			}
-		}
-		if (moved)
-			idle = 0;
-		else if (++idle > 64)
-			usleep(idle > 256 ? 200 : 20);
-		else
-			sched_yield();
-	}
-	/* Out of time: a step under way ends within microseconds, but for one
-	 * in a system call (a lock wait); those are interrupted, stopped
-	 * where they are, and a trap of theirs still queued is taken. */
-	const uint64_t late = t->wait_ns ? hs_target_now_ns() + t->wait_ns : 0;
-	const uint64_t settle = hs_target_now_ns() + STEP_SETTLE_NS;
-	for (size_t i = 0; i < t->ntasks; i++) {
-		struct hs_task *k = &t->tasks[i];
-		if (!run[i] || !k->stepping)
-			continue;
-		if (wait_stopped(k, settle) == W_LATE &&
-		    (ptrace(PTRACE_INTERRUPT, k->tid, NULL, NULL) < 0 || wait_stopped(k, late) == W_GONE))
-			k->attached = k->stopped = false;
-		drain_trap(t, k, late);
-		if (k->stopped && hs_arch_getregs(k->tid, &k->regs) < 0)
-			k->attached = k->stopped = false;
-		run[i] = k->attached;
-		k->stepping = !k->stopped && k->attached;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return stepped;
-}
-
 /* How long, in all, letting go waits for threads seized but not yet seen
  * stopped (they stop at once unless in uninterruptible sleep): ptrace
  * detaches only a stopped thread. */
 #define RESUME_WAIT_NS 20000000u
-#define STEPPED_WAIT_NS 10000000000u
 
 /* Detaches every stopped thread; waits up to until for the ones not yet
  * seen stopped. One still not stopped stays traced, with its interrupt
@@ -1204,29 +1034,16 @@ size_t hs_target_step_out(struct hs_target *t, bool *run, uint64_t until)
 static void detach_all(struct hs_target *t, uint64_t until)
 {
 	t->undetached = 0;
-	/* A thread still in a step of ours (it was in a system call when the
-	 * stepping ended and is late) traps once it leaves the call: left to
-	 * the kernel, it would get the trap untraced and die of SIGTRAP. The
-	 * others are let go first; it is waited for longer (STEPPED_WAIT_NS). */
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1)
-			until = hs_target_now_ns() + STEPPED_WAIT_NS;
-		for (size_t i = 0; i < t->ntasks; i++) {
-			struct hs_task *k = &t->tasks[i];
-			if (!k->attached || (k->stepping && !k->stopped) != pass)
-				continue;
-			if (!k->stopped && wait_stopped(k, until) != W_STOPPED) {
-				t->undetached += k->attached;
-				continue;
-			}
-			drain_trap(t, k, until);
-			if (!k->stopped) {
-				t->undetached += k->attached;
-				continue;
-			}
-			ptrace(PTRACE_DETACH, k->tid, NULL, (void *)(long)k->pending_sig);
-			k->attached = k->stopped = k->stepping = false;
+	for (size_t i = 0; i < t->ntasks; i++) {
+		struct hs_task *k = &t->tasks[i];
+		if (!k->attached)
+			continue;
+		if (!k->stopped && wait_stopped(k, until) != W_STOPPED) {
+			t->undetached += k->attached;
+			continue;
 		}
+		ptrace(PTRACE_DETACH, k->tid, NULL, (void *)(long)k->pending_sig);
+		k->attached = k->stopped = false;
 	}
 }
 

@@ -33,11 +33,6 @@ struct hs_task {
 	struct hs_regs regs;
 	bool in_malloc;        /* a frame of its stack is in the allocator */
 	const char *malloc_fn; /* the innermost such function */
-	/* Inside: where it returns to from its outermost allocator frame
-	 * (0: unknown), for hs_target_step_out. */
-	uint64_t exit_pc;
-	bool stepping; /* a step of ours is under way */
-	bool stepped;  /* stepped during this stop: a SIGTRAP step trap is ours */
 };
 
 struct hs_target {
@@ -113,17 +108,6 @@ int hs_target_stop(struct hs_target *t, struct hs_err *err);
  * (k->attached false); one still set either stopped again or is late (not
  * stopped within wait_ns). Returns how many were resumed. */
 size_t hs_target_nudge(struct hs_target *t, bool *run);
-/* Steps the stopped threads marked in run[] that have an exit_pc, all
- * together, until each stands at its exit_pc (stopped there, at the
- * return from the allocator to its caller) or `until` (CLOCK_MONOTONIC ns)
- * has come (then each is stopped where it is, or is late). Only the
- * kernel's single-step is used: no byte and no register of the target is
- * written, and the trap of each step is heapscope's own (a signal that
- * comes meanwhile is delivered, as it would have been). The others stay
- * stopped; threads inside malloc wait only on each other. run[i] is
- * cleared for a thread not stepped or gone. Returns how many were
- * stepped. */
-size_t hs_target_step_out(struct hs_target *t, bool *run, uint64_t until);
 /* Detaches every thread, re-delivering any signal caught meanwhile (a
  * late one once it has stopped; else the kernel, when the tracer thread
  * ends: hs_target_in_tracer). Safe to call twice. */
