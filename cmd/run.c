@@ -7,7 +7,7 @@
  * target has in memory only: a swapped page would be swapped in. */
 static int read_mem(void *arg, uint64_t addr, void *buf, size_t len)
 {
-	const uint64_t page = 4096, first = addr & ~(page - 1), last = (addr + len - 1) & ~(page - 1);
+	const uint64_t page = HS_PAGE_SIZE, first = addr & ~(page - 1), last = (addr + len - 1) & ~(page - 1);
 	unsigned char st[2];
 	if (!len || last - first > page || hs_pages(arg, first, (size_t)((last - first) / page + 1), st) < 0 ||
 	    st[0] != HS_PAGE_PRESENT || (last != first && st[1] != HS_PAGE_PRESENT))
