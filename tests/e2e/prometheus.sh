@@ -98,6 +98,14 @@ mallinfo2_is_glibcs() {
 	fi
 }
 
+# is_oracles NAME PROM SERIES WANT: the series' value is WANT, a count
+# above 0 that the fixture or glibc gave.
+is_oracles() {
+	local got
+	got=$(value "$2" "$3")
+	check "$1" "$([[ $4 =~ ^[0-9]+$ && $4 -gt 0 && $got == "$4" ]]; echo $?)" "heapscope '$got', the oracle '$4'"
+}
+
 echo "== threads: 5 threads, 5 arenas"
 if start_fixture threads; then
 	pid=$FIX_PID d=$FIX_DIR
@@ -119,9 +127,7 @@ if start_fixture mmthreads 40 16; then
 	both "mmthreads" "$pid" "$d"
 	mallinfo2_is_glibcs "mmthreads" "$d"
 	hblks=$(awk '$1 == "hblks" {print $2}' "$d/mallinfo2.txt")
-	got=$(value "$d/hs.prom" heapscope_mmapped_chunks)
-	check "mmthreads: heapscope_mmapped_chunks is glibc's hblks ($hblks)" \
-		"$([[ -n $hblks && $hblks -gt 0 && $got == "$hblks" ]]; echo $?)" "heapscope '$got', glibc '$hblks'"
+	is_oracles "mmthreads: heapscope_mmapped_chunks is glibc's hblks ($hblks)" "$d/hs.prom" heapscope_mmapped_chunks "$hblks"
 	alive "mmthreads: alive, running, untraced" "$pid"
 	stop_fixture "$pid"
 fi
@@ -131,9 +137,8 @@ if start_fixture leaks; then
 	pid=$FIX_PID d=$FIX_DIR
 	both "leaks --leaks" "$pid" "$d" --leaks
 	want=$(awk '$1 == "leaked" {n++} END {print n + 0}' "$d/facts.txt")
-	got=$(value "$d/hs.prom" heapscope_leaked_chunks)
-	check "leaks --leaks: heapscope_leaked_chunks is the fixture's own list ($want)" \
-		"$([[ $want -gt 0 && $got == "$want" ]]; echo $?)" "heapscope '$got', the fixture $want"
+	is_oracles "leaks --leaks: heapscope_leaked_chunks is the fixture's own list ($want)" "$d/hs.prom" \
+		heapscope_leaked_chunks "$want"
 	alive "leaks: alive, running, untraced" "$pid"
 	stop_fixture "$pid"
 fi
