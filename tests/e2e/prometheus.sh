@@ -17,7 +17,8 @@
 #     mallinfo2.txt), and the leaked chunks the fixture's own list.
 # Fixtures: threads (5 threads, 5 arenas, tcache, fastbins, bins), mmthreads
 # (40 threads on 16 arenas, mmapped chunks everywhere), leaks with --leaks,
-# a program whose path holds a double quote, a backslash and a newline
+# stuck (a thread inside malloc for good: exit 5, the report still
+# printed, consistent 0), a program whose path holds a double quote, a backslash and a newline
 # (label escaping), and a gcore core of mmapped read by `core`. replay
 # refuses the format (exit 2, DESIGN.md: attach and core only).
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/prometheus.sh
@@ -140,6 +141,22 @@ if start_fixture leaks; then
 	is_oracles "leaks --leaks: heapscope_leaked_chunks is the fixture's own list ($want)" "$d/hs.prom" \
 		heapscope_leaked_chunks "$want"
 	alive "leaks: alive, running, untraced" "$pid"
+	stop_fixture "$pid"
+fi
+
+echo "== stuck: a thread that stays inside malloc (exit 5, the report printed)"
+if start_fixture stuck; then
+	pid=$FIX_PID d=$FIX_DIR
+	hs "$d/hs.json" "$d/hs.json.err" attach --json "$pid"
+	jrc=$HS_RC
+	hs "$d/hs.prom" "$d/hs.prom.err" attach --format=prometheus "$pid"
+	check "stuck: --json and --format=prometheus exit 5" "$([[ $jrc -eq 5 && $HS_RC -eq 5 ]]; echo $?)" \
+		"--json exit $jrc, --format=prometheus exit $HS_RC" "$d/hs.prom.err"
+	check "stuck: heapscope_snapshot_consistent 0" \
+		"$([[ $(value "$d/hs.prom" heapscope_snapshot_consistent) == 0 ]]; echo $?)" "$(grep consistent "$d/hs.prom")"
+	# how often the stop was made again is each attach's own
+	prom_checks "stuck" "$d/hs.json" "$d/hs.prom" "${VOLATILE[@]}" heapscope_snapshot_retries
+	alive "stuck: alive, running, untraced" "$pid"
 	stop_fixture "$pid"
 fi
 
