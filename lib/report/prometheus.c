@@ -6,7 +6,7 @@
  * add up to something, never an aggregate beside its parts in one family.
  * Every value is the JSON report's (json.c), from the same census fields;
  * the millisecond timings are written in seconds. The list of families is
- * in man/heapscope.1 (PROMETHEUS). */
+ * in man/heapscope.1 (PROMETHEUS OUTPUT). */
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
