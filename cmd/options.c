@@ -48,7 +48,8 @@ void hs_cli_usage(FILE *out)
 	      "\n"
 	      "  -j, --json            JSON (schema heapscope/1)\n"
 	      "  -p, --pretty          indented JSON (implies --json)\n"
-	      "      --format=FMT      text (default), json, malloc-stats, malloc-info\n"
+	      "      --format=FMT      text (default), json, malloc-stats, malloc-info,\n"
+	      "                        prometheus (attach, core: OpenMetrics text)\n"
 	      "      --chunks          also list every chunk\n"
 	      "      --bins            also list every free list with its chunks\n"
 	      "      --compare         set the live heap beside the reference allocator core\n"
@@ -126,9 +127,11 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 			o->report.format = HS_FMT_MALLOC_STATS;
 		else if (strcmp(arg, "malloc-info") == 0)
 			o->report.format = HS_FMT_MALLOC_INFO;
+		else if (strcmp(arg, "prometheus") == 0)
+			o->report.format = HS_FMT_PROMETHEUS;
 		else
-			return hs_cli_usage_fail(err, "unknown format '%s': use text, json, malloc-stats or malloc-info",
-						 arg);
+			return hs_cli_usage_fail(
+				err, "unknown format '%s': use text, json, malloc-stats, malloc-info or prometheus", arg);
 		break;
 	case OPT_CHUNKS:
 		o->report.chunks = true;

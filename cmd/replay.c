@@ -67,6 +67,9 @@ out:
 /* replay TRACE */
 static int cmd_replay(int argc, char **argv, const struct options *o, struct hs_err *err)
 {
+	/* a metric of a trace is a metric of no process (DESIGN.md) */
+	if (o->report.format == HS_FMT_PROMETHEUS)
+		return hs_cli_usage_fail(err, "%s", "replay does not take --format=prometheus: it is a format of attach and core");
 	if (argc < 1)
 		return hs_cli_usage_fail(err, "%s", "replay needs a TRACE file");
 	if (argc > 1)

@@ -14,7 +14,10 @@ else
 	REAL=no
 	PKGS=(build-essential g++ libdw-dev libelf-dev libunwind-dev libcjson-dev libcmocka-dev
 		libseccomp-dev libc6-dbg pkg-config jq gdb strace util-linux time
-		clang libclang-rt-14-dev debuginfod curl libjemalloc2 libtcmalloc-minimal4 musl-tools)
+		clang libclang-rt-14-dev debuginfod curl libjemalloc2 libtcmalloc-minimal4 musl-tools
+		prometheus python3 python3-prometheus-client)
+	# prometheus: for promtool (tests/e2e/prometheus.sh); its server's
+	# service, started where invoke-rc.d allows it, is not used
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -18,6 +18,9 @@ int hs_report(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d
 	case HS_FMT_MALLOC_INFO:
 		hs_report_malloc_info(out, c);
 		break;
+	case HS_FMT_PROMETHEUS:
+		hs_report_prometheus(out, c, d);
+		break;
 	default:
 		return HS_EUSAGE;
 	}

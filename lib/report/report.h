@@ -1,6 +1,7 @@
 /* report.h - renderers of one census: human text, JSON (schema
- * "heapscope/1", shared/JSON.md), and byte-for-byte copies of glibc's own
- * malloc_stats() and malloc_info() output. Each is a pure function of the
+ * "heapscope/1", shared/JSON.md), byte-for-byte copies of glibc's own
+ * malloc_stats() and malloc_info() output, and the OpenMetrics text
+ * exposition (Prometheus, the JSON's numbers). Each is a pure function of the
  * census and the diagnosis; none of them analyses anything. */
 #ifndef HS_REPORT_H
 #define HS_REPORT_H
@@ -10,7 +11,7 @@
 #include "analysis/census.h"
 #include "analysis/diagnose.h"
 
-enum hs_format { HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_MALLOC_STATS, HS_FMT_MALLOC_INFO };
+enum hs_format { HS_FMT_TEXT, HS_FMT_JSON, HS_FMT_MALLOC_STATS, HS_FMT_MALLOC_INFO, HS_FMT_PROMETHEUS };
 
 struct hs_report_opts {
 	enum hs_format format;
@@ -30,5 +31,7 @@ void hs_report_json(FILE *out, const struct hs_census *c, const struct hs_diagno
 		    const struct hs_report_opts *o);
 void hs_report_malloc_stats(FILE *out, const struct hs_census *c);
 void hs_report_malloc_info(FILE *out, const struct hs_census *c);
+/* Ends with "# EOF"; --chunks, --bins and --compare add nothing to it. */
+void hs_report_prometheus(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d);
 
 #endif

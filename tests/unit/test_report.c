@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "analysis/diagnose.h"
+#include "report/prometheus.h"
 #include "report/render.h"
 #include "report/report.h"
 
@@ -761,6 +762,217 @@ static void test_redacted_reports(void **state)
 	free(f);
 }
 
+/* hs_prom_escape: OpenMetrics' escaped-string (openmetrics.io, ABNF:
+ * normal-char is any UTF-8 character but \ " and newline; bs bs, bs dq
+ * and bs "n" the three escapes), and U+FFFD for each byte that RFC 3629
+ * does not allow where it stands. */
+static void test_prom_escape(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"plain /usr/bin/x", "plain /usr/bin/x"},
+		{"a\"b\\c\nd", "a\\\"b\\\\c\\nd"},
+		{"tab\tcr\r", "tab\tcr\r"},                      /* allowed as they are */
+		{"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"}, /* é € 😀 */
+		{"x\xffy", "x\xef\xbf\xbdy"},                    /* never a UTF-8 byte */
+		{"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},         /* overlong '/' */
+		{"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong, 3 bytes */
+		{"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate, U+D800 */
+		{"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* U+110000 */
+		{"end\xe2\x82", "end\xef\xbf\xbd\xef\xbf\xbd"},   /* cut short at the end */
+		{"\xe2\x82\"", "\xef\xbf\xbd\xef\xbf\xbd\\\""},   /* cut short before a quote */
+	};
+	for (size_t i = 0; i < HS_ARRAY_SIZE(cases); i++) {
+		char *s = NULL;
+		RENDER(s, hs_prom_escape(out, cases[i].in));
+		if (strcmp(s, cases[i].out) != 0)
+			fail_msg("case %zu: '%s' escaped as '%s', not '%s'", i, cases[i].in, s, cases[i].out);
+		free(s);
+	}
+}
+
+/* hs_prom_seconds: the JSON's milliseconds in seconds. The oracle is
+ * cJSON itself: the digits it prints for ms, times 10^-3, read by strtod,
+ * are the double strtod reads from what hs_prom_seconds writes (the two
+ * decimals are one number, so one correctly rounded double); and a few
+ * written out by hand, cJSON's 15-digit choice among them (0.1 + 0.2 is
+ * printed 0.3 by cJSON, so 0.0003 here). */
+static void test_prom_seconds(void **state)
+{
+	(void)state;
+	char buf[HS_PROM_SECONDS_BUF];
+	static const struct {
+		double ms;
+		const char *s;
+	} hand[] = {
+		{1.5, "0.0015"}, {20.25, "0.02025"}, {0, "0"}, {3000, "3"}, {1500, "1.5"}, {0.5, "0.0005"},
+		{1e-5, "0.00000001"}, {123456.789, "123.456789"}, {0.1 + 0.2, "0.0003"},
+		{1.0000000000000007, "0.0010000000000000007"}, {1e300, "1e297"}, {-2.5, "-0.0025"},
+		{17.184372, "0.017184372"},
+	};
+	for (size_t i = 0; i < HS_ARRAY_SIZE(hand); i++)
+		if (strcmp(hs_prom_seconds(buf, hand[i].ms), hand[i].s) != 0)
+			fail_msg("%.17g ms: '%s' s, not '%s'", hand[i].ms, buf, hand[i].s);
+	assert_string_equal(hs_prom_seconds(buf, 0.0 / 0.0), "NaN");
+	assert_string_equal(hs_prom_seconds(buf, 1.0 / 0.0), "+Inf");
+	/* a spread of values, against cJSON's digits */
+	double ms = 1e-7;
+	for (int i = 0; i < 4000; i++, ms *= 1.0123456789) {
+		cJSON *n = cJSON_CreateNumber(ms);
+		char *t = cJSON_PrintUnformatted(n);
+		char shifted[64], *e = strchr(t, 'e');
+		int exp = 0;
+		if (e) /* "1e-07": the exponent moves */
+			exp = atoi(e + 1), *e = 0;
+		snprintf(shifted, sizeof shifted, "%se%d", t, exp - 3);
+		double want = strtod(shifted, NULL), got = strtod(hs_prom_seconds(buf, ms), NULL);
+		if (want != got)
+			fail_msg("%.17g ms: cJSON '%s' ms, heapscope '%s' s", ms, t, buf);
+		cJSON_free(t);
+		cJSON_Delete(n);
+	}
+}
+
+/* The value written for series (its name and labels exactly as given), or
+ * NULL when no line holds it. */
+static char *prom_value(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, series, n) == 0 && p[n] == ' ')
+			return strndup(p + n + 1, strcspn(p + n + 1, "\n"));
+	return NULL;
+}
+
+/* The exposition of the fixture's census against its JSON report of the
+ * same census: the series of totals, arenas, threads and mallinfo2 equal
+ * the JSON's numbers, the timings too (1.5 and 20.25 ms: what the e2e
+ * suite cannot compare between two snapshots); every family has HELP and
+ * TYPE before its samples; "# EOF" ends it; the exe label is escaped; no
+ * byte of a preview is in it, redacted or not. */
+static void test_prometheus_equals_json(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(36);
+	f->c.exe = "/opt/a\"b\\c\nd\xff/victim";
+	f->c.max_stop_ms = 3000;
+	f->c.predicted_stop_ms = 5.91552734375;
+	struct hs_report_opts oj = {.format = HS_FMT_JSON}, op = {.format = HS_FMT_PROMETHEUS};
+	char *jtext = NULL, *p = NULL;
+	cJSON *root = render_json(f, &oj, &jtext);
+	struct hs_diagnosis d;
+	hs_diagnose(&f->c, NULL, &d);
+	d.npins = 1; /* a pin holding a secret: none of it may show */
+	memset(&d.pins[0], 0, sizeof d.pins[0]);
+	d.pins[0].npreview = 16;
+	memcpy(d.pins[0].preview, "hs-SECRET-7f3a9c", 16);
+	RENDER(p, hs_report(out, &f->c, &d, &op));
+	assert_null(strstr(p, "SECRET"));
+	assert_null(strcasestr(p, "5345435245"));
+
+	size_t len = strlen(p);
+	assert_true(len > 6 && strcmp(p + len - 6, "# EOF\n") == 0);
+	assert_int_equal(strstr(p, "# EOF"), p + len - 6); /* once, last */
+	assert_non_null(strstr(p, "heapscope_target_info{pid=\"4242\",exe=\"/opt/a\\\"b\\\\c\\nd\xef\xbf\xbd/victim\","
+				  "arch=\"x86_64\",glibc=\"2.36\",method=\"dwarf\"} 1\n"));
+
+	/* every sample's family has its HELP and TYPE gauge before it */
+	char *copy = strdup(p), *save = NULL, *help = NULL, *type = NULL;
+	size_t samples = 0;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char name[128];
+		if (sscanf(l, "# HELP %127s", name) == 1) {
+			free(help);
+			help = strdup(name);
+		} else if (sscanf(l, "# TYPE %127s gauge", name) == 1) {
+			free(type);
+			type = strdup(name);
+		} else if (l[0] != '#') {
+			size_t n = strcspn(l, "{ ");
+			if (!help || !type || strlen(help) != n || strncmp(l, help, n) || strcmp(help, type))
+				fail_msg("'%s' without its HELP and TYPE (last: %s, %s)", l, help, type);
+			samples++;
+		}
+	}
+	free(copy);
+	free(help);
+	free(type);
+	assert_true(samples > 50);
+
+	/* JSON number -> series, one by one */
+	static const char *const kinds[] = {"in_use", "tcache", "fastbin", "bin", "top", "overhead"};
+	cJSON *tot = get(root, "totals");
+	struct {
+		const char *series;
+		double json;
+	} eq[64];
+	size_t neq = 0;
+	char names[64][96];
+	for (size_t k = 0; k < HS_ARRAY_SIZE(kinds); k++) {
+		char field[48];
+		snprintf(names[neq], sizeof names[neq], "heapscope_heap_bytes{kind=\"%s\"}", kinds[k]);
+		snprintf(field, sizeof field, "%s_bytes", kinds[k]);
+		eq[neq].series = names[neq], eq[neq].json = num(tot, field), neq++;
+		for (int a = 0; a < 2; a++) {
+			cJSON *ar = cJSON_GetArrayItem(get(root, "arenas"), a);
+			snprintf(names[neq], sizeof names[neq], "heapscope_arena_bytes{arena=\"%d\",kind=\"%s\"}", a,
+				 kinds[k]);
+			eq[neq].series = names[neq], eq[neq].json = num(ar, field), neq++;
+		}
+	}
+	static const char *const singles[][2] = {
+		{"heapscope_system_bytes", "system_bytes"},   {"heapscope_free_bytes", "free_bytes"},
+		{"heapscope_free_chunks", "free_chunks"},     {"heapscope_mmapped_bytes", "mmapped_bytes"},
+		{"heapscope_mmapped_chunks", "mmapped_chunks"},
+	};
+	for (size_t i = 0; i < HS_ARRAY_SIZE(singles); i++)
+		eq[neq].series = singles[i][0], eq[neq].json = num(tot, singles[i][1]), neq++;
+	eq[neq].series = "heapscope_thread_tcache_bytes{tid=\"100\"}";
+	eq[neq++].json = num(cJSON_GetArrayItem(get(root, "threads"), 0), "tcache_bytes");
+	eq[neq].series = "heapscope_mallinfo2_uordblks_bytes";
+	eq[neq++].json = num(get(root, "mallinfo2"), "uordblks");
+	eq[neq].series = "heapscope_mallinfo2_smblks";
+	eq[neq++].json = num(get(root, "mallinfo2"), "smblks");
+	for (size_t i = 0; i < neq; i++) {
+		char *v = prom_value(p, eq[i].series);
+		if (!v || strtod(v, NULL) != eq[i].json)
+			fail_msg("%s is '%s', the JSON's %.0f", eq[i].series, v ? v : "(none)", eq[i].json);
+		free(v);
+	}
+	/* the timings: the JSON's digits, the point moved three places */
+	static const char *const times[][3] = {
+		{"heapscope_snapshot_stop_seconds", "stopped_ms", "0.0015"},
+		{"heapscope_snapshot_duration_seconds", "total_ms", "0.02025"},
+		{"heapscope_snapshot_predicted_stop_seconds", "predicted_stop_ms", "0.00591552734375"},
+		{"heapscope_snapshot_max_stop_seconds", "max_stop_ms", "3"},
+	};
+	for (size_t i = 0; i < HS_ARRAY_SIZE(times); i++) {
+		char *v = prom_value(p, times[i][0]);
+		char *j = cJSON_PrintUnformatted(get(get(root, "snapshot"), times[i][1]));
+		char shifted[64];
+		snprintf(shifted, sizeof shifted, "%se-3", j);
+		if (!v || strcmp(v, times[i][2]) != 0 || strtod(v, NULL) != strtod(shifted, NULL))
+			fail_msg("%s is '%s', the JSON's %s ms", times[i][0], v ? v : "(none)", j);
+		free(v);
+		cJSON_free(j);
+	}
+	char *v = prom_value(p, "heapscope_verdict_info{verdict=\"");
+	assert_null(v); /* the series is the whole label set, not a prefix */
+	char verdict[96];
+	snprintf(verdict, sizeof verdict, "heapscope_verdict_info{verdict=\"%s\"}",
+		 get(get(root, "diagnosis"), "verdict")->valuestring);
+	v = prom_value(p, verdict);
+	assert_non_null(v);
+	assert_string_equal(v, "1");
+	free(v);
+	cJSON_Delete(root);
+	free(jtext);
+	free(p);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -778,6 +990,9 @@ int main(void)
 		cmocka_unit_test(test_redact_warning),
 		cmocka_unit_test(test_redacted_reports),
 		cmocka_unit_test(test_diagnose),
+		cmocka_unit_test(test_prom_escape),
+		cmocka_unit_test(test_prom_seconds),
+		cmocka_unit_test(test_prometheus_equals_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
