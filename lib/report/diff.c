@@ -416,6 +416,9 @@ int hs_diff_build(const cJSON *old, const char *old_file, const cJSON *new, cons
 		  struct hs_diff *d, struct hs_err *err)
 {
 	memset(d, 0, sizeof *d);
+	/* hs_diff_load checked them; a caller that parsed its own is checked here */
+	if (check_report(old_file, old, err) || check_report(new_file, new, err))
+		return err->code;
 	const char *os = item(old, "schema")->valuestring, *ns = item(new, "schema")->valuestring;
 	if (strcmp(os, ns) != 0)
 		return hs_fail(err, HS_EUSAGE, "%s and %s are reports of different schemas (%s and %s)", old_file,

@@ -111,6 +111,16 @@ if start_fixture grow "$N" "$S" "$L" "$S2"; then
 	u=$(($(uord "$d/b") - $(uord "$d/a")))
 	is "leak: in use change = glibc's uordblks change ($u) less the tcache change" \
 		"$(jq '.totals.in_use_bytes.delta + .totals.tcache_bytes.delta' "$j")" "$u"
+
+	# A report against itself: nothing changed, every suspect in both.
+	diff_ok "itself" "$d/2.json" "$d/2.json" "$d/d3.json"
+	j=$d/d3.json
+	is "itself: every delta 0" "$(jq '[.. | objects | select(has("delta")) | .delta | select(. != 0)] | length' "$j")" 0
+	is "itself: every suspect in both" "$(jq -r '.leaks.suspects | "\(.new_chunks) \(.gone_chunks) \(.kept_chunks)"' "$j")" \
+		"0 0 $(jq '.leaks.suspects | length' "$d/2.json")"
+	hs "$d/d3.txt" "$d/d3.txt.err" diff "$d/2.json" "$d/2.json"
+	is "itself: the text says unchanged, no row changed" \
+		"$(grep -c 'unchanged\|, 0 changed$' "$d/d3.txt") $(grep -c 'size classes that changed' "$d/d3.txt")" "2 0"
 fi
 
 # Two processes: grow's first report, then one of a process with many arenas.
@@ -185,12 +195,13 @@ bad "another schema" "$b/v2.json" "$good" "$b/v2.json" "different schemas"
 bad "a report without in_use_bytes" "$b/noinuse.json" "$b/noinuse.json" "$good" "in_use_bytes is missing"
 bad "an error object" "$b/error.json" "$good" "$b/error.json" "an error"
 bad "two reports in one file" "$b/lines.json" "$b/lines.json" "$good" "more than one JSON value"
-bad "an empty file" "$b/empty.json" "$good" "$b/empty.json" "empty"
-bad "a diff, not a report" "$b/diff.json" "$good" "$b/diff.json" "heapscope-diff/1"
+bad "an empty file" "$b/empty.json" "$good" "$b/empty.json" "empty, not a heapscope report"
+bad "a diff, not a report" "$b/diff.json" "$good" "$b/diff.json" "not a heapscope report (schema \"heapscope-diff/1\")"
 bad "a missing file" "$b/missing.json" "$good" "$b/missing.json" "No such file"
 bad "a directory" "$b" "$b" "$good" "cannot read"
 hs "$b/out" "$b/err" diff "$good"
-check "usage: one operand is exit 2" "$([[ $HS_RC -eq 2 ]]; echo $?)" "exit $HS_RC"
+check "usage: one operand is exit 2, asking for two" \
+	"$([[ $HS_RC -eq 2 ]] && grep -q 'needs two reports' "$b/err"; echo $?)" "exit $HS_RC: $(cat "$b/err")"
 hs "$b/out" "$b/err" diff --json "$good" "$b/v2.json"
 is "bad input with --json: the error object on stdout" "$(jq -r '.exit' "$b/out" 2>/dev/null)" 2
 
