@@ -205,6 +205,44 @@ static void test_malformed(void **state)
 	cJSON_Delete(a);
 }
 
+/* The renderers: a verdict that changed, in the text's second line and
+ * in the JSON's verdict object; a size class's change in both. */
+static void test_render(void **state)
+{
+	(void)state;
+	cJSON *a = report(7, 1, ARENA(0, "0x10", "true", 1), HIST(64, 127, 2), "", "", NULL);
+	cJSON *b = report(7, 3, ARENA(0, "0x10", "true", 1), HIST(64, 127, 9), "", "", NULL);
+	cJSON *v = cJSON_GetObjectItem(b, "diagnosis");
+	cJSON_ReplaceItemInObject(v, "verdict", cJSON_CreateString("fragmented"));
+	cJSON_ReplaceItemInObject(v, "summary", cJSON_CreateString("holes"));
+	struct hs_diff d;
+	struct hs_err err = {0};
+	assert_int_equal(hs_diff_build(a, "a", b, "b", &d, &err), 0);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_int_equal(hs_diff_text(f, &d), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "the same process: pid 7 (/bin/x), glibc 2.36\nverdict: healthy -> fragmented: holes\n"));
+	assert_non_null(strstr(text, "\nin use                1 B ->        3 B         +2 B  +0 chunks (1 -> 1)\n"));
+	assert_non_null(strstr(text, "\n64 B - 128 B                  +7      +700 B         +0         0 B\n"));
+	free(text);
+	f = open_memstream(&text, &len);
+	assert_int_equal(hs_diff_json(f, &d, false), 0);
+	fclose(f);
+	cJSON *j = cJSON_Parse(text);
+	assert_non_null(j);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "verdict"), "changed")));
+	cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "histogram"), 0);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(row, "in_use_chunks"), "delta")->valuedouble, 7);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "totals"), "in_use_bytes"), "delta")->valuedouble, 2);
+	cJSON_Delete(j);
+	free(text);
+	hs_diff_free(&d);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_suspects),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_render),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
