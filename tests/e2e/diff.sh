@@ -10,6 +10,9 @@
 #   the size class holding that chunk size grows by N chunks;
 #   the leak step: leaks grow by L chunks, the by_size row by L, and L
 #   suspects are new.
+# A report against itself: nothing changed. Pins (fixtures/pinned.c): the
+# pin the fixture names vanished once it freed it and trimmed, and the
+# system bytes fell by the program break's drop (the kernel's number).
 # Two processes (grow, then arenas or types): said so, arenas matched by
 # index, the ones that appeared counted; types compared by name. Bad input
 # (not JSON, not a report, another schema, a missing file): exit 2 and one
@@ -128,6 +131,35 @@ if start_fixture grow "$N" "$S" "$L" "$S2"; then
 	hs "$d/d3.txt" "$d/d3.txt.err" diff "$d/2.json" "$d/2.json"
 	is "itself: the text says unchanged, no row changed" \
 		"$(grep -c 'unchanged\|, 0 changed$' "$d/d3.txt") $(grep -c 'size classes that changed' "$d/d3.txt")" "2 0"
+fi
+
+# Pins: fixtures/pinned.c holds its heap with one chunk; on SIGUSR1 it
+# frees it and trims, and writes how far the program break came down (the
+# kernel's word). The diff: that pin vanished, at the address the fixture
+# names, and the system bytes fell by the break's drop.
+if start_fixture pinned 20000; then
+	q=$FIX_DIR
+	hs "$q/0.json" "$q/0.err" attach --json "$FIX_PID"
+	check "pinned: attach exits 0" "$HS_RC" "$(head -c 300 "$q/0.err")"
+	kill -USR1 "$FIX_PID"
+	for ((i = 0; i < 500; i++)); do
+		[[ -s $q/trim.txt ]] && break
+		sleep 0.02
+	done
+	hs "$q/1.json" "$q/1.err" attach --json "$FIX_PID"
+	check "pinned: attach after the trim exits 0" "$HS_RC" "$(head -c 300 "$q/1.err")"
+	stop_fixture "$FIX_PID"
+	diff_ok "pinned" "$q/0.json" "$q/1.json" "$q/d.json"
+	pin=$(awk '$1 == "pin" {print $2}' "$q/facts.txt")
+	is "pinned: the pin at $pin vanished, none appeared" \
+		"$(jq -r '[.pins[] | select(.status != "both") | "\(.status) \(.address)"] | join(",")' "$q/d.json")" \
+		"vanished $pin"
+	drop=$(awk '$1 == "brk_drop" {print $2}' "$q/trim.txt")
+	is "pinned: system bytes fell by the program break's drop" \
+		"$(jq '.totals.system_bytes.delta' "$q/d.json")" "-${drop:-?}"
+	hs "$q/d.txt" "$q/d.txt.err" diff "$q/0.json" "$q/1.json"
+	is "pinned: the text says pins 1 -> 0 and names it gone" \
+		"$(grep -c '^pins: 1 -> 0' "$q/d.txt") $(grep -c "^  $pin gone " "$q/d.txt")" "1 1"
 fi
 
 # Two processes: grow's first report, then one of a process with many arenas.
