@@ -19,7 +19,7 @@
 # line naming the file.
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/diff.sh
 set -uo pipefail
-SUITE=diff
+SUITE="diff"
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/../lib.sh"
 need_file "$HEAPSCOPE"
