@@ -429,7 +429,10 @@ int hs_diff_build(const cJSON *old, const char *old_file, const cJSON *new, cons
 	struct ctx ox = {old_file, err}, nx = {new_file, err};
 	side(&ox, old, &d->old);
 	side(&nx, new, &d->new);
-	d->same_process = d->old.pid != 0 && d->old.pid == d->new.pid && !strcmp(d->old.exe, d->new.exe);
+	/* the executables compared whole, not as kept (cut at 255 bytes) */
+	const cJSON *oe = item(item(old, "target"), "exe"), *ne = item(item(new, "target"), "exe");
+	d->same_process = d->old.pid != 0 && d->old.pid == d->new.pid && cJSON_IsString(oe) && cJSON_IsString(ne) &&
+			  !strcmp(oe->valuestring, ne->valuestring);
 	d->arenas_by_address = d->same_process;
 
 	const cJSON *ot = need(&ox, old, "totals", false), *nt = need(&nx, new, "totals", false);

@@ -96,6 +96,13 @@ static void test_arena_ring(void **state)
 	assert_int_equal(hs_diff_delta(r->v[1]), 35);
 	assert_int_equal(row(&d.arenas, "2")->status, HS_DIFF_APPEARED);
 	hs_diff_free(&d);
+
+	/* The same pid, another program (a pid reused): two processes. */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(b, "target"), "pid", cJSON_CreateNumber(7));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(b, "target"), "exe", cJSON_CreateString("/bin/y"));
+	assert_int_equal(hs_diff_build(a, "a", b, "b", &d, &err), 0);
+	assert_false(d.same_process);
+	hs_diff_free(&d);
 	cJSON_Delete(a);
 	cJSON_Delete(b);
 }
