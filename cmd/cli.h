@@ -89,6 +89,7 @@ struct hs_command {
 extern const struct hs_command hs_cmd_attach; /* attach.c */
 extern const struct hs_command hs_cmd_replay; /* replay.c */
 extern const struct hs_command hs_cmd_core;   /* core.c */
+extern const struct hs_command hs_cmd_diff;   /* diff.c */
 
 /* options.c: the options of argv[1 .. argc-1] into o, in order; a global
  * one acts where it stands (--help, --version print and set *done).

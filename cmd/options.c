@@ -44,6 +44,7 @@ void hs_cli_usage(FILE *out)
 	fputs("usage: heapscope attach [options] PID\n"
 	      "       heapscope replay [options] TRACE\n"
 	      "       heapscope core [options] CORE [EXECUTABLE]\n"
+	      "       heapscope diff [-j|-p] OLD.json NEW.json\n"
 	      "       heapscope --version | --help\n"
 	      "\n"
 	      "  -j, --json            JSON (schema heapscope/1)\n"
