@@ -5,7 +5,9 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libunwind-ptrace.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,6 +31,11 @@ struct hs_stacks {
 	 * again then (a new array). */
 	const struct hs_map *maps_v;
 	struct cached_page *cache; /* NCACHED, direct-mapped by page number */
+	/* The first read of a walk that failed, and why (errno): a walk cut
+	 * by it says so, not only libunwind's "bad value". */
+	uint64_t bad_addr;
+	int bad_errno;
+	char why[160];
 };
 
 /* libunwind-ptrace finds a frame's unwind table by opening the file the
@@ -132,6 +139,17 @@ static const unsigned char *file_page(struct hs_stacks *s, uint64_t pg)
 	return c->b;
 }
 
+/* A read libunwind asked for failed (errno set): kept for the walk's
+ * why, libunwind told "bad value". */
+static int read_failed(struct hs_stacks *s, uint64_t addr)
+{
+	if (!s->bad_errno) {
+		s->bad_addr = addr;
+		s->bad_errno = errno ? errno : EIO;
+	}
+	return -UNW_EINVAL;
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
 {
 	(void)as;
@@ -143,11 +161,11 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 	if (m && m->inode && !m->shared && !(m->prot & PROT_WRITE) && addr + sizeof *val <= pg + PAGE) {
 		const unsigned char *b = file_page(s, pg);
 		if (!b)
-			return -UNW_EINVAL;
+			return read_failed(s, addr);
 		memcpy(val, b + (addr - pg), sizeof *val);
 		return 0;
 	}
-	return hs_read(s->src, addr, val, sizeof *val) < 0 ? -UNW_EINVAL : 0;
+	return hs_read(s->src, addr, val, sizeof *val) < 0 ? read_failed(s, addr) : 0;
 }
 
 static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg)
@@ -208,6 +226,23 @@ struct hs_stacks *hs_stacks_open(struct hs_source *src)
 
 static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why);
 
+/* walk, its why naming the read that failed, if one did: the stop's
+ * budget run out (ETIME: reads fail from then on) reads as what it is. */
+static enum hs_stack_where walk_why(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why)
+{
+	s->bad_errno = 0;
+	enum hs_stack_where where = walk(s, arg, fn, why);
+	if (where != HS_STACK_UNKNOWN || !s->bad_errno)
+		return where;
+	if (s->bad_errno == ETIME)
+		snprintf(s->why, sizeof s->why, "the stop reached its budget (--max-stop) before it was unwound");
+	else
+		snprintf(s->why, sizeof s->why, "%s: reading 0x%" PRIx64 ": %s", *why, s->bad_addr,
+			 strerror(s->bad_errno));
+	*why = s->why;
+	return where;
+}
+
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
 				    const char **fn, const char **why)
 {
@@ -221,7 +256,7 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 		return HS_STACK_UNKNOWN;
 	}
 	struct unw_arg arg = {.upt = ui, .sym = sym, .s = s};
-	enum hs_stack_where where = walk(s, &arg, fn, why);
+	enum hs_stack_where where = walk_why(s, &arg, fn, why);
 	_UPT_destroy(ui);
 	return where;
 }
@@ -234,7 +269,7 @@ enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_s
 		return HS_STACK_UNKNOWN;
 	}
 	struct unw_arg arg = {.words = words, .nwords = nwords, .sym = sym, .s = s};
-	return walk(s, &arg, fn, why);
+	return walk_why(s, &arg, fn, why);
 }
 
 /* Whether a pause found at the innermost allocator frame (c stands on

@@ -32,7 +32,9 @@ enum hs_stack_where {
 struct hs_stacks *hs_stacks_open(struct hs_source *src);
 /* Unwinds thread tid (stopped, traced by us). On HS_STACK_IN_MALLOC and
  * HS_STACK_PAUSED *fn names the innermost allocator function; on
- * HS_STACK_UNKNOWN *why says what failed (a static string). */
+ * HS_STACK_UNKNOWN *why says what failed (the read that failed, if one
+ * did: the stop's budget run out is said so), valid until the next call
+ * on s. */
 enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols *sym, pid_t tid,
 				    const char **fn, const char **why);
 /* The same for a thread of a core: its registers are words (source/core.h's
