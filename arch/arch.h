@@ -16,6 +16,7 @@ struct hs_arch {
 	unsigned size_sz;      /* glibc's SIZE_SZ */
 	unsigned malloc_align; /* glibc's MALLOC_ALIGNMENT */
 	unsigned tpoff_reloc;  /* R_*_TPOFF64: the GOT slot that gives l_tls_offset */
+	unsigned irelative_reloc; /* R_*_IRELATIVE: a GOT slot the IFUNC chose for */
 	uint64_t heap_max;     /* glibc's HEAP_MAX_SIZE default */
 };
 

@@ -16,6 +16,7 @@ const struct hs_arch hs_arch = {
 	.size_sz = 8,
 	.malloc_align = 16,
 	.tpoff_reloc = R_X86_64_TPOFF64,
+	.irelative_reloc = R_X86_64_IRELATIVE,
 	.heap_max = 64ull << 20, /* 2 * DEFAULT_MMAP_THRESHOLD_MAX */
 };
 

@@ -149,6 +149,13 @@ elif [[ $matrix_ok == yes ]]; then
 			echo "=== mmapped on glibc $v ${mode:-(debug symbols)}"
 			HS_GLIBC=$v HS_ATTACH_ARGS=$mode HEAPSCOPE=build/heapscope suite "mmapped glibc $v $mode" tests/e2e/mmapped.sh
 		done
+		# threads that live inside malloc, without debug symbols: realloc's
+		# copy told by libc's IFUNC targets, 2.42+'s nameless _int_free_chunk
+		if [[ $v != 2.36 ]]; then
+			echo "=== storm on glibc $v --no-debuginfo"
+			HS_GLIBC=$v HS_ATTACH_ARGS=--no-debuginfo STORM_ATTACHES=25 STORM_INSIDE_ATTACHES=10 HEAPSCOPE=build/heapscope \
+				suite "storm glibc $v --no-debuginfo" tests/e2e/storm.sh
+		fi
 		# Verdicts and remedies differ by version (tunables, fastbins).
 		if [[ $v != 2.36 ]]; then
 			echo "=== diagnose on glibc $v"

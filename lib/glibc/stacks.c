@@ -305,7 +305,9 @@ static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const 
 {
 	const struct hs_symbols *sym = arg->sym;
 	enum hs_stack_where where = HS_STACK_OUTSIDE;
-	unw_word_t inner = 0; /* the innermost frame's pc */
+	unw_word_t inner = 0, inner_start = 0; /* the innermost frame's pc, its function's start */
+	int unnamed = 0; /* frames above the innermost in libc, nameless (no debug file) */
+	bool nameless = true; /* every frame so far nameless libc code, not an IFUNC'd string function */
 	unw_cursor_t c;
 	int rc = unw_init_remote(&c, s->as, arg);
 	if (rc < 0) {
@@ -321,23 +323,48 @@ static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const 
 		}
 		if (ip == 0)
 			break; /* the outermost frame */
-		if (i == 0)
+		if (i == 0) {
+			unw_proc_info_t pi;
 			inner = ip;
+			if (unw_get_proc_info(&c, &pi) == 0)
+				inner_start = pi.start_ip;
+		}
 		/* Outer frames hold return addresses: look at the call. */
-		if (hs_symbols_in_malloc(sym, i ? ip - 1 : ip, fn)) {
+		const uint64_t pc = i ? ip - 1 : ip;
+		if (hs_symbols_in_malloc(sym, pc, fn)) {
 			/* A pause is the allocator calling a lock wait or its copy
 			 * straight from this frame (a deeper innermost frame, a
-			 * signal handler below, is none), and holding outward. */
-			where = i == 1 && hs_symbols_malloc_paused(sym, inner, *fn) && pause_holds(&c, sym, *fn)
-					? HS_STACK_PAUSED
-					: HS_STACK_IN_MALLOC;
-		} else if ((rc = unw_step(&c)) < 0) {
+			 * signal handler below, is none; without a debug file, the
+			 * copy through one nameless frame), and holding outward. */
+			bool paused = (i == 1 && hs_symbols_malloc_paused(sym, inner, *fn)) ||
+				      (i == unnamed + 1 && inner_start &&
+				       hs_symbols_malloc_paused_unnamed(sym, inner_start, unnamed, *fn));
+			where = paused && pause_holds(&c, sym, *fn) ? HS_STACK_PAUSED : HS_STACK_IN_MALLOC;
+			break;
+		}
+		/* Nameless libc code called from outside libc (no debug file):
+		 * an exported allocator function tail-calls its static helpers
+		 * (2.42+: free jumps to _int_free_chunk), leaving no named frame;
+		 * that code is taken to be the allocator's (memcpy's and the
+		 * other IFUNC'd string functions, which users call, are told
+		 * apart). */
+		if (i > 0 && nameless && !hs_symbols_in_libc(sym, pc)) {
+			where = HS_STACK_IN_MALLOC;
+			*fn = "libc code without a symbol";
+			break;
+		}
+		nameless = nameless && hs_symbols_unnamed_libc(sym, pc) && !(i == 0 && hs_symbols_ifunc(sym, inner_start));
+		/* Nameless libc frames right above the innermost (no debug
+		 * file: _int_realloc has no symbol in .dynsym). */
+		if (i > 0 && unnamed == i - 1 && hs_symbols_unnamed_libc(sym, pc))
+			unnamed++;
+		if ((rc = unw_step(&c)) < 0) {
 			/* Past the base of the stack (main, start_thread) there
 			 * is no frame malloc could be in; a return address in no
 			 * module is a chain gone astray after the frames that
 			 * could be malloc's were seen (libunwind on static
 			 * executables): the end, not a doubt. */
-			if (hs_symbols_stack_base(sym, i ? ip - 1 : ip))
+			if (hs_symbols_stack_base(sym, pc))
 				break;
 			*why = unw_strerror(rc);
 			where = HS_STACK_UNKNOWN;

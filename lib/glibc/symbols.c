@@ -463,6 +463,43 @@ static int tls_offset_from_got(Elf *elf, GElf_Addr bias, struct hs_source *src, 
 	return -1;
 }
 
+/* libc has some 40 IRELATIVE slots; a hostile file is not followed
+ * further. */
+#define HS_MAX_IFUNCS 4096
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* libc's IFUNC targets: the values of its R_*_IRELATIVE GOT slots, as
+ * the dynamic linker filled them at start-up (read-only since: RELRO). */
+static void ifunc_targets(Elf *elf, GElf_Addr bias, struct hs_source *src, struct hs_symbols *s)
+{
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || sh.sh_entsize == 0)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = d ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < n && s->nifuncs < HS_MAX_IFUNCS; i++) {
+			GElf_Rela r;
+			uint64_t got;
+			if (!gelf_getrela(d, (int)i, &r) || GELF_R_TYPE(r.r_info) != hs_arch.irelative_reloc ||
+			    hs_read_u64(src, bias + r.r_offset, &got) < 0 || !got)
+				continue;
+			if (s->nifuncs == cap)
+				s->ifuncs = hs_xrealloc(s->ifuncs, cap = cap ? 2 * cap : 64, sizeof *s->ifuncs);
+			s->ifuncs[s->nifuncs++] = got;
+		}
+	}
+	if (s->nifuncs)
+		qsort(s->ifuncs, s->nifuncs, sizeof *s->ifuncs, cmp_u64);
+}
+
 /* want, or want with a version ("malloc@GLIBC_2.2.5"): .symtab names a
  * versioned dynamic symbol so, .dynsym names it plainly. */
 static bool sym_is(const char *name, const char *want)
@@ -1047,6 +1084,8 @@ static int load(struct hs_source *src, const struct where *w, const struct hs_sy
 	s->layout.tcache_counts_down = s->layout.vmajor > 2 || s->layout.vminor >= 42;
 	s->layout.mmap_tail = s->layout.vmajor > 2 || s->layout.vminor >= 43 ? 2 * s->layout.size_sz : 0;
 	tls_block_size(elf, s);
+	if (!s->is_static)
+		ifunc_targets(elf, bias, src, s);
 	if (tls_offset_from_got(elf, bias, src, s) != 0 && s->is_static && s->tls_size) {
 		/* Static TLS of the executable, module 1: variant II places its
 		 * block right below the thread pointer, rounded to its alignment. */
@@ -1346,6 +1385,31 @@ bool hs_symbols_changes_before_locking(const char *fn)
 	return fn && named(fn, changers, HS_ARRAY_SIZE(changers), false);
 }
 
+bool hs_symbols_malloc_paused_unnamed(const struct hs_symbols *s, uint64_t start, int unnamed, const char *fn)
+{
+	static const char *const reallocs[] = {"_int_realloc", "__libc_realloc", "realloc"};
+	return fn && unnamed <= 1 && named(fn, reallocs, HS_ARRAY_SIZE(reallocs), false) && hs_symbols_ifunc(s, start);
+}
+
+bool hs_symbols_in_libc(const struct hs_symbols *s, uint64_t pc)
+{
+	Dwarf_Addr start, end;
+	if (!s->libc_mod)
+		return false;
+	dwfl_module_info(s->libc_mod, NULL, &start, &end, NULL, NULL, NULL, NULL);
+	return pc >= start && pc < end;
+}
+
+bool hs_symbols_unnamed_libc(const struct hs_symbols *s, uint64_t pc)
+{
+	return hs_symbols_in_libc(s, pc) && !dwfl_module_addrname(s->libc_mod, pc);
+}
+
+bool hs_symbols_ifunc(const struct hs_symbols *s, uint64_t start)
+{
+	return s->nifuncs && bsearch(&start, s->ifuncs, s->nifuncs, sizeof *s->ifuncs, cmp_u64);
+}
+
 bool hs_symbols_stack_base(const struct hs_symbols *s, uint64_t pc)
 {
 	/* The outer frames of every thread glibc starts: main's callers and a
@@ -1376,4 +1440,7 @@ void hs_symbols_free(struct hs_symbols *s)
 		free(ctx);
 	}
 	s->dwfl = s->ctx = NULL;
+	free(s->ifuncs);
+	s->ifuncs = NULL;
+	s->nifuncs = 0;
 }

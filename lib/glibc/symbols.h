@@ -41,6 +41,12 @@ struct hs_symbols {
 	struct hs_layout layout;
 	void *dwfl; /* kept to name code addresses (hs_symbols_name) */
 	void *libc_mod;
+	/* Where libc's own calls of its IFUNC'd string functions (memcpy,
+	 * memset, strlen, ...) go in the target: the functions its
+	 * R_*_IRELATIVE GOT slots hold, sorted. Names them when no symbol
+	 * does (no debug file: .dynsym has no __memmove_avx_unaligned_erms). */
+	uint64_t *ifuncs;
+	size_t nifuncs;
 	void *state_mod; /* the module whose main_arena and mp_ are read */
 	void *ctx; /* callbacks and search path libdwfl points to */
 };
@@ -81,6 +87,19 @@ bool hs_symbols_in_malloc(const struct hs_symbols *s, uint64_t pc, const char **
  * mmapped chunk: both chunks are whole and in use). False when pc cannot
  * be named. */
 bool hs_symbols_malloc_paused(const struct hs_symbols *s, uint64_t pc, const char *fn);
+/* The same for a thread whose functions below fn have no names (no debug
+ * file): start is where the innermost frame's function begins (its
+ * unwind entry), unnamed how many frames lie between it and fn, all in
+ * libc and nameless (_int_realloc). Realloc's copy only: the innermost
+ * function one of libc's IFUNC targets (hs_symbols.ifuncs: its memcpy),
+ * fn realloc, at most one nameless frame between. */
+bool hs_symbols_malloc_paused_unnamed(const struct hs_symbols *s, uint64_t start, int unnamed, const char *fn);
+/* Whether pc is in libc and no symbol names it. */
+bool hs_symbols_unnamed_libc(const struct hs_symbols *s, uint64_t pc);
+/* Whether pc is in libc's module at all. */
+bool hs_symbols_in_libc(const struct hs_symbols *s, uint64_t pc);
+/* Whether a function that begins at start is one of libc's IFUNC targets. */
+bool hs_symbols_ifunc(const struct hs_symbols *s, uint64_t start);
 /* Whether allocator function fn (as hs_symbols_in_malloc names it) waits
  * for a lock after it has changed what heapscope reads: a lock wait it
  * calls, however deep, is no pause. */
