@@ -82,14 +82,15 @@ static int open_target_file(const struct dw_ctx *ctx, const struct hs_map *m, ch
 		snprintf(name, size, "/proc/%d/root%s", (int)ctx->pid, m->path);
 		int fd = hs_rootfs_file(ctx->root, m->path, HS_ROOTFS_MAX_FILE, &why);
 		if (fd >= 0)
-			return fd;
+			return hs_rootfs_snapshot(fd, &why);
 	}
 	/* A file replaced on disk (an upgraded libc) or in another mount
 	 * namespace: the kernel still holds the mapped one (a link heapscope
 	 * chose, to the very inode mapped; still a regular file only). */
 	snprintf(name, size, "/proc/%d/map_files/%llx-%llx", (int)ctx->pid, (unsigned long long)m->start,
 		 (unsigned long long)m->end);
-	return hs_rootfs_file(HS_ROOTFS_HOST, name, HS_ROOTFS_MAX_FILE, &why);
+	int fd = hs_rootfs_file(HS_ROOTFS_HOST, name, HS_ROOTFS_MAX_FILE, &why);
+	return fd >= 0 ? hs_rootfs_snapshot(fd, &why) : -1;
 }
 
 /* A candidate debug file: a regular file (hs_rootfs_file) whose build-id
@@ -102,6 +103,8 @@ static int try_debug_file(const struct dw_ctx *ctx, int root, const char *path, 
 		return -1; /* the clock is past its bound: no new file */
 	const char *why;
 	int fd = hs_rootfs_file(root, path, HS_ROOTFS_MAX_FILE, &why);
+	if (fd >= 0 && root != HS_ROOTFS_HOST)
+		fd = hs_rootfs_snapshot(fd, &why); /* the target's: checked and parsed as copied */
 	if (fd < 0)
 		return -1;
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);

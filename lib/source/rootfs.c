@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -100,6 +102,47 @@ int hs_rootfs_file(int root, const char *path, unsigned long long max, const cha
 		return -1;
 	}
 	return fd;
+}
+
+int hs_rootfs_snapshot(int fd, const char **why)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	if ((unsigned long long)st.st_size > HS_ROOTFS_MAX_COPY) {
+		*why = "larger than 256 MiB: a file of the target's is copied before it is parsed";
+		close(fd);
+		return -1;
+	}
+	int m = memfd_create("heapscope-object", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m < 0) {
+		*why = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	/* What the file holds now, up to the size it had: it may shrink or
+	 * grow meanwhile, and the copy is what is parsed either way. */
+	off_t off = 0;
+	ssize_t n = 1;
+	while (off < st.st_size && (n = sendfile(m, fd, &off, (size_t)(st.st_size - off))) > 0)
+		;
+	int e = errno;
+	close(fd);
+	if (n < 0) { /* (0: the file shrank meanwhile; what was there is parsed) */
+		*why = strerror(e);
+		close(m);
+		return -1;
+	}
+	if (fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
+	    lseek(m, 0, SEEK_SET) < 0) {
+		*why = strerror(errno);
+		close(m);
+		return -1;
+	}
+	return m;
 }
 
 /* --- the clock ----------------------------------------------------------- */

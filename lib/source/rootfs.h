@@ -55,6 +55,17 @@ int hs_rootfs_open(pid_t pid);
  * unavailable" for every path in a root: nothing there is opened then. */
 int hs_rootfs_file(int root, const char *path, unsigned long long max, const char **why);
 
+/* A file of the target's, about to be parsed (libelf maps what it parses):
+ * its bytes as they are now, in a sealed memfd that no one can shrink,
+ * grow or write (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE). The owner of
+ * the original can truncate it at any moment, and a mapped page past the
+ * new end raises SIGBUS in the parser; a copy cannot be truncated, and no
+ * check made on it (its build-id) can be undone by a later change. FD is
+ * taken (closed). At most HS_ROOTFS_MAX_COPY bytes: the copy is memory.
+ * Returns the memfd, or -1 with *why. */
+#define HS_ROOTFS_MAX_COPY (256ull << 20)
+int hs_rootfs_snapshot(int fd, const char **why);
+
 /* The clock on the symbols stage. hs_rootfs_deadline(SECONDS, ...) starts
  * it; hs_rootfs_deadline(0, NULL) stops it. Past SECONDS, a watchdog
  * thread prints one line on stderr that names the file being read (the

@@ -268,6 +268,41 @@ static void test_sigbus_during_the_stage(void **state)
 	assert_ptr_equal(strchr(line, '\n'), line + n - 1); /* one line */
 }
 
+/* A file of the target's is parsed from a sealed copy: cut short (or
+ * rewritten) afterwards by its owner, the copy still holds every byte it
+ * had, maps without SIGBUS, and cannot itself be shrunk or written. */
+static void test_snapshot_outlives_truncation(void **state)
+{
+	(void)state;
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/object", root);
+	enum { SIZE = 65536 + 123 };
+	static unsigned char want[SIZE];
+	for (size_t i = 0; i < SIZE; i++)
+		want[i] = (unsigned char)(i * 7 + (i >> 9));
+	int w = open(p, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	assert_true(w >= 0);
+	assert_int_equal(write(w, want, SIZE), SIZE);
+	const char *why = NULL;
+	int fd = in_root("/object", &why);
+	assert_true(fd >= 0);
+	int m = hs_rootfs_snapshot(fd, &why);
+	assert_true(m >= 0);
+	assert_int_equal(ftruncate(w, 0), 0); /* the owner cuts the original */
+	close(w);
+	struct stat st;
+	assert_int_equal(fstat(m, &st), 0);
+	assert_int_equal(st.st_size, SIZE);
+	const unsigned char *map = mmap(NULL, SIZE, PROT_READ, MAP_PRIVATE, m, 0);
+	assert_true(map != MAP_FAILED);
+	assert_memory_equal(map, want, SIZE);
+	munmap((void *)map, SIZE);
+	assert_int_equal(ftruncate(m, 0), -1);
+	assert_int_equal(write(m, "x", 1), -1);
+	assert_true(fcntl(m, F_GETFD) & FD_CLOEXEC);
+	close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_not_regular_refused),
 		cmocka_unit_test(test_parse_filter),
 		cmocka_unit_test(test_sigbus_during_the_stage),
+		cmocka_unit_test(test_snapshot_outlives_truncation),
 	};
 	return cmocka_run_group_tests_name("rootfs", tests, setup, teardown);
 }
