@@ -19,7 +19,10 @@
  *   path walk), O_NONBLOCK | O_NOCTTY, and made blocking again once known
  *   to be a regular file;
  * - the host's own files (debug directories, debuginfod's cache) go through
- *   the same checks with the host's usual path resolution. */
+ *   the same checks with the host's usual path resolution;
+ * - what is parsed of the target's is parsed from a sealed copy
+ *   (hs_rootfs_snapshot): truncating the original cannot raise SIGBUS in
+ *   libelf, at any stage. */
 #ifndef HS_ROOTFS_H
 #define HS_ROOTFS_H
 
