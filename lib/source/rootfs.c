@@ -117,6 +117,14 @@ int hs_rootfs_snapshot(int fd, const char **why)
 		close(fd);
 		return -1;
 	}
+	/* Only an ELF object is parsed: a mapped data file (a database's, a
+	 * JVM's modules image) is neither copied nor handed to libelf. */
+	unsigned char magic[4];
+	if (pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic || memcmp(magic, "\177ELF", 4)) {
+		*why = "not an ELF object";
+		close(fd);
+		return -1;
+	}
 	int m = memfd_create("heapscope-object", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (m < 0) {
 		*why = strerror(errno);

@@ -64,7 +64,8 @@ int hs_rootfs_file(int root, const char *path, unsigned long long max, const cha
  * the original can truncate it at any moment, and a mapped page past the
  * new end raises SIGBUS in the parser; a copy cannot be truncated, and no
  * check made on it (its build-id) can be undone by a later change. FD is
- * taken (closed). At most HS_ROOTFS_MAX_COPY bytes: the copy is memory.
+ * taken (closed). Only an ELF object (its magic), of at most
+ * HS_ROOTFS_MAX_COPY bytes: the copy is memory.
  * Returns the memfd, or -1 with *why. */
 #define HS_ROOTFS_MAX_COPY (256ull << 20)
 int hs_rootfs_snapshot(int fd, const char **why);

@@ -280,6 +280,7 @@ static void test_snapshot_outlives_truncation(void **state)
 	static unsigned char want[SIZE];
 	for (size_t i = 0; i < SIZE; i++)
 		want[i] = (unsigned char)(i * 7 + (i >> 9));
+	memcpy(want, "\177ELF", 4);
 	int w = open(p, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 	assert_true(w >= 0);
 	assert_int_equal(write(w, want, SIZE), SIZE);
@@ -301,6 +302,9 @@ static void test_snapshot_outlives_truncation(void **state)
 	assert_int_equal(write(m, "x", 1), -1);
 	assert_true(fcntl(m, F_GETFD) & FD_CLOEXEC);
 	close(m);
+	/* not an ELF object: neither copied nor parsed */
+	assert_int_equal(hs_rootfs_snapshot(in_root("/regular", &why), &why), -1);
+	assert_string_equal(why, "not an ELF object");
 }
 
 int main(void)
