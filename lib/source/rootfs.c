@@ -112,11 +112,11 @@ int hs_rootfs_snapshot(int fd, const char **why)
 		close(fd);
 		return -1;
 	}
-	if ((unsigned long long)st.st_size > HS_ROOTFS_MAX_COPY) {
-		*why = "larger than 256 MiB: a file of the target's is copied before it is parsed";
-		close(fd);
-		return -1;
-	}
+	/* A larger one (a program with its DWARF inside) is parsed as it is,
+	 * as the host's files are: not parsing it would leave its frames
+	 * without unwind tables. */
+	if ((unsigned long long)st.st_size > HS_ROOTFS_MAX_COPY)
+		return fd;
 	/* Only an ELF object is parsed: a mapped data file (a database's, a
 	 * JVM's modules image) is neither copied nor handed to libelf. */
 	unsigned char magic[4];

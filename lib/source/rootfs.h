@@ -64,9 +64,10 @@ int hs_rootfs_file(int root, const char *path, unsigned long long max, const cha
  * the original can truncate it at any moment, and a mapped page past the
  * new end raises SIGBUS in the parser; a copy cannot be truncated, and no
  * check made on it (its build-id) can be undone by a later change. FD is
- * taken (closed). Only an ELF object (its magic), of at most
- * HS_ROOTFS_MAX_COPY bytes: the copy is memory.
- * Returns the memfd, or -1 with *why. */
+ * taken (closed). Only an ELF object (its magic); one larger than
+ * HS_ROOTFS_MAX_COPY (the copy is memory) is returned as it is, FD
+ * itself, unsealed.
+ * Returns the memfd (or FD), or -1 with *why. */
 #define HS_ROOTFS_MAX_COPY (256ull << 20)
 int hs_rootfs_snapshot(int fd, const char **why);
 
