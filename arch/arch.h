@@ -18,6 +18,11 @@ struct hs_arch {
 	unsigned tpoff_reloc;  /* R_*_TPOFF64: the GOT slot that gives l_tls_offset */
 	unsigned irelative_reloc; /* R_*_IRELATIVE: a GOT slot the IFUNC chose for */
 	uint64_t heap_max;     /* glibc's HEAP_MAX_SIZE default */
+	/* The thread's control block, where the thread pointer points: the
+	 * offset of the word that names the block itself (tcbhead_t.self;
+	 * its first word does too), and of the thread id (struct pthread's
+	 * tid, glibc 2.31 to 2.43; source/held.c checks it). */
+	unsigned tcb_self, pthread_tid;
 };
 
 extern const struct hs_arch hs_arch;

@@ -18,6 +18,8 @@ const struct hs_arch hs_arch = {
 	.tpoff_reloc = R_X86_64_TPOFF64,
 	.irelative_reloc = R_X86_64_IRELATIVE,
 	.heap_max = 64ull << 20, /* 2 * DEFAULT_MMAP_THRESHOLD_MAX */
+	.tcb_self = 16,
+	.pthread_tid = 720,
 };
 
 int hs_arch_getregs(pid_t tid, struct hs_regs *r)

@@ -62,10 +62,13 @@ static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const stru
 
 /* Where thread k stands (unwound, stopped): k->in_malloc, or unknown
  * (named in a warning: it may be inside malloc). */
-static bool locate(struct hs_stacks *stacks, const struct hs_symbols *sym, struct hs_task *k, struct hs_warnings *w)
+static bool locate(struct hs_stacks *stacks, const struct hs_symbols *sym, const struct hs_target *t,
+		   struct hs_task *k, struct hs_warnings *w)
 {
 	const char *why = NULL;
-	enum hs_stack_where where = hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why);
+	/* held by another tracer: pc and sp only (source/held.h) */
+	enum hs_stack_where where = t->held_by ? hs_stacks_where_regs(stacks, sym, &k->regs, &k->malloc_fn, &why)
+					       : hs_stacks_where(stacks, sym, k->tid, &k->malloc_fn, &why);
 	k->in_malloc = where == HS_STACK_IN_MALLOC;
 	if (where != HS_STACK_UNKNOWN)
 		return true;
@@ -115,7 +118,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		struct hs_task *k = &t->tasks[i];
 		if (!k->attached)
 			continue;
-		if (hs_target_now_ns() >= t->deadline_ns) {
+		if (t->deadline_ns && hs_target_now_ns() >= t->deadline_ns) {
 			/* Out of budget (thousands of threads): not unwound; the
 			 * reads fail now and the stop is cut short (said once). */
 			unknown[i] = true;
@@ -125,7 +128,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 				(int)k->tid, (double)t->wait_ns / 1e6, hs_target_task_state(t, k->tid));
 			unknown[i] = true;
 			nlate++;
-		} else if (!locate(stacks, sym, k, w)) {
+		} else if (!locate(stacks, sym, t, k, w)) {
 			unknown[i] = true;
 			nunknown++;
 		}
@@ -151,7 +154,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 					(int)k->tid, (double)t->wait_ns / 1e6, k->malloc_fn ? k->malloc_fn : "malloc");
 				unknown[i] = true;
 				nlate++;
-			} else if (!locate(stacks, sym, k, w)) {
+			} else if (!locate(stacks, sym, t, k, w)) {
 				unknown[i] = true;
 				nunknown++;
 			}
@@ -168,7 +171,9 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	free(unknown);
 	c->retries = nudges;
 	c->consistent = !busy && !nunknown && !nlate;
-	if (busy)
+	if (busy && t->held_by)
+		*inconsistent = "a thread is held inside malloc by the process's tracer (see the report)";
+	else if (busy)
 		*inconsistent = "a thread stayed inside malloc";
 	else if (nlate)
 		*inconsistent = nlate == 1 ? "a thread did not stop in time (see the report)"
@@ -205,7 +210,21 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		struct hs_contents_source cs;
 		hs_contents_source(ct, &t->src, &cs);
 		stage = "the heaps were copied for --leaks";
-		if (o->leaks) {
+		if (o->leaks && t->held_by) {
+			/* no registers but pc and sp (source/held.h): the roots
+			 * are the stacks from their stack pointers on */
+			struct hs_thread_regs *th = hs_xcalloc(t->ntasks + 1, sizeof *th);
+			uint64_t(*words)[2] = hs_xcalloc(t->ntasks + 1, sizeof *words);
+			for (size_t i = 0; i < t->ntasks; i++) {
+				words[i][0] = t->tasks[i].regs.pc;
+				words[i][1] = t->tasks[i].regs.sp;
+				th[i] = (struct hs_thread_regs){
+					.tid = t->tasks[i].tid, .sp = t->tasks[i].regs.sp, .words = words[i], .nwords = 2};
+			}
+			hs_contents_copy_regs(&t->src, heap, th, t->ntasks, ct, w, err);
+			free(words);
+			free(th);
+		} else if (o->leaks) {
 			pid_t *tids = hs_xcalloc(t->ntasks + 1, sizeof *tids);
 			size_t n = 0;
 			for (size_t i = 0; i < t->ntasks; i++)
@@ -220,6 +239,16 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 	}
 	hs_target_resume(t);
 	hs_stacks_close(stacks);
+	if (t->held_by && t->held_no_tp) {
+		hs_warn(w, "%zu thread%s of %zu: the thread pointer was not found (held by pid %d, %s: no registers but pc and sp): its tcache and arena are not read",
+			t->held_no_tp, t->held_no_tp == 1 ? "" : "s", t->ntasks, (int)t->held_by, t->held_comm);
+		c->consistent = false;
+		*inconsistent = "a thread's tcache could not be found (see the report)";
+	}
+	if (t->held_by && t->held_moved) {
+		c->consistent = false;
+		*inconsistent = "the process's tracer let it run while it was read: the heap may have changed meanwhile";
+	}
 	if (t->cut_short && !t->gone) {
 		/* Out of budget: what was read is reported, not consistent; a
 		 * read the stage could not do without is an error of its own. */
@@ -280,14 +309,20 @@ static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 	hs_smaps_read(pid, &r.smaps); /* unreadable: the report has no process split */
 	struct hs_stop_estimate est;
 	struct snapshot_call call = {&t, &r, o, &inconsistent, err};
-	if (stop_budget(&t, &r.smaps, &r.sym, o, &est, err) || (o->leaks && hs_contents_prepare(pid, &r.ct, err)) ||
+	/* A process another tracer holds is not stopped by heapscope: no
+	 * stop to predict (est stays 0). */
+	memset(&est, 0, sizeof est);
+	if ((!hs_target_tracer(&t) && stop_budget(&t, &r.smaps, &r.sym, o, &est, err)) ||
+	    (o->leaks && hs_contents_prepare(pid, &r.ct, err)) ||
 	    hs_target_in_tracer(snapshot_call, &call))
 		goto out;
 	r.c.pid = pid;
 	r.c.exe = t.exe;
-	r.c.stopped_ms = hs_target_stopped_ms(&t);
+	r.c.stopped_ms = t.held_by ? 0 : hs_target_stopped_ms(&t);
+	r.c.held_by = t.held_by;
+	r.c.held_comm = t.held_comm;
 	r.c.predicted_stop_ms = est.ms;
-	r.c.max_stop_ms = (double)t.max_stop_ns / 1e6;
+	r.c.max_stop_ms = t.held_by ? 0 : (double)t.max_stop_ns / 1e6;
 	r.c.cpus_online = t.cpus_online;
 	r.c.cpus_allowed = t.cpus_allowed;
 	r.mem = &t.src;

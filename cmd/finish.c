@@ -31,7 +31,11 @@ void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct
 			if (heap->threads[i].in_malloc)
 				k = &heap->threads[i];
 		const char *fn = k && k->malloc_fn ? k->malloc_fn : "malloc";
-		if (k && k->arena >= 0)
+		if (k && c->held_by) /* gdb stopped it there: the heap may be mid-update */
+			hs_fail(err, HS_ECORRUPT,
+				"%s: thread %d is held inside %s by the process's tracer, pid %d (%s); the snapshot may be inconsistent",
+				who, (int)k->tid, fn, (int)c->held_by, c->held_comm ? c->held_comm : "?");
+		else if (k && k->arena >= 0)
 			hs_fail(err, HS_ECORRUPT, "%s: thread %d stayed inside %s (arena %d); the snapshot may be inconsistent",
 				who, (int)k->tid, fn, k->arena);
 		else if (k)

@@ -117,7 +117,7 @@ for bin in build/heapscope-san build/heapscope; do
 		failed "$bin" "missing (make check builds it)"
 		continue
 	fi
-	for s in exact mmapped bad_input cli unwind signals sources hostile storm trim leaks harm bigheap diagnose replay replay_input compare refusals tunables redact stopclock core prometheus diff; do
+	for s in exact mmapped bad_input cli unwind signals sources hostile storm trim leaks harm bigheap diagnose replay replay_input compare refusals tunables redact stopclock core prometheus diff held; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.
@@ -177,6 +177,9 @@ elif [[ $matrix_ok == yes ]]; then
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "refusals glibc $v" tests/e2e/refusals.sh
 			echo "=== tunables on glibc $v"
 			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "tunables glibc $v" tests/e2e/tunables.sh
+			# a process gdb holds: thread pointers found in its memory
+			echo "=== held on glibc $v"
+			HS_GLIBC=$v HEAPSCOPE=build/heapscope suite "held glibc $v" tests/e2e/held.sh
 		fi
 		# the symbol-free path: threads that come and go, a main thread
 		# gone, glibc's malloc debugging library refused by name

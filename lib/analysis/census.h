@@ -66,6 +66,10 @@ struct hs_census {
 	 * (--max-stop); 0 when there was no stop to predict (replay). */
 	double predicted_stop_ms, max_stop_ms;
 	int retries;
+	/* attach: the tracer that held the process stopped (gdb), which
+	 * heapscope read as it was, not stopping it; 0 when it stopped it */
+	pid_t held_by;
+	const char *held_comm;
 	bool consistent;
 	bool cut_short; /* the stop reached its budget: the heap was read in part */
 	bool have_residency; /* hs_counts.resident_free_bytes/trimmable_bytes are set */

@@ -61,6 +61,7 @@ struct unw_arg {
 	void *upt;             /* NULL: a core's thread, whose registers are words */
 	const uint64_t *words; /* hs_arch_core_prstatus's */
 	int nwords;
+	const struct hs_regs *regs; /* else: only pc and sp (a thread another tracer holds) */
 	const struct hs_symbols *sym;
 	struct hs_stacks *s;
 };
@@ -173,9 +174,15 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, in
 	const struct unw_arg *a = arg;
 	if (a->upt)
 		return _UPT_access_reg(as, reg, val, write, a->upt);
-	int k = hs_arch_unw_word(reg);
 	if (write)
 		return -UNW_EREADONLYREG;
+	if (a->regs) {
+		if (reg != UNW_REG_IP && reg != UNW_REG_SP)
+			return -UNW_EBADREG; /* unknown: a frame that needs it is not unwound */
+		*val = reg == UNW_REG_IP ? a->regs->pc : a->regs->sp;
+		return 0;
+	}
+	int k = hs_arch_unw_word(reg);
 	if (k < 0 || k >= a->nwords)
 		return -UNW_EBADREG;
 	*val = a->words[k];
@@ -259,6 +266,17 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
 	enum hs_stack_where where = walk_why(s, &arg, fn, why);
 	_UPT_destroy(ui);
 	return where;
+}
+
+enum hs_stack_where hs_stacks_where_regs(struct hs_stacks *s, const struct hs_symbols *sym, const struct hs_regs *r,
+					 const char **fn, const char **why)
+{
+	if (!s->as) {
+		*why = "libunwind cannot create an address space";
+		return HS_STACK_UNKNOWN;
+	}
+	struct unw_arg arg = {.regs = r, .sym = sym, .s = s};
+	return walk_why(s, &arg, fn, why);
 }
 
 enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_symbols *sym, const uint64_t *words,

@@ -41,6 +41,11 @@ enum hs_stack_where hs_stacks_where(struct hs_stacks *s, const struct hs_symbols
  * regwords, hs_arch_core_prstatus's), its memory the core's (src). */
 enum hs_stack_where hs_stacks_where_words(struct hs_stacks *s, const struct hs_symbols *sym, const uint64_t *words,
 					  int nwords, const char **fn, const char **why);
+/* The same for a thread of which only the program counter and stack
+ * pointer are known (another tracer holds it: source/held.h); a frame
+ * whose unwinding needs another register is not unwound (UNKNOWN). */
+enum hs_stack_where hs_stacks_where_regs(struct hs_stacks *s, const struct hs_symbols *sym, const struct hs_regs *r,
+					 const char **fn, const char **why);
 void hs_stacks_close(struct hs_stacks *s);
 
 #endif

@@ -577,6 +577,13 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	cJSON_AddNumberToObject(o, "total_ms", c->total_ms);
 	cJSON_AddNumberToObject(o, "retries", c->retries);
 	cJSON_AddBoolToObject(o, "consistent", c->consistent);
+	if (c->held_by) { /* another tracer held it stopped: read as it was */
+		cJSON *by = cJSON_AddObjectToObject(o, "stopped_by");
+		cJSON_AddNumberToObject(by, "pid", c->held_by);
+		cJSON_AddStringToObject(by, "name", c->held_comm ? c->held_comm : "");
+	} else {
+		cJSON_AddNullToObject(o, "stopped_by");
+	}
 	if (c->max_stop_ms > 0) {
 		cJSON_AddNumberToObject(o, "predicted_stop_ms", c->predicted_stop_ms);
 		cJSON_AddNumberToObject(o, "max_stop_ms", c->max_stop_ms);

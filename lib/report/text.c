@@ -49,6 +49,9 @@ static void header(FILE *out, const struct hs_census *c, const struct hs_diagnos
 		c->nthreads == 1 ? "" : "s");
 	if (c->core)
 		fprintf(out, "read from the core (nothing stopped), total %.1f ms", c->total_ms);
+	else if (c->held_by)
+		fprintf(out, "held stopped by %s (pid %d): read as it is, nothing stopped or resumed, total %.1f ms",
+			c->held_comm ? c->held_comm : "?", (int)c->held_by, c->total_ms);
 	else
 		fprintf(out, "target stopped %.1f ms, total %.1f ms", c->stopped_ms, c->total_ms);
 	if (c->retries)

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "source/held.h"
 #include "source/rootfs.h"
 
 #define NUDGE_US 200
@@ -869,8 +870,120 @@ static uint64_t ts_ns(const struct timespec *ts)
  * created by those not yet stopped at the round before). */
 #define STOP_ROUNDS 64
 
+pid_t hs_target_tracer(const struct hs_target *t)
+{
+	char status[4096];
+	if (read_proc_file(t->pid, "status", status, sizeof status) < 0)
+		return 0;
+	long tracer = status_field(status, "TracerPid:");
+	return tracer > 0 && tracer != getpid() ? (pid_t)tracer : 0;
+}
+
+/* Whether thread tid is in a ptrace stop of tracer ('t', TracerPid). */
+static bool held_task(const struct hs_target *t, pid_t tid, pid_t tracer)
+{
+	char path[64], status[4096];
+	unsigned flags;
+	if (task_state(t->tgid, tid, &flags) != 't')
+		return false;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)t->tgid, (int)tid);
+	return read_file(path, status, sizeof status) == 0 && status_field(status, "TracerPid:") == tracer;
+}
+
+/* The threads of the process, listed once (none can appear: every one is
+ * held), as tasks held by tracer: stopped, never resumed. */
+static int held_list(struct hs_target *t, pid_t tracer, struct hs_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)t->tgid);
+	DIR *d = opendir(path);
+	if (!d)
+		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid);
+	struct dirent *de;
+	pid_t running = 0;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		if (tid <= 0)
+			continue;
+		if (!held_task(t, tid, tracer)) {
+			running = running ? running : tid;
+			continue;
+		}
+		if (t->ntasks == t->cap)
+			t->tasks = hs_xrealloc(t->tasks, t->cap = t->cap ? 2 * t->cap : 16, sizeof *t->tasks);
+		struct hs_task *k = &t->tasks[t->ntasks++];
+		memset(k, 0, sizeof *k);
+		k->tid = tid;
+		k->attached = k->stopped = k->group_stopped = true;
+		char line[512];
+		snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)t->tgid, (int)tid);
+		if (read_file(path, line, sizeof line) < 0 || !hs_held_pc_sp(line, &k->regs))
+			running = running ? running : tid;
+	}
+	closedir(d);
+	if (running)
+		return hs_fail(err, HS_EATTACH,
+			       "cannot attach to pid %d: already traced by pid %d (%s), and its thread %d runs: a process another tracer holds is read only while that tracer holds every thread stopped (as gdb does): nothing was stopped",
+			       (int)t->tgid, (int)tracer, t->held_comm, (int)running);
+	if (!t->ntasks)
+		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid);
+	return 0;
+}
+
+/* hs_target_stop for a process another tracer holds: nothing stopped. */
+static int held_stop(struct hs_target *t, pid_t tracer, struct hs_err *err)
+{
+	t->held_by = tracer;
+	char path[64], comm[64] = "";
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)tracer);
+	if (read_file(path, comm, sizeof comm) == 0)
+		comm[strcspn(comm, "\n")] = 0;
+	snprintf(t->held_comm, sizeof t->held_comm, "%s", comm[0] ? comm : "?");
+	if (held_list(t, tracer, err))
+		return err->code;
+	t->stopped = true;
+	pages_may_change(t);
+	clock_gettime(CLOCK_MONOTONIC, &t->t_stop);
+	t->deadline_ns = 0; /* heapscope holds nothing: no budget to keep */
+	hs_maps_free(&t->src.maps);
+	if (hs_maps_read(t->pid, &t->src.maps, err))
+		return err->code;
+	pid_t *tids = hs_xcalloc(t->ntasks, sizeof *tids);
+	uint64_t *sps = hs_xcalloc(t->ntasks, sizeof *sps), *tps = hs_xcalloc(t->ntasks, sizeof *tps);
+	for (size_t i = 0; i < t->ntasks; i++) {
+		tids[i] = t->tasks[i].tid;
+		sps[i] = t->tasks[i].regs.sp;
+	}
+	t->held_no_tp = t->ntasks - hs_held_thread_pointers(&t->src, &t->src.maps, tids, sps, t->ntasks, tps);
+	for (size_t i = 0; i < t->ntasks; i++)
+		t->tasks[i].regs.tp = tps[i];
+	free(tids);
+	free(sps);
+	free(tps);
+	return 0;
+}
+
+/* hs_target_resume for a held process: nothing to let go; whether the
+ * tracer let a thread run meanwhile. */
+static void held_resume(struct hs_target *t)
+{
+	for (size_t i = 0; i < t->ntasks; i++) {
+		struct hs_task *k = &t->tasks[i];
+		if (k->attached && !held_task(t, k->tid, t->held_by))
+			t->held_moved = true;
+		k->attached = k->stopped = false;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t->t_resume);
+	t->stopped = false;
+	pages_may_change(t);
+}
+
 static int stop(struct hs_target *t, struct hs_err *err)
 {
+	const pid_t tracer = hs_target_tracer(t);
+	if (tracer)
+		return held_stop(t, tracer, err);
+
 	/* SIGINT, SIGTERM and SIGHUP are not held back: heapscope lets go
 	 * and dies of them at once (let_go_and_die); a thread it could not
 	 * detach (not stopped), the kernel lets go as its tracer exits, as
@@ -1051,6 +1164,10 @@ void hs_target_resume(struct hs_target *t)
 {
 	if (!t->stopped)
 		return;
+	if (t->held_by) {
+		held_resume(t);
+		return;
+	}
 	detach_all(t, hs_target_now_ns() + RESUME_WAIT_NS);
 	clock_gettime(CLOCK_MONOTONIC, &t->t_resume);
 	t->stopped = false;

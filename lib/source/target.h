@@ -82,6 +82,15 @@ struct hs_target {
 	pid_t *skipped;       /* threads found exiting while seizing */
 	size_t nskipped;
 	size_t undetached;    /* late threads still traced after letting go */
+	/* A process another tracer holds stopped (gdb: every thread in its
+	 * ptrace stop) is read as it is, nothing stopped or resumed
+	 * (source/held.h): that tracer, its name, how many threads' thread
+	 * pointers were not found, and whether it let any thread run (or
+	 * went) before the reading was over. */
+	pid_t held_by;
+	char held_comm[64];
+	size_t held_no_tp;
+	bool held_moved;
 	/* The two ways glibc counts cores for its arena limit: CPUs online
 	 * (/sys/devices/system/cpu/online) and the target's affinity mask
 	 * (Cpus_allowed_list); 0 when unknown. */
@@ -92,12 +101,20 @@ struct hs_target {
  * thread that has exited while others run on is not one; ptrace allowed)
  * and opens it for reading. Fails with HS_EATTACH or HS_EUNSUPPORTED. */
 int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
+/* The process's tracer when it is another one than heapscope (TracerPid),
+ * else 0: a process gdb holds stopped is not stopped again, but read as it
+ * is (hs_target_stop). */
+pid_t hs_target_tracer(const struct hs_target *t);
 /* Stops every thread (PTRACE_SEIZE + PTRACE_INTERRUPT, repeated until no
  * new thread appears), reads their registers and the maps. A thread that
  * exits meanwhile is left out (not a permission problem: it is gone); one
  * that does not stop within wait_ns is kept, late. On failure (threads
  * appear faster than they are stopped: HS_EATTACH) every thread has
- * been let go. */
+ * been let go. A process whose every thread another tracer holds in a
+ * ptrace stop is not stopped: its threads are taken as they are (held_by
+ * set; each one attached, stopped and group_stopped, never resumed, its
+ * registers from source/held.h); one traced by another and running fails
+ * with HS_EATTACH. */
 int hs_target_stop(struct hs_target *t, struct hs_err *err);
 /* Lets the stopped threads marked in run[] (one flag per task) run
  * together for an instant and stops them again: to get them out of malloc
