@@ -32,7 +32,7 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 
 /* Gives the file a hidden name in FILE's directory, ".heapscope-XXXXXX"
  * (never FILE's suffix: the textfile collector reads *.prom only):
- * linked, when it was made with no name (fd >= 0), else created. Returns
+ * created (create), or out->fd, made with no name, linked there. Returns
  * the new descriptor (created) or 0 (linked), -1 with errno set. */
 static int take_name(struct hs_output *out, bool create)
 {

@@ -16,7 +16,8 @@
 #   fifo: exit 2, one line on stderr naming FILE;
 #   a write that fails (RLIMIT_FSIZE: EFBIG, as a full disk would give
 #   ENOSPC) is exit 1 with one line naming FILE and why, FILE as it was;
-#   no other file is ever left in FILE's directory;
+#   no other file is ever left in FILE's directory, not even by a
+#   heapscope killed mid-run (SIGKILL, SIGTERM: the file has no name yet);
 #   a reader polling FILE while it is rewritten again and again reads a
 #   whole report every time (complete JSON; "# EOF" last for prometheus).
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/output.sh
@@ -233,6 +234,30 @@ check "EFBIG: the line says why ($(cut -c 1-200 "$d/err"))" "$(grep -q 'File too
 check "EFBIG: FILE as it was" "$([[ $(cat "$d/report") == "the last good report" ]]; echo $?)"
 only "$d" report out err
 check "EFBIG: nothing else left in FILE's directory" "$?" "${ONLY_GOT:-}"
+
+echo "== killed mid-run (SIGKILL, SIGTERM): no file left, FILE as it was"
+d=$W/killed
+mkdir -p "$d/out"
+if [[ -x $ROOT/build/tests/gentrace ]]; then
+	# a trace that takes replay 2 s and more: killed 0.3 s in, its file made
+	"$ROOT/build/tests/gentrace" 1 1500000 >"$d/big.trace"
+	echo "the last good report" >"$d/out/report"
+	for sig in KILL TERM; do
+		"$HEAPSCOPE" replay --json -o "$d/out/report" "$d/big.trace" >/dev/null 2>&1 &
+		hp=$!
+		sleep 0.3
+		kill -"$sig" "$hp" 2>/dev/null
+		rc=0
+		wait "$hp" || rc=$?
+		check "SIG$sig 0.3 s in: killed by it ($rc), FILE as it was" \
+			"$([[ $rc -gt 128 && $(cat "$d/out/report") == "the last good report" ]]; echo $?)" "exit $rc"
+		only "$d/out" report
+		check "SIG$sig: nothing else left in FILE's directory" "$?" "${ONLY_GOT:-}"
+	done
+else
+	fail "killed mid-run" "build/tests/gentrace is missing (make all builds it)"
+fi
+rm -f "$d/big.trace"
 
 echo "== replay and diff -o FILE"
 d=$W/rd
