@@ -114,9 +114,11 @@ if start_fixture healthy; then
 		opts=(--format=$fmt)
 		[[ $fmt == json ]] && opts+=(--chunks --bins)
 		"$HEAPSCOPE" attach "${opts[@]}" -o "$f" "$pid" >/dev/null 2>&1
-		# the writer: attach again and again for 3 s (a line a run)
-		(end=$((SECONDS + 3)); while ((SECONDS < end)); do
+		# the writer: attach again and again, for 3 s and 3 runs at least
+		# (the sanitizer build under load: 1.5 s a run); a line a run
+		(end=$((SECONDS + 3)) n=0; while ((SECONDS < end || n < 3)); do
 			"$HEAPSCOPE" attach "${opts[@]}" -o "$f" "$pid" >/dev/null 2>&1 && echo ok || echo "writer: exit $?"
+			n=$((n + 1))
 		done) >"$d/writer.$fmt" &
 		writer=$!
 		reads=0 bad=0
@@ -133,7 +135,7 @@ if start_fixture healthy; then
 		done
 		wait "$writer"
 		writes=$(grep -c '^ok$' "$d/writer.$fmt")
-		check "$fmt: $reads reads during $writes rewrites (3 s), every one a whole report ($bad not)" \
+		check "$fmt: $reads reads during $writes rewrites, every one a whole report ($bad not)" \
 			"$([[ $reads -ge 10 && $writes -ge 3 && $bad -eq 0 && $(grep -vc '^ok$' "$d/writer.$fmt") -eq 0 ]]; echo $?)" \
 			"$(grep -v '^ok$' "$d/writer.$fmt" | head -n 3)"
 	done
@@ -180,6 +182,16 @@ for j in "" --json; do
 	only "$d" report copy out err
 	check "no such pid${j:+ ($j)}: nothing else left in FILE's directory" "$?" "${ONLY_GOT:-}"
 done
+
+# -o's FILE is no option: a name with j or p in it joined to -o, or one that begins
+# with a dash (in FILE's directory), asks for no JSON error
+for args in "-opj.txt" "-o -pj.txt" "--output -p"; do
+	# shellcheck disable=SC2086 # the option and its FILE, split on purpose
+	(cd "$d" && hs "$d/out" "$d/err" attach $args "$nopid" && echo "$HS_RC" >"$d/rc")
+	check "no such pid, $args: exit 3, no JSON error object on stdout" \
+		"$([[ $(cat "$d/rc") -eq 3 && ! -s $d/out ]]; echo $?)" "exit $(cat "$d/rc"): $(head -c 300 "$d/out")"
+done
+rm -f "$d/rc"
 
 echo "== FILE that cannot be written: exit 2 (before anything is read), one line naming FILE"
 d=$W/bad
