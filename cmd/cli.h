@@ -44,6 +44,7 @@ enum hs_opt {
 	OPT_REDACT,
 	OPT_MAXSTOP,
 	OPT_SYSROOT,
+	OPT_OUTPUT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -52,7 +53,8 @@ enum hs_opt {
 /* What every command takes: help, version, and the report's shape. */
 #define OPTS_EVERY (OPT(OPT_HELP) | OPT(OPT_VERSION))
 #define OPTS_REPORT                                                                                                    \
-	(OPT(OPT_JSON) | OPT(OPT_PRETTY) | OPT(OPT_FORMAT) | OPT(OPT_CHUNKS) | OPT(OPT_BINS) | OPT(OPT_REDACT))
+	(OPT(OPT_JSON) | OPT(OPT_PRETTY) | OPT(OPT_FORMAT) | OPT(OPT_CHUNKS) | OPT(OPT_BINS) | OPT(OPT_REDACT) |             \
+	 OPT(OPT_OUTPUT))
 
 /* The values of the options of one command line (the CLI's one piece of
  * global state; filled by the dispatcher, read-only to the commands). */
@@ -66,6 +68,10 @@ struct options {
 	uint64_t heap_base; /* replay: --heap-base=ADDR (0: the core's default) */
 	uint64_t max_stop_ns; /* attach: --max-stop=DURATION (0: not given, HS_MAX_STOP_DEFAULT_NS) */
 	const char *sysroot; /* core: --sysroot=DIR, where the core's files are */
+	const char *output;  /* -o, --output=FILE (NULL: stdout) */
+	/* Where the report goes: stdout, or -o's file (output.h), set by
+	 * the dispatcher before the command runs. */
+	FILE *out;
 };
 
 /* The stop's budget when --max-stop is not given: 3 s. The 2 GiB heap

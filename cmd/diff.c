@@ -19,7 +19,7 @@ static int cmd_diff(int argc, char **argv, const struct options *o, struct hs_er
 	if (hs_diff_load(argv[0], &old, err) || hs_diff_load(argv[1], &new, err) ||
 	    hs_diff_build(old, argv[0], new, argv[1], &d, err))
 		goto out;
-	int rc = o->report.format == HS_FMT_JSON ? hs_diff_json(stdout, &d, o->report.pretty) : hs_diff_text(stdout, &d);
+	int rc = o->report.format == HS_FMT_JSON ? hs_diff_json(o->out, &d, o->report.pretty) : hs_diff_text(o->out, &d);
 	if (rc)
 		hs_fail(err, rc, "%s", "cannot write the diff");
 	hs_diff_free(&d);
@@ -33,6 +33,7 @@ const struct hs_command hs_cmd_diff = {
 	.name = "diff",
 	.synopsis = "diff OLD.json NEW.json",
 	/* --redact is taken: a diff holds no byte of any target's memory */
-	.opts = OPTS_EVERY | OPT(OPT_JSON) | OPT(OPT_PRETTY) | OPT(OPT_FORMAT) | OPT(OPT_REDACT),
+	.opts = OPTS_EVERY | OPT(OPT_JSON) | OPT(OPT_PRETTY) | OPT(OPT_FORMAT) | OPT(OPT_REDACT) |
+		OPT(OPT_OUTPUT),
 	.run = cmd_diff,
 };

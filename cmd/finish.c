@@ -19,9 +19,9 @@ void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct
 		hs_compare_build(c, &cmp, warn);
 	hs_diagnose(c, leaks, &d);
 	d.compare = o->compare ? &cmp : NULL;
-	hs_report(stdout, c, &d, &o->report);
+	hs_report(o->out, c, &d, &o->report);
 	err->reported = true;
-	if (fflush(stdout) != 0 || ferror(stdout))
+	if (fflush(o->out) != 0 || ferror(o->out))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
 	else if (!c->consistent) {
 		/* name the thread and what it was changing: its arena (or the

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "output.h"
 
 /* The command table. A new command (core, watch, diff) is a row here and
  * a file of its own with its hs_command. */
@@ -65,17 +66,51 @@ static int dispatch(int argc, char **argv, struct hs_err *err)
 	}
 	if (hs_cli_check(cmd, before, after, commands, NCOMMANDS, err))
 		return err->code;
-	return cmd->run(argc - at, argv + at, &o, err);
+	o.out = stdout;
+	/* -o: its file made now, before the command confines itself (no
+	 * file can be created after); kept when a report went out (exit 5
+	 * too), dropped otherwise. A write that failed is the error: the
+	 * report is not in FILE (its line replaces the report's). */
+	struct hs_output out;
+	if (o.output) {
+		if (hs_output_open(&out, o.output, err))
+			return err->code;
+		o.out = out.f;
+	}
+	int rc = cmd->run(argc - at, argv + at, &o, err);
+	if (!o.output)
+		return rc;
+	if (rc && !err->reported && !out.werr) {
+		hs_output_abort(&out);
+		return rc;
+	}
+	struct hs_err w = {0};
+	if (hs_output_commit(&out, &w))
+		*err = w;
+	return err->code;
 }
 
 /* -j, -p, --json, --pretty or --format=json anywhere before "--": then an
- * error is also a JSON object on stdout, so that a pipe into jq sees it. */
+ * error is also a JSON object on stdout, so that a pipe into jq sees it
+ * (with -o too: FILE holds reports only). -o's FILE is not an option:
+ * "-oj.json", "-o -p". */
 static bool wants_json(int argc, char **argv)
 {
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--pretty") || !strcmp(argv[i], "--format=json") ||
-		    (argv[i][0] == '-' && argv[i][1] != '-' && strpbrk(argv[i] + 1, "jp")))
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--json") || !strcmp(a, "--pretty") || !strcmp(a, "--format=json"))
 			return true;
+		if (!strcmp(a, "--output")) {
+			i++;
+			continue;
+		}
+		if (a[0] != '-' || a[1] == '-')
+			continue;
+		size_t n = strcspn(a + 1, "o");
+		if (strcspn(a + 1, "jp") < n)
+			return true;
+		i += a[1 + n] == 'o' && !a[2 + n]; /* "-o FILE": skip FILE */
+	}
 	return false;
 }
 

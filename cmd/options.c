@@ -33,10 +33,11 @@ static const struct opt_def {
 	[OPT_REDACT] = {"redact", no_argument, 0, true},
 	[OPT_MAXSTOP] = {"max-stop", required_argument, 0, false},
 	[OPT_SYSROOT] = {"sysroot", required_argument, 0, false},
+	[OPT_OUTPUT] = {"output", required_argument, 'o', true},
 	[OPT_HELP] = {"help", no_argument, 'h', true},
 	[OPT_VERSION] = {"version", no_argument, 'V', true},
 };
-#define SHORT_OPTS "jphV"
+#define SHORT_OPTS "jphVo:"
 #define LONG_VAL 256 /* getopt's value of a long option without a letter: LONG_VAL + its id */
 
 void hs_cli_usage(FILE *out)
@@ -44,7 +45,7 @@ void hs_cli_usage(FILE *out)
 	fputs("usage: heapscope attach [options] PID\n"
 	      "       heapscope replay [options] TRACE\n"
 	      "       heapscope core [options] CORE [EXECUTABLE]\n"
-	      "       heapscope diff [-j|-p] OLD.json NEW.json\n"
+	      "       heapscope diff [-j|-p] [-o FILE] OLD.json NEW.json\n"
 	      "       heapscope --version | --help\n"
 	      "\n"
 	      "  -j, --json            JSON (schema heapscope/1)\n"
@@ -66,6 +67,8 @@ void hs_cli_usage(FILE *out)
 	      "                        say what the bytes are (also HEAPSCOPE_REDACT=1)\n"
 	      "      --max-stop=DUR    attach: refuse when the stop is predicted longer than\n"
 	      "                        DUR (e.g. 500ms, 10s; default 3s), cut it short at DUR\n"
+	      "  -o, --output=FILE     attach, core, replay, diff: the report to FILE, whole or\n"
+	      "                        not at all (a temporary file renamed over it)\n"
 	      "\n"
 	      "Exit codes: 0 report printed, 2 usage, 3 cannot attach, 4 target not supported,\n"
 	      "5 heap inconsistent or corrupt (report printed), 6 target exited while read.\n"
@@ -182,6 +185,11 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 		break;
 	case OPT_SYSROOT:
 		o->sysroot = arg;
+		break;
+	case OPT_OUTPUT:
+		if (!arg[0])
+			return hs_cli_usage_fail(err, "%s", "--output takes a FILE name, not ''");
+		o->output = arg;
 		break;
 	case OPT_HELP:
 	case OPT_VERSION:
