@@ -101,6 +101,7 @@ install: $(B)/heapscope
 	install -D -m 0755 $(B)/heapscope $(DESTDIR)$(PREFIX)/bin/heapscope
 	install -D -m 0644 man/heapscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/heapscope.1
 	install -D -m 0644 cmd/heapscope.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/heapscope
+	install -D -m 0644 cmd/heapscope-gdb.py $(DESTDIR)$(PREFIX)/share/heapscope/heapscope-gdb.py
 
 clean:
 	rm -rf $(B)
