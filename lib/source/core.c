@@ -77,6 +77,28 @@ static const unsigned char *bytes_at(const struct hs_core *c, uint64_t addr, siz
 	return f->map + off;
 }
 
+/* A large read of the core's own bytes (the heap walk's windows) is
+ * read(2), not copied from libelf's mapping: the mapping's pages would
+ * count in heapscope's RSS, the whole core in the end (2.4 GB of the
+ * bench's core against a goal of 256 MiB); the page cache holds them
+ * either way. Small reads stay copies: no system call each. */
+#define CORE_PREAD_MIN (64u << 10)
+
+static int pread_all(int fd, unsigned char *out, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t got = pread(fd, out, n, off);
+		if (got <= 0) {
+			errno = got < 0 ? errno : EFAULT;
+			return -1;
+		}
+		out += got;
+		off += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
 static int core_read(struct hs_source *src, uint64_t addr, void *buf, size_t len)
 {
 	const struct hs_core *c = (const struct hs_core *)src;
@@ -89,7 +111,12 @@ static int core_read(struct hs_source *src, uint64_t addr, void *buf, size_t len
 			return -1;
 		}
 		n = n < len ? n : len;
-		memcpy(out, p, n);
+		if (n >= CORE_PREAD_MIN && p >= c->image && p < c->image + c->size) {
+			if (pread_all(c->fd, out, n, (off_t)(p - c->image)) < 0)
+				return -1;
+		} else {
+			memcpy(out, p, n);
+		}
 		out += n;
 		addr += n;
 		len -= n;
