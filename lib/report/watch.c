@@ -57,6 +57,12 @@ void hs_report_watch_trend(FILE *out, const struct hs_trend *t)
 
 void hs_report_watch_summary(FILE *out, const struct hs_watch_summary *w)
 {
+	/* the trend first: the last line says how the watch ended */
+	if (w->trend.word)
+		hs_report_watch_trend(out, &w->trend);
+	else if (w->snapshots)
+		fprintf(out, "trend: not known (%zu interval%s; it takes %d)\n", w->snapshots - 1,
+			w->snapshots == 2 ? "" : "s", HS_TREND_MIN_INTERVALS);
 	fprintf(out, "watch of pid %d ended (%s): %zu snapshot%s", w->pid, w->end, w->snapshots,
 		w->snapshots == 1 ? "" : "s");
 	if (w->snapshots > 1) {
@@ -72,9 +78,4 @@ void hs_report_watch_summary(FILE *out, const struct hs_watch_summary *w)
 	if (w->inconsistent)
 		fprintf(out, "; %zu not consistent", w->inconsistent);
 	fputc('\n', out);
-	if (w->trend.word)
-		hs_report_watch_trend(out, &w->trend);
-	else if (w->snapshots)
-		fprintf(out, "trend: not known (%zu interval%s; it takes %d)\n", w->snapshots ? w->snapshots - 1 : 0,
-			w->snapshots == 2 ? "" : "s", HS_TREND_MIN_INTERVALS);
 }

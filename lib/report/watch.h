@@ -13,7 +13,7 @@
 void hs_report_watch_line(FILE *out, const struct hs_sample *s, const struct hs_delta *d, bool consistent);
 /* "trend: SENTENCE (N intervals, S s)" */
 void hs_report_watch_trend(FILE *out, const struct hs_trend *t);
-/* The summary: why the watch ended (end: "interrupted", "4 snapshots
+/* The summary: the trend, then (the last line) why the watch ended (end: "interrupted", "4 snapshots
  * taken", "pid 42 exited"), the snapshots first to last, their change
  * and rates, how many were not consistent, and the trend. */
 struct hs_watch_summary {
