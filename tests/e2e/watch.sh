@@ -14,7 +14,8 @@
 #   churn (text): glibc's count flat, heapscope says "steady"; the lines'
 #   format.
 #   SIGINT between snapshots: the summary, exit 0, the target running
-#   and untraced; a target that exits: a last line, exit 6 (text and
+#   and untraced; SIGINT while the target is stopped: heapscope dies of it
+#   (status 130, as attach), the target running and untraced; a target that exits: a last line, exit 6 (text and
 #   --json); bad -i / -n values and options watch does not take: exit 2
 #   and one line.
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/watch.sh
@@ -32,6 +33,25 @@ watch() {
 	shift 2
 	HS_RC=0
 	timeout -k 5 60 "$HEAPSCOPE" watch "$@" >"$out" 2>"$err" || HS_RC=$?
+}
+
+# reap PID: waits (5 s at most) for heapscope PID, started here in the
+# background, to end; sets rc to its status, or to a sentence when it did
+# not end (then it is killed).
+reap() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ours "$1" && [[ $(proc_state "$1") != Z ]] || break
+		sleep 0.05
+	done
+	if ours "$1" && [[ $(proc_state "$1") != Z ]]; then
+		kill_ours KILL "$1"
+		{ wait "$1"; } 2>/dev/null
+		rc="still running 5 s after the signal"
+	else
+		{ wait "$1"; } 2>/dev/null
+		rc=$?
+	fi
 }
 
 # truth_at FILE NS: glibc's uordblks at time NS (the last record at or
@@ -121,26 +141,15 @@ if start_fixture growrate grow 2000 5; then
 	P=$FIX_PID
 	env --default-signal=INT,TERM,HUP "$HEAPSCOPE" watch -i 1 "$P" >"$W/i.txt" 2>"$W/i.err" &
 	H=$!
-	bg_track "$H"
+	FIX_PIDS+=("$H")
 	# the signal half-way between two snapshots (#4 is taken at about 4 s)
 	for ((i = 0; i < 200; i++)); do
-		grep -q '^#4 ' "$W/i.txt" && break
+		grep -qs '^#4 ' "$W/i.txt" && break
 		sleep 0.05
 	done
 	sleep 0.4
 	kill -INT "$H"
-	# at most 5 s to end (then killed: a failure)
-	for ((i = 0; i < 100; i++)); do
-		ours "$H" && [[ $(proc_state "$H") != Z ]] || break
-		sleep 0.05
-	done
-	if ours "$H" && [[ $(proc_state "$H") != Z ]]; then
-		kill_ours KILL "$H"
-		rc="still running 5 s after SIGINT"
-	else
-		wait "$H" 2>/dev/null
-		rc=$?
-	fi
+	reap "$H"
 	check "SIGINT between snapshots: exit 0" "$([[ $rc == 0 ]]; echo $?)" "exit $rc: $(cat "$W/i.err")"
 	grep -Eq "^watch of pid $P ended \(interrupted by SIGINT\): 5 snapshots over" "$W/i.txt"
 	check "SIGINT between snapshots: the summary" "$?" "$W/i.txt"
@@ -150,6 +159,38 @@ if start_fixture growrate grow 2000 5; then
 	check "SIGINT: the target runs on, untraced (TracerPid 0, not t/T)" "$?" "${ALIVE_REASON:-}"
 	st=$(proc_state "$P") tp=$(awk '/^TracerPid:/ {print $2}' "/proc/$P/status")
 	check "SIGINT: /proc/$P/status says state $st, TracerPid $tp" "$([[ $st != [tT] && $tp == 0 ]]; echo $?)" "state $st TracerPid $tp"
+	stop_fixture "$P"
+fi
+
+# --- a signal during a stop: let go at once, heapscope dies of it (as attach)
+if start_fixture growrate grow 2000 5; then
+	P=$FIX_PID landed=no rc=
+	for ((try = 1; try <= 10; try++)); do
+		env --default-signal=INT,TERM,HUP "$HEAPSCOPE" watch -i 0.1 "$P" >"$W/s.out" 2>"$W/s.err" &
+		H=$!
+		FIX_PIDS+=("$H")
+		# the signal the moment the target is seen traced (no fork in the loop)
+		end=$((SECONDS + 5))
+		while ((SECONDS < end)); do
+			tp=0
+			while read -r k v; do [[ $k == TracerPid: ]] && tp=$v && break; done <"/proc/$P/status"
+			if [[ $tp != 0 ]]; then
+				kill -INT "$H" 2>/dev/null && landed=yes
+				break
+			fi
+		done
+		[[ $landed == no ]] && kill -KILL "$H" 2>/dev/null
+		reap "$H"
+		[[ $landed == yes ]] && break
+	done
+	if [[ $landed == yes ]]; then
+		check "SIGINT during a stop (try $try): heapscope dies of it, as attach (status 130)" \
+			"$([[ $rc == 130 ]]; echo $?)" "status $rc" "$W/s.err"
+		check_alive "$P"
+		check "SIGINT during a stop: the target runs on, untraced" "$?" "${ALIVE_REASON:-}"
+	else
+		fail "SIGINT during a stop" "the target was never seen traced in 10 tries"
+	fi
 	stop_fixture "$P"
 fi
 
