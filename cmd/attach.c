@@ -22,7 +22,7 @@
 #include "source/smaps.h"
 #include "source/target.h"
 
-bool hs_cli_parse_pid(const char *s, pid_t *pid)
+static bool parse_pid(const char *s, pid_t *pid)
 {
 	char *end;
 	errno = 0;
@@ -314,16 +314,23 @@ out:
 	return err->code;
 }
 
+int hs_cli_pid_operand(const char *cmd, int argc, char **argv, pid_t *pid, struct hs_err *err)
+{
+	if (argc < 1)
+		return hs_cli_usage_fail(err, "%s needs a PID", cmd);
+	if (argc > 1)
+		return hs_cli_usage_fail(err, "unexpected argument '%s' after the PID", argv[1]);
+	if (!parse_pid(argv[0], pid))
+		return hs_cli_usage_fail(err, "invalid PID '%s': give a positive process id", argv[0]);
+	return 0;
+}
+
 /* attach PID */
 static int cmd_attach(int argc, char **argv, const struct options *o, struct hs_err *err)
 {
-	if (argc < 1)
-		return hs_cli_usage_fail(err, "%s", "attach needs a PID");
-	if (argc > 1)
-		return hs_cli_usage_fail(err, "unexpected argument '%s' after the PID", argv[1]);
 	pid_t pid;
-	if (!hs_cli_parse_pid(argv[0], &pid))
-		return hs_cli_usage_fail(err, "invalid PID '%s': give a positive process id", argv[0]);
+	if (hs_cli_pid_operand("attach", argc, argv, &pid, err))
+		return err->code;
 	return attach(pid, o, err);
 }
 

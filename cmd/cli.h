@@ -167,7 +167,8 @@ int hs_cli_attach_open(pid_t pid, const struct options *o, struct hs_target *t, 
 		       struct hs_err *err);
 int hs_cli_attach_snapshot(struct hs_target *t, struct hs_cli_run *r, const struct options *o,
 			   const char **inconsistent, struct hs_err *err);
-/* A PID operand: a positive decimal process id. */
-bool hs_cli_parse_pid(const char *s, pid_t *pid);
+/* The operands of CMD PID: exactly one, a positive decimal process id;
+ * else HS_EUSAGE with err set. */
+int hs_cli_pid_operand(const char *cmd, int argc, char **argv, pid_t *pid, struct hs_err *err);
 
 #endif

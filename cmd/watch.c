@@ -207,15 +207,11 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 /* watch PID */
 static int cmd_watch(int argc, char **argv, const struct options *o, struct hs_err *err)
 {
-	if (argc < 1)
-		return hs_cli_usage_fail(err, "%s", "watch needs a PID");
-	if (argc > 1)
-		return hs_cli_usage_fail(err, "unexpected argument '%s' after the PID", argv[1]);
+	pid_t pid;
+	if (hs_cli_pid_operand("watch", argc, argv, &pid, err))
+		return err->code;
 	if (o->report.format != HS_FMT_TEXT && o->report.format != HS_FMT_JSON)
 		return hs_cli_usage_fail(err, "%s", "watch writes text or json (JSON Lines), no other --format");
-	pid_t pid;
-	if (!hs_cli_parse_pid(argv[0], &pid))
-		return hs_cli_usage_fail(err, "invalid PID '%s': give a positive process id", argv[0]);
 	return watch(pid, o, err);
 }
 
