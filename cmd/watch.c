@@ -198,9 +198,11 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 	hs_target_close(&t);
 	hs_cli_run_free(&r);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!err->code && w.sum.inconsistent)
+	if (!err->code && w.sum.inconsistent) {
 		hs_fail(err, HS_ECORRUPT, "pid %d: %zu of %zu snapshots may be inconsistent (see above)", (int)pid,
 			w.sum.inconsistent, w.sum.snapshots);
+		err->reported = true; /* --json: each report says so itself */
+	}
 	return err->code;
 }
 
