@@ -126,7 +126,7 @@ if start_fixture growrate churn 0 2; then
 	re_vals='system [0-9.]+ [KMG]?i?B  in use [0-9.]+ [KMG]?i?B  holes [0-9.]+ [KMG]?i?B \(tcache [0-9.]+ [KMG]?i?B, fastbins [0-9.]+ [KMG]?i?B, bins [0-9.]+ [KMG]?i?B, top [0-9.]+ [KMG]?i?B\)  mmapped [0-9.]+ [KMG]?i?B  arenas [0-9]+'
 	re_chg='[+-]?[0-9.]+ [KMG]?i?B \([+-]?[0-9.]+ [KMG]?i?B/s, [+-]?[0-9.]+ [KMG]?i?B/min\)'
 	ok=0
-	grep -Eq "^watch pid $C \(.*growrate\): a snapshot every 1 s, 4 times$" "$W/c.txt" || ok=1
+	grep -Eq "^watch pid $C \(/.*\): a snapshot every 1 s, 4 times$" "$W/c.txt" || ok=1
 	grep -Eq "^#0 $re_vals$" "$W/c.txt" || ok=1
 	for k in 1 2 3; do
 		grep -Eq "^#$k $re_vals  \| [0-9.]+ s: in use $re_chg, holes $re_chg, system $re_chg" "$W/c.txt" || ok=1
