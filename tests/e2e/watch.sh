@@ -2,7 +2,8 @@
 # heapscope watch [-i SECONDS] [-n COUNT] PID (issue 13, item 1), against
 # glibc's own count. fixtures/growrate.c mallocs a block every few ms and
 # keeps it ("grow"), or frees and mallocs blocks of random sizes with the
-# in-use bytes flat ("churn"); after every step it writes the time
+# in-use bytes flat ("churn"), or takes ever more from the system for the
+# same nothing in use ("swell"); after every step it writes the time
 # (CLOCK_MONOTONIC, the clock heapscope times its stops on) and glibc's
 # mallinfo2().uordblks to DIR/truth.txt. The truth over an interval is
 # the change of that count between the two stops' times (from the
@@ -12,7 +13,9 @@
 #   interval's in-use rate, and the whole watch's, within 5% of glibc's;
 #   the trend "leak-like growth".
 #   churn (text): glibc's count flat, heapscope says "steady"; the lines'
-#   format.
+#   format. swell (--json: blocks malloc'd ever larger and freed, nothing
+#   trimmed): glibc's uordblks flat and its arena grown, the system rate
+#   within 5% of glibc's, the trend "fragmentation".
 #   SIGINT between snapshots: the summary, exit 0, the target running
 #   and untraced; SIGINT while the target is stopped: heapscope dies of it
 #   (status 130, as attach), the target running and untraced; a target that exits: a last line, exit 6 (text and
@@ -134,6 +137,29 @@ if start_fixture growrate churn 0 2; then
 	grep -Eq "^watch of pid $C ended \(4 snapshots taken\): 4 snapshots over [0-9.]+ s; in use $re_chg, holes $re_chg, system $re_chg$" "$W/c.txt" || ok=1
 	check "churn text: the header, a line a snapshot (#0 without a change, #1..#3 with change and rates), the summary" "$ok" "$W/c.txt"
 	stop_fixture "$C"
+fi
+
+# --- swell, --json: in use flat, system grows: fragmentation -----------------
+if start_fixture growrate swell 1000 5; then
+	F=$FIX_PID FD=$FIX_DIR
+	watch "$W/f.json" "$W/f.err" -i 1 -n 4 --json "$F"
+	check "swell --json: exit 0" "$([[ $HS_RC -eq 0 ]]; echo $?)" "exit $HS_RC: $(head -3 "$W/f.err")"
+	mapfile -t ts < <(jq -r '.delta.monotonic_ns' "$W/f.json" 2>/dev/null)
+	if [[ ${#ts[@]} -eq 4 ]]; then
+		# glibc's own: uordblks flat, arena grown, over the same two stops
+		read -r u0 a0 < <(awk -v t="${ts[0]}" '$1 <= t {u = $2; a = $3} END {print u, a}' "$FD/truth.txt")
+		read -r u3 a3 < <(awk -v t="${ts[3]}" '$1 <= t {u = $2; a = $3} END {print u, a}' "$FD/truth.txt")
+		check "swell: glibc's uordblks flat ($u0 -> $u3), its arena grown ($a0 -> $a3)" \
+			"$([[ -n $u3 && -n $a3 && $((u3 - u0)) -lt 262144 && $((u0 - u3)) -lt 262144 && $((a3 - a0)) -gt 1048576 ]]; echo $?)" "uordblks $u0 -> $u3, arena $a0 -> $a3"
+		truth=$(awk -v a="$a0" -v b="$a3" -v t0="${ts[0]}" -v t1="${ts[3]}" 'BEGIN {printf "%.0f", (b - a) / ((t1 - t0) / 1e9)}')
+		got=$(jq -s '(.[3].totals.system_bytes - .[0].totals.system_bytes) / ((.[3].delta.monotonic_ns - .[0].delta.monotonic_ns) / 1e9) | round' "$W/f.json")
+		within "swell --json: the system rate (B/s) against glibc's arena" "$got" "$truth" 5
+	else
+		fail "swell --json: rates against glibc's" "no monotonic_ns in the lines"
+	fi
+	word=$(tail -1 "$W/f.json" | jq -r '.delta.trend.word' 2>/dev/null)
+	check "swell --json: the trend is fragmentation" "$([[ $word == fragmentation ]]; echo $?)" "trend: $word"
+	stop_fixture "$F"
 fi
 
 # --- SIGINT between snapshots: summary, exit 0, target let go ---------------
