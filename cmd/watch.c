@@ -166,6 +166,10 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 			if (hs_target_open(&t, pid, err) && !exited(pid))
 				break;
 		}
+		/* one that came while the target was opened is taken here, not
+		 * by the stop (which would die of it) */
+		if (!err->code && ended_by_signal(&w, 0))
+			break;
 		if (err->code || snap(&w, &t, &r, err)) {
 			if (err->code == HS_EEXITED || (err->code == HS_EATTACH && exited(pid))) {
 				snprintf(w.end, sizeof w.end, "pid %d exited", (int)pid);
