@@ -285,47 +285,60 @@ static int snapshot_call(void *p)
 			a->inconsistent, &a->r->warn, a->err);
 }
 
+int hs_cli_attach_open(pid_t pid, const struct options *o, struct hs_target *t, struct hs_cli_run *r,
+		       struct hs_err *err)
+{
+	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor};
+	memset(t, 0, sizeof *t);
+	t->pagemap.fd = -1;
+	/* Read-only by construction, before anything of the target is read;
+	 * then, once debuginfod had its chance to write its cache, no file
+	 * may be opened for writing either. The target's files are parsed
+	 * under a stricter filter still (HS_CONFINE_PARSE: no exec, no fork,
+	 * nothing that changes the system). */
+	if (hs_confine(HS_CONFINE_NO_WRITES, err) || hs_target_open(t, pid, err) ||
+	    hs_confine(HS_CONFINE_PARSE, err) || hs_symbols_load(&t->src, &so, &r->sym, err) ||
+	    hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, err))
+		return err->code;
+	hs_types_load(&r->sym, &r->types);
+	return 0;
+}
+
+int hs_cli_attach_snapshot(struct hs_target *t, struct hs_cli_run *r, const struct options *o,
+			   const char **inconsistent, struct hs_err *err)
+{
+	const pid_t pid = t->tgid;
+	hs_smaps_read(pid, &r->smaps); /* unreadable: the report has no process split */
+	struct hs_stop_estimate est;
+	struct snapshot_call call = {t, r, o, inconsistent, err};
+	/* A process another tracer holds is not stopped by heapscope: no
+	 * stop to predict (est stays 0). */
+	memset(&est, 0, sizeof est);
+	if ((!hs_target_tracer(t) && stop_budget(t, &r->smaps, &r->sym, o, &est, err)) ||
+	    (o->leaks && hs_contents_prepare(pid, &r->ct, err)) || hs_target_in_tracer(snapshot_call, &call))
+		return err->code;
+	r->c.pid = pid;
+	r->c.exe = t->exe;
+	r->c.stopped_ms = t->held_by ? 0 : hs_target_stopped_ms(t);
+	r->c.held_by = t->held_by;
+	r->c.held_comm = t->held_comm;
+	r->c.predicted_stop_ms = est.ms;
+	r->c.max_stop_ms = t->held_by ? 0 : (double)t->max_stop_ns / 1e6;
+	r->c.cpus_online = t->cpus_online;
+	r->c.cpus_allowed = t->cpus_allowed;
+	r->mem = &t->src;
+	return 0;
+}
+
 static int attach(pid_t pid, const struct options *o, struct hs_err *err)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct hs_target t;
 	struct hs_cli_run r = {.have_process = true};
-	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor};
 	const char *inconsistent = NULL;
-
-	memset(&t, 0, sizeof t);
-	t.pagemap.fd = -1;
-	/* Read-only by construction, before anything of the target is read;
-	 * then, once debuginfod had its chance to write its cache, no file
-	 * may be opened for writing either. The target's files are parsed
-	 * under a stricter filter still (HS_CONFINE_PARSE: no exec, no fork,
-	 * nothing that changes the system). */
-	if (hs_confine(HS_CONFINE_NO_WRITES, err) || hs_target_open(&t, pid, err) ||
-	    hs_confine(HS_CONFINE_PARSE, err) || hs_symbols_load(&t.src, &so, &r.sym, err) ||
-	    hs_confine(HS_CONFINE_NO_OPEN_FOR_WRITE, err))
+	if (hs_cli_attach_open(pid, o, &t, &r, err) || hs_cli_attach_snapshot(&t, &r, o, &inconsistent, err))
 		goto out;
-	hs_types_load(&r.sym, &r.types);
-	hs_smaps_read(pid, &r.smaps); /* unreadable: the report has no process split */
-	struct hs_stop_estimate est;
-	struct snapshot_call call = {&t, &r, o, &inconsistent, err};
-	/* A process another tracer holds is not stopped by heapscope: no
-	 * stop to predict (est stays 0). */
-	memset(&est, 0, sizeof est);
-	if ((!hs_target_tracer(&t) && stop_budget(&t, &r.smaps, &r.sym, o, &est, err)) ||
-	    (o->leaks && hs_contents_prepare(pid, &r.ct, err)) ||
-	    hs_target_in_tracer(snapshot_call, &call))
-		goto out;
-	r.c.pid = pid;
-	r.c.exe = t.exe;
-	r.c.stopped_ms = t.held_by ? 0 : hs_target_stopped_ms(&t);
-	r.c.held_by = t.held_by;
-	r.c.held_comm = t.held_comm;
-	r.c.predicted_stop_ms = est.ms;
-	r.c.max_stop_ms = t.held_by ? 0 : (double)t.max_stop_ns / 1e6;
-	r.c.cpus_online = t.cpus_online;
-	r.c.cpus_allowed = t.cpus_allowed;
-	r.mem = &t.src;
 	char who[64];
 	snprintf(who, sizeof who, "pid %d", (int)pid);
 	hs_cli_run_report(&r, o, &t0, who, inconsistent, err);
@@ -335,16 +348,23 @@ out:
 	return err->code;
 }
 
+int hs_cli_pid_operand(const char *cmd, int argc, char **argv, pid_t *pid, struct hs_err *err)
+{
+	if (argc < 1)
+		return hs_cli_usage_fail(err, "%s needs a PID", cmd);
+	if (argc > 1)
+		return hs_cli_usage_fail(err, "unexpected argument '%s' after the PID", argv[1]);
+	if (!parse_pid(argv[0], pid))
+		return hs_cli_usage_fail(err, "invalid PID '%s': give a positive process id", argv[0]);
+	return 0;
+}
+
 /* attach PID */
 static int cmd_attach(int argc, char **argv, const struct options *o, struct hs_err *err)
 {
-	if (argc < 1)
-		return hs_cli_usage_fail(err, "%s", "attach needs a PID");
-	if (argc > 1)
-		return hs_cli_usage_fail(err, "unexpected argument '%s' after the PID", argv[1]);
 	pid_t pid;
-	if (!parse_pid(argv[0], &pid))
-		return hs_cli_usage_fail(err, "invalid PID '%s': give a positive process id", argv[0]);
+	if (hs_cli_pid_operand("attach", argc, argv, &pid, err))
+		return err->code;
 	return attach(pid, o, err);
 }
 

@@ -27,6 +27,7 @@
 #include "glibc/walk.h"
 #include "report/report.h"
 #include "source/smaps.h"
+#include "source/target.h"
 
 /* Every option, once (options.c gives each its name and its parser). */
 enum hs_opt {
@@ -45,6 +46,8 @@ enum hs_opt {
 	OPT_MAXSTOP,
 	OPT_SYSROOT,
 	OPT_OUTPUT,
+	OPT_INTERVAL,
+	OPT_TIMES,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_COUNT
@@ -72,6 +75,8 @@ struct options {
 	/* Where the report goes: stdout, or -o's file (output.h), set by
 	 * the dispatcher before the command runs. */
 	FILE *out;
+	double interval_s;   /* watch: -i SECONDS (0: not given, 5) */
+	long times;          /* watch: -n COUNT (0: until interrupted) */
 };
 
 /* The stop's budget when --max-stop is not given: 3 s. The 2 GiB heap
@@ -96,6 +101,7 @@ extern const struct hs_command hs_cmd_attach; /* attach.c */
 extern const struct hs_command hs_cmd_replay; /* replay.c */
 extern const struct hs_command hs_cmd_core;   /* core.c */
 extern const struct hs_command hs_cmd_diff;   /* diff.c */
+extern const struct hs_command hs_cmd_watch;  /* watch.c */
 
 /* options.c: the options of argv[1 .. argc-1] into o, in order; a global
  * one acts where it stands (--help, --version print and set *done).
@@ -146,7 +152,29 @@ struct hs_cli_run {
 	struct hs_source *mem;
 };
 int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
-		  const char *inconsistent, struct hs_err *err);
+		      const char *inconsistent, struct hs_err *err);
+/* hs_cli_run_report without the report: bins, census, leaks, process
+ * split (watch renders its own). */
+int hs_cli_run_census(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
+		      struct hs_err *err);
+/* Frees and empties what one snapshot filled (all but sym and types:
+ * watch loads the symbols once and snapshots again). */
+void hs_cli_run_clear(struct hs_cli_run *r);
 void hs_cli_run_free(struct hs_cli_run *r);
+
+/* attach.c, for attach and watch: hs_cli_attach_open makes heapscope
+ * read-only (confine.h), opens the target and loads its symbols and
+ * types into r; hs_cli_attach_snapshot reads the process's maps (smaps),
+ * refuses a stop predicted over --max-stop, stops the target, reads the
+ * heap and lets it go (t must be open), and fills r->c's header fields.
+ * Both return 0 or the exit code with err set (inconsistent: why the
+ * snapshot is not consistent, as hs_cli_run_report takes it). */
+int hs_cli_attach_open(pid_t pid, const struct options *o, struct hs_target *t, struct hs_cli_run *r,
+		       struct hs_err *err);
+int hs_cli_attach_snapshot(struct hs_target *t, struct hs_cli_run *r, const struct options *o,
+			   const char **inconsistent, struct hs_err *err);
+/* The operands of CMD PID: exactly one, a positive decimal process id;
+ * else HS_EUSAGE with err set. */
+int hs_cli_pid_operand(const char *cmd, int argc, char **argv, pid_t *pid, struct hs_err *err);
 
 #endif

@@ -5,11 +5,11 @@
 # command table and cmd/options.c's option table, written out here:
 # tests/e2e/completion.sh asks the binary which command takes which option
 # (and which formats), and fails when this file says otherwise.
-# PIDs offered for attach: the processes whose maps name glibc's libc
+# PIDs offered for attach and watch: the processes whose maps name glibc's libc
 # (libc.so.6), those this user may read; listed with their command names
 # when bash lists the choices, inserted bare.
 
-_heapscope_commands="attach replay core diff"
+_heapscope_commands="attach replay core watch diff"
 # the options every command takes, and the global ones (before the command)
 _heapscope_every="-h --help -V --version"
 _heapscope_global="-j --json -p --pretty --format= --no-debuginfo --redact -o --output= $_heapscope_every"
@@ -17,12 +17,13 @@ _heapscope_report="-j --json -p --pretty --format= --chunks --bins --redact -o -
 _heapscope_opts_attach="$_heapscope_report --compare --leaks --leaks=all --no-debuginfo --glibc= --max-stop="
 _heapscope_opts_core="$_heapscope_report --compare --leaks --leaks=all --no-debuginfo --sysroot= --glibc="
 _heapscope_opts_replay="$_heapscope_report --compare --glibc= --word-size= --heap-base="
+_heapscope_opts_watch="-j --json --format= --redact --no-debuginfo --glibc= --max-stop= -i --interval= -n --count= $_heapscope_every"
 _heapscope_opts_diff="-j --json -p --pretty --format= --redact -o --output= $_heapscope_every"
 
 # _heapscope_formats COMMAND: the --format values COMMAND takes.
 _heapscope_formats() {
 	case $1 in
-	diff) echo "text json" ;;
+	diff | watch) echo "text json" ;;
 	replay) echo "text json malloc-stats malloc-info" ;;
 	*) echo "text json malloc-stats malloc-info prometheus" ;;
 	esac
@@ -76,6 +77,8 @@ _heapscope() {
 			continue
 		elif [[ -z $ended && ($w == -o || $w == --output || ($w =~ ^-[a-zA-Z]+$ && $w == *o)) ]]; then
 			((i++)) # its FILE
+		elif [[ -z $ended && ($w == -i || $w == -n || $w == --interval || $w == --count) ]]; then
+			((i++)) # watch's number
 		elif [[ -z $ended && $w == -* ]]; then
 			continue
 		elif [[ -z $cmd ]]; then
@@ -111,6 +114,8 @@ _heapscope() {
 		_heapscope_files "$cur"
 		return 0
 	fi
+	# watch's -i SECONDS and -n COUNT: a number, nothing to offer
+	[[ -z $ended && ($prev == -i || $prev == -n || $prev == --interval || $prev == --count) ]] && return 0
 	if [[ -z $ended && $cur == -* ]]; then
 		if [[ -z $cmd ]]; then
 			opts=$_heapscope_global
@@ -125,7 +130,7 @@ _heapscope() {
 	fi
 	case $cmd in
 	'') COMPREPLY=($(compgen -W "$_heapscope_commands" -- "$cur")) ;;
-	attach) _heapscope_pids "$cur" ;;
+	attach | watch) _heapscope_pids "$cur" ;;
 	core | replay | diff) _heapscope_files "$cur" ;;
 	esac
 	return 0

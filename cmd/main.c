@@ -16,6 +16,7 @@ static const struct hs_command *const commands[] = {
 	&hs_cmd_attach,
 	&hs_cmd_replay,
 	&hs_cmd_core,
+	&hs_cmd_watch,
 	&hs_cmd_diff,
 };
 #define NCOMMANDS HS_ARRAY_SIZE(commands)

@@ -34,10 +34,12 @@ static const struct opt_def {
 	[OPT_MAXSTOP] = {"max-stop", required_argument, 0, false},
 	[OPT_SYSROOT] = {"sysroot", required_argument, 0, false},
 	[OPT_OUTPUT] = {"output", required_argument, 'o', true},
+	[OPT_INTERVAL] = {"interval", required_argument, 'i', false},
+	[OPT_TIMES] = {"count", required_argument, 'n', false},
 	[OPT_HELP] = {"help", no_argument, 'h', true},
 	[OPT_VERSION] = {"version", no_argument, 'V', true},
 };
-#define SHORT_OPTS "jphVo:"
+#define SHORT_OPTS "jphVo:i:n:"
 #define LONG_VAL 256 /* getopt's value of a long option without a letter: LONG_VAL + its id */
 
 void hs_cli_usage(FILE *out)
@@ -45,6 +47,7 @@ void hs_cli_usage(FILE *out)
 	fputs("usage: heapscope attach [options] PID\n"
 	      "       heapscope replay [options] TRACE\n"
 	      "       heapscope core [options] CORE [EXECUTABLE]\n"
+	      "       heapscope watch [-i SECONDS] [-n COUNT] [options] PID\n"
 	      "       heapscope diff [-j|-p] [-o FILE] OLD.json NEW.json\n"
 	      "       heapscope --version | --help\n"
 	      "\n"
@@ -65,10 +68,12 @@ void hs_cli_usage(FILE *out)
 	      "      --sysroot=DIR     core: the root the process ran in (its libc, its files)\n"
 	      "      --redact          no byte of the target's memory in the report: previews\n"
 	      "                        say what the bytes are (also HEAPSCOPE_REDACT=1)\n"
-	      "      --max-stop=DUR    attach: refuse when the stop is predicted longer than\n"
-	      "                        DUR (e.g. 500ms, 10s; default 3s), cut it short at DUR\n"
+	      "      --max-stop=DUR    attach, watch: refuse a stop predicted longer than DUR\n"
+	      "                        (e.g. 500ms, 10s; default 3s), cut it short at DUR\n"
 	      "  -o, --output=FILE     attach, core, replay, diff: the report to FILE, whole or\n"
 	      "                        not at all (a temporary file renamed over it)\n"
+	      "  -i, --interval=SEC    watch: a snapshot every SEC seconds (0.1 to 86400; 5)\n"
+	      "  -n, --count=N         watch: N snapshots (default: until interrupted)\n"
 	      "\n"
 	      "Exit codes: 0 report printed, 2 usage, 3 cannot attach, 4 target not supported,\n"
 	      "5 heap inconsistent or corrupt (report printed), 6 target exited while read.\n"
@@ -191,6 +196,24 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 			return hs_cli_usage_fail(err, "%s", "--output takes a FILE name, not ''");
 		o->output = arg;
 		break;
+	case OPT_INTERVAL: {
+		char *end;
+		errno = 0;
+		double v = strtod(arg, &end);
+		if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9') || !(v >= 0.1 && v <= 86400))
+			return hs_cli_usage_fail(err, "-i takes a number of seconds from 0.1 to 86400, not '%s'", arg);
+		o->interval_s = v;
+		break;
+	}
+	case OPT_TIMES: {
+		char *end;
+		errno = 0;
+		long v = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9') || v < 1)
+			return hs_cli_usage_fail(err, "-n takes a count of snapshots from 1 up, not '%s'", arg);
+		o->times = v;
+		break;
+	}
 	case OPT_HELP:
 	case OPT_VERSION:
 	case OPT_COUNT:

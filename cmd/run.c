@@ -1,6 +1,8 @@
 /* run.c - what attach and core do once the target's memory has been
  * read (the snapshot): bins, census, leaks, the process split, then
  * hs_cli_finish's diagnosis and report. */
+#include <string.h>
+
 #include "cli.h"
 
 /* The process split's reads, through the target's source, of pages the
@@ -15,8 +17,8 @@ static int read_mem(void *arg, uint64_t addr, void *buf, size_t len)
 	return hs_read(arg, addr, buf, len);
 }
 
-int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
-		  const char *inconsistent, struct hs_err *err)
+int hs_cli_run_census(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
+		      struct hs_err *err)
 {
 	struct hs_census *c = &r->c;
 	hs_bins_read(&r->heap, &r->ix, o->report.bins || o->compare, &r->bins, &r->warn);
@@ -40,20 +42,43 @@ int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struc
 			       r->sym.other_allocator,
 			       hs_fmt_size(held, c->totals.system_bytes + c->totals.mmapped.bytes));
 	}
-	hs_cli_finish(&r->heap, c, o->leaks ? &r->leaks : NULL, &r->warn, o, who, inconsistent, err);
+	return 0;
+}
+
+int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
+		      const char *inconsistent, struct hs_err *err)
+{
+	if (hs_cli_run_census(r, o, t0, who, err))
+		return err->code;
+	hs_cli_finish(&r->heap, &r->c, o->leaks ? &r->leaks : NULL, &r->warn, o, who, inconsistent, err);
 	return err->code;
 }
 
-void hs_cli_run_free(struct hs_cli_run *r)
+void hs_cli_run_clear(struct hs_cli_run *r)
 {
 	hs_census_free(&r->c);
 	hs_leaks_free(&r->leaks);
 	hs_smaps_free(&r->smaps);
 	hs_contents_free(&r->ct);
-	hs_types_free(&r->types);
 	hs_bins_free(&r->bins);
 	hs_index_free(&r->ix);
 	hs_heap_free(&r->heap);
-	hs_symbols_free(&r->sym);
 	hs_warnings_free(&r->warn);
+	memset(&r->c, 0, sizeof r->c);
+	memset(&r->leaks, 0, sizeof r->leaks);
+	memset(&r->smaps, 0, sizeof r->smaps);
+	memset(&r->ct, 0, sizeof r->ct);
+	memset(&r->bins, 0, sizeof r->bins);
+	memset(&r->ix, 0, sizeof r->ix);
+	memset(&r->heap, 0, sizeof r->heap);
+	memset(&r->warn, 0, sizeof r->warn);
+	memset(&r->proc, 0, sizeof r->proc);
+	r->mem = NULL;
+}
+
+void hs_cli_run_free(struct hs_cli_run *r)
+{
+	hs_cli_run_clear(r);
+	hs_types_free(&r->types);
+	hs_symbols_free(&r->sym);
 }

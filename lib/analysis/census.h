@@ -11,6 +11,8 @@
 #include "analysis/process.h"
 #include "glibc/types.h"
 
+struct hs_delta; /* analysis/trend.h */
+
 struct hs_tally {
 	uint64_t chunks, bytes;
 };
@@ -94,6 +96,9 @@ struct hs_census {
 	/* The whole process's memory (smaps, read before the stop), set by
 	 * the caller like the header fields; NULL without a process (replay). */
 	const struct hs_process *process;
+	/* watch: this snapshot against the one before (analysis/trend.h),
+	 * set by the caller like the header fields; NULL otherwise. */
+	const struct hs_delta *delta;
 };
 
 void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const struct hs_bins *b,

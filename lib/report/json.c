@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "analysis/trend.h"
 #include "report/report.h"
 #include "report/render.h"
 
@@ -543,6 +544,42 @@ static void compare(cJSON *root, const struct hs_compare *m)
 	}
 }
 
+/* watch: "delta", this snapshot against the one before (trend.h); the
+ * first has no previous: its rates and trend are null. */
+static void delta(cJSON *root, const struct hs_delta *d)
+{
+	cJSON *o = obj(root, "delta");
+	cJSON_AddNumberToObject(o, "index", (double)d->index);
+	put_u(o, "monotonic_ns", d->t_ns);
+	cJSON_AddNumberToObject(o, "seconds", d->seconds);
+	cJSON *ch = obj(o, "change");
+	for (int q = 0; q < HS_NQTY; q++)
+		cJSON_AddNumberToObject(ch, hs_qty_name(q), (double)d->change[q]);
+	if (d->index == 0 || d->seconds <= 0) {
+		cJSON_AddNullToObject(o, "per_second");
+		cJSON_AddNullToObject(o, "per_minute");
+	} else {
+		cJSON *ps = obj(o, "per_second"), *pm = obj(o, "per_minute");
+		for (int q = 0; q < HS_NQTY; q++) {
+			cJSON_AddNumberToObject(ps, hs_qty_name(q), d->per_s[q]);
+			cJSON_AddNumberToObject(pm, hs_qty_name(q), d->per_s[q] * 60);
+		}
+	}
+	const struct hs_trend *t = &d->trend;
+	if (!t->word) {
+		cJSON_AddNullToObject(o, "trend");
+		return;
+	}
+	cJSON *tr = obj(o, "trend");
+	cJSON_AddStringToObject(tr, "word", t->word);
+	cJSON_AddStringToObject(tr, "sentence", t->sentence);
+	cJSON_AddNumberToObject(tr, "intervals", (double)t->intervals);
+	cJSON_AddNumberToObject(tr, "seconds", t->seconds);
+	cJSON_AddNumberToObject(tr, "in_use_per_minute", t->in_use_per_s * 60);
+	cJSON_AddNumberToObject(tr, "holes_per_minute", t->holes_per_s * 60);
+	cJSON_AddNumberToObject(tr, "system_per_minute", t->system_per_s * 60);
+}
+
 static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, const struct hs_report_opts *opt)
 {
 	const struct hs_symbols *s = c->sym;
@@ -617,6 +654,8 @@ static cJSON *build(const struct hs_census *c, const struct hs_diagnosis *d, con
 	warnings(root, c, opt);
 	if (opt->chunks)
 		chunks(root, c);
+	if (c->delta)
+		delta(root, c->delta);
 	return root;
 }
 

@@ -72,7 +72,7 @@ check "options listed: $(wc -l <"$W/options") (--help and man page)" "$([[ $(wc 
 value() {
 	case $1 in
 	--format) echo =text ;; --glibc) echo =2.36 ;; --word-size) echo =8 ;; --heap-base) echo =10000 ;;
-	--max-stop) echo =1s ;; --sysroot) echo =/ ;; --output) echo "=$W/o" ;;
+	--max-stop) echo =1s ;; --sysroot) echo =/ ;; --output) echo "=$W/o" ;; --interval) echo =1 ;; --count) echo =1 ;;
 	esac
 }
 # offered NAMES: the options given as NAME (the "=" of --opt= dropped)
