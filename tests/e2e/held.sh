@@ -6,7 +6,7 @@
 # holding gdb reads it (the thread pointers found without ptrace), --leaks
 # exactly the leaked set, snapshot.stopped_by naming gdb; the threads are
 # in gdb's stop before and after, and run on when gdb detaches. A thread
-# gdb holds inside malloc (a breakpoint on mmap, reached from sysmalloc)
+# gdb holds inside malloc (a breakpoint on mmap when sysmalloc called it)
 # makes the snapshot not consistent (exit 5), found by unwinding from the
 # program counter and stack pointer alone. A process traced and running
 # (strace) is refused: exit 3, one line. (bad_input.sh checks the exit
@@ -145,7 +145,7 @@ echo "== storm: gdb holds a thread inside malloc (a breakpoint on mmap)"
 if start_fixture storm 8; then
 	pid=$FIX_PID d=$FIX_DIR
 	# (the backtrace into a file gdb closes: its stdout is buffered)
-	if hold "$pid" "$d" -ex "break mmap" -ex continue -ex "set logging file $d/bt" -ex "set logging redirect on" \
+	if hold "$pid" "$d" -ex "break mmap if \$_any_caller_matches(\"sysmalloc\", 3)" -ex continue -ex "set logging file $d/bt" -ex "set logging redirect on" \
 		-ex "set logging enabled on" -ex bt -ex "set logging enabled off"; then
 		states "$pid" >"$d/before"
 		held_by_gdb "storm: at the breakpoint" "$pid" "$d/before"
