@@ -96,6 +96,18 @@ static int open_target_file(const struct dw_ctx *ctx, const struct hs_map *m, ch
 /* A candidate debug file: a regular file (hs_rootfs_file) whose build-id
  * is the module's. A file of the target's root that names another build-id,
  * or none, is not its debug file, whatever its name. Returns its fd. */
+/* Whether the ELF file open at fd has the GNU build-id id. */
+static bool same_build_id(int fd, const unsigned char *id, int idlen)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	const void *have = NULL;
+	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &have) : -1;
+	bool same = n == idlen && have && memcmp(have, id, (size_t)idlen) == 0;
+	if (elf)
+		elf_end(elf);
+	return same;
+}
+
 static int try_debug_file(const struct dw_ctx *ctx, int root, const char *path, const unsigned char *id,
 			  int idlen, char **shown)
 {
@@ -103,17 +115,19 @@ static int try_debug_file(const struct dw_ctx *ctx, int root, const char *path, 
 		return -1; /* the clock is past its bound: no new file */
 	const char *why;
 	int fd = hs_rootfs_file(root, path, HS_ROOTFS_MAX_FILE, &why);
-	if (fd >= 0 && root != HS_ROOTFS_HOST)
-		fd = hs_rootfs_snapshot(fd, &why); /* the target's: checked and parsed as copied */
 	if (fd < 0)
 		return -1;
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	const void *have = NULL;
-	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &have) : -1;
-	bool same = n == idlen && have && memcmp(have, id, (size_t)idlen) == 0;
-	if (elf)
-		elf_end(elf);
-	if (!same) {
+	/* The target's: checked, then copied (only a match: the copy is up to
+	 * 256 MiB of memory), then checked and parsed as copied. */
+	if (root != HS_ROOTFS_HOST) {
+		if (!same_build_id(fd, id, idlen)) {
+			close(fd);
+			return -1;
+		}
+		if ((fd = hs_rootfs_snapshot(fd, &why)) < 0)
+			return -1;
+	}
+	if (!same_build_id(fd, id, idlen)) {
 		close(fd);
 		return -1;
 	}
