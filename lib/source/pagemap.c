@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define PM_PRESENT (1ull << 63)
@@ -27,9 +28,11 @@ int hs_pagemap_read(const struct hs_pagemap *pm, uint64_t addr, size_t npages, u
 		ssize_t got = pread(pm->fd, buf, want * 8, (off_t)((pg + done) * 8));
 		if (got < 0)
 			return -1;
-		if (got < 8) { /* past the end of the address space */
-			errno = EIO;
-			return -1;
+		if (got < 8) {
+			/* past the end of the address space (the last 2 MiB block
+			 * of a stack at its very top, without ASLR): no page there */
+			memset(state + done, HS_PAGE_NONE, npages - done);
+			return 0;
 		}
 		size_t n = (size_t)got / 8;
 		for (size_t i = 0; i < n; i++)
