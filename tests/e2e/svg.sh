@@ -57,7 +57,7 @@ PY
 map_checks() {
 	local out rc=0
 	out=$("$PY" "$HERE/svg_check.py" "$2" "$3" 2>&1) || rc=$?
-	check "$1: map against the JSON (${out:0:300})" "$rc" "$out"
+	check "$1: map against the JSON (${out:0:200})" "$rc" "$(head -n 12 <<<"$out")"
 	[[ -n ${4:-} ]] && glibc_check "$1" "$2" "$4"
 }
 
