@@ -22,7 +22,7 @@ int hs_report(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d
 		hs_report_prometheus(out, c, d);
 		break;
 	case HS_FMT_SVG:
-		hs_report_svg(out, c);
+		hs_report_svg(out, c, d);
 		break;
 	default:
 		return HS_EUSAGE;

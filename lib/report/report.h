@@ -35,6 +35,6 @@ void hs_report_malloc_info(FILE *out, const struct hs_census *c);
 void hs_report_prometheus(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d);
 /* The heap map (svg.c): every chunk's place, so the walk must have kept
  * the large in-use chunks (hs_walk_opts.keep_big) or every chunk. */
-void hs_report_svg(FILE *out, const struct hs_census *c);
+void hs_report_svg(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d);
 
 #endif

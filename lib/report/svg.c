@@ -12,8 +12,9 @@
  * (hs_walk_opts.keep_big, or every chunk with --chunks), each arena's top,
  * and the mmapped chunks. Bytes no chunk holds are overhead (heap_info,
  * malloc_state, fenceposts, alignment). Deterministic: the same snapshot
- * gives the same bytes (no timing in it). Leaked chunks and pins are not
- * marked yet. */
+ * gives the same bytes (no timing in it). Over the bands, a tick marks
+ * each pin and, with --leaks, each unreachable chunk the scan kept (a
+ * sample, or every one with --leaks=all). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,25 @@
 #define BAND_H 22
 #define LABEL_H 16
 #define LEGEND_H 40
+#define MARK_H 6 /* a leak's or a pin's tick, over the band */
 
 enum st { ST_INUSE, ST_TCACHE, ST_FAST, ST_BIN, ST_TOP, ST_OVERHEAD, ST_MMAPPED, NST };
 static const char *const st_name[NST] = {"in use", "tcache", "fastbin", "bin", "top", "overhead", "mmapped"};
 static const char *const st_class[NST] = {"u", "t", "f", "b", "p", "o", "m"};
 static const char *const st_colour[NST] = {"#d62728", "#ff7f0e", "#bcbd22", "#2ca02c", "#1f77b4", "#7f7f7f", "#9467bd"};
+/* the marks over the bands: chunks --leaks found unreachable, and the
+ * chunks that pin a heap's top (VERDICTS, PINS) */
+enum mark { MK_LEAK, MK_PIN, NMK };
+static const char *const mk_name[NMK] = {"leaked", "pin"};
+static const char *const mk_class[NMK] = {"l", "n"};
+static const char *const mk_colour[NMK] = {"#000000", "#e377c2"};
+
+/* One chunk to mark: where, and what its title says. */
+struct mark_at {
+	uint64_t addr, size, held;
+	const char *type;
+	enum mark kind;
+};
 
 struct col {
 	uint64_t bytes[NST], chunks[NST];
@@ -165,7 +180,57 @@ static void title_run(FILE *out, const struct band *b, size_t i0, size_t i1, con
 	fputs("</title>", out);
 }
 
-static void band_write(FILE *out, struct band *b, int y, const char *label_fmt, int arena, size_t heap)
+static int cmp_mark(const void *x, const void *y)
+{
+	const struct mark_at *a = x, *b = y;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* The marks [m, m + n) (sorted by kind, then address) that lie in the
+ * band: one tick a pixel column and kind, its title the chunk, or how
+ * many chunks and bytes when several start in that column. */
+static void band_marks(FILE *out, const struct band *b, int y, const struct mark_at *m, size_t n)
+{
+	for (int k = 0; k < NMK; k++) {
+		size_t lo = 0, hi = n; /* first of kind k at or past base */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (m[mid].kind < (enum mark)k || (m[mid].kind == (enum mark)k && m[mid].addr < b->base))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < n && m[i].kind == (enum mark)k && m[i].addr < b->end;) {
+			const size_t col = (size_t)((m[i].addr - b->base) / b->per);
+			size_t j = i;
+			uint64_t bytes = 0;
+			for (; j < n && m[j].kind == (enum mark)k && m[j].addr < b->end &&
+			       (m[j].addr - b->base) / b->per == col; j++)
+				bytes += m[j].size;
+			fprintf(out, "<rect x=\"%zu\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"%s\"><title>%s: ",
+				LEFT + col * COLS / b->ncols, y - MARK_H, COLS / (int)b->ncols > 2 ? COLS / (int)b->ncols : 2,
+				MARK_H, mk_class[k], mk_name[k]);
+			if (j - i == 1) {
+				fprintf(out, "chunk 0x%" PRIx64 ", size %" PRIu64, m[i].addr, m[i].size);
+				if (k == MK_PIN)
+					fprintf(out, ", keeps %" PRIu64 " bytes from top", m[i].held);
+				if (m[i].type) {
+					fputs(", type ", out);
+					xml_text(out, m[i].type);
+				}
+			} else {
+				fprintf(out, "%zu chunks, %" PRIu64 " bytes, the first 0x%" PRIx64, j - i, bytes, m[i].addr);
+			}
+			fputs("</title></rect>\n", out);
+			i = j;
+		}
+	}
+}
+
+static void band_write(FILE *out, struct band *b, int y, const char *label_fmt, int arena, size_t heap,
+		       const struct mark_at *m, size_t nm)
 {
 	fprintf(out, "<g class=\"band\"><text x=\"%d\" y=\"%d\">", LEFT, y + LABEL_H - 4);
 	if (arena >= 0)
@@ -175,6 +240,7 @@ static void band_write(FILE *out, struct band *b, int y, const char *label_fmt, 
 	fprintf(out, " 0x%" PRIx64 "-0x%" PRIx64 ", %" PRIu64 " bytes, %" PRIu64 " a pixel</text>\n", b->base, b->end,
 		b->end - b->base, b->per);
 	y += LABEL_H;
+	band_marks(out, b, y, m, nm);
 	size_t i0 = 0;
 	int st0 = -1;
 	struct col sum;
@@ -249,10 +315,18 @@ static void fill_segment(struct band *b, const struct hs_census *c, const struct
 		band_add(b, a->top, c->arenas[sg->arena].c.top_bytes, ST_TOP, NULL);
 }
 
-void hs_report_svg(FILE *out, const struct hs_census *c)
+void hs_report_svg(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d)
 {
 	const struct hs_index *ix = c->index;
 	const struct hs_heap *h = c->heap;
+	size_t nm = 0;
+	const struct hs_leaks *lk = d ? d->leaks : NULL;
+	struct mark_at *m = hs_xcalloc((lk ? lk->nsuspects : 0) + (d ? d->npins : 0) + 1, sizeof *m);
+	for (size_t i = 0; lk && i < lk->nsuspects; i++)
+		m[nm++] = (struct mark_at){lk->suspects[i].addr, lk->suspects[i].size, 0, lk->suspects[i].type, MK_LEAK};
+	for (size_t i = 0; d && i < d->npins; i++)
+		m[nm++] = (struct mark_at){d->pins[i].addr, d->pins[i].size, d->pins[i].held_bytes, d->pins[i].type, MK_PIN};
+	qsort(m, nm, sizeof *m, cmp_mark);
 	size_t nbands = (ix ? ix->nsegs : 0) + (h ? h->nmmapped : 0);
 	int width = COLS + 2 * LEFT, height = LEGEND_H + (int)nbands * (LABEL_H + BAND_H + 4) + 8;
 	fprintf(out,
@@ -262,6 +336,8 @@ void hs_report_svg(FILE *out, const struct hs_census *c)
 		width, height, width, height);
 	for (int s = 0; s < NST; s++)
 		fprintf(out, ".%s{fill:%s}", st_class[s], st_colour[s]);
+	for (int k = 0; k < NMK; k++)
+		fprintf(out, ".%s{fill:%s}", mk_class[k], mk_colour[k]);
 	fputs("text{fill:#222}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n<title>heapscope heap map", out);
 	if (c->pid)
 		fprintf(out, " of pid %d", (int)c->pid);
@@ -276,6 +352,14 @@ void hs_report_svg(FILE *out, const struct hs_census *c)
 		fprintf(out, "<rect x=\"%d\" y=\"8\" width=\"14\" height=\"14\" class=\"%s\"/><text x=\"%d\" y=\"19\">%s</text>", x,
 			st_class[s], x + 18, st_name[s]);
 	}
+	/* the marks' entries only when there is something to mark with */
+	for (int k = 0; k < NMK; k++) {
+		if (k == MK_LEAK && !lk)
+			continue;
+		int x = LEFT + (NST + k) * 110 - (k == MK_PIN && !lk ? 110 : 0);
+		fprintf(out, "<rect x=\"%d\" y=\"8\" width=\"14\" height=\"%d\" class=\"%s\"/><text x=\"%d\" y=\"19\">%s</text>", x,
+			MARK_H, mk_class[k], x + 18, mk_name[k]);
+	}
 	fputs("</g>\n", out);
 	int y = LEGEND_H;
 	struct band *b = hs_xcalloc(1, sizeof *b);
@@ -284,14 +368,15 @@ void hs_report_svg(FILE *out, const struct hs_census *c)
 		const struct hs_segment *sg = &ix->segs[s];
 		band_init(b, h->arenas[sg->arena].heaps[sg->heap].base, sg->end);
 		fill_segment(b, c, sg, &kept);
-		band_write(out, b, y, "arena %d heap %zu:", sg->arena, sg->heap);
+		band_write(out, b, y, "arena %d heap %zu:", sg->arena, sg->heap, m, nm);
 	}
 	for (size_t i = 0; h && i < h->nmmapped; i++, y += LABEL_H + BAND_H + 4) {
-		const struct hs_mmchunk *m = &h->mmapped[i];
-		band_init(b, m->addr, m->addr + m->size);
-		band_add(b, m->addr, m->size, ST_MMAPPED, NULL);
-		band_write(out, b, y, "mmapped chunk:", -1, 0);
+		const struct hs_mmchunk *mm = &h->mmapped[i];
+		band_init(b, mm->addr, mm->addr + mm->size);
+		band_add(b, mm->addr, mm->size, ST_MMAPPED, NULL);
+		band_write(out, b, y, "mmapped chunk:", -1, 0, m, nm);
 	}
 	free(b);
+	free(m);
 	fputs("</svg>\n", out);
 }

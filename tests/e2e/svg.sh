@@ -12,9 +12,14 @@
 # and, to glibc's own mallinfo2() (the fixture's mallinfo2.txt, an oracle
 # nobody here wrote): fastbin + bin + top bytes = fordblks, fastbin bytes
 # = fsmblks, fastbin chunks = smblks, bin chunks + tops = ordblks.
+# Over the bands, the marks: as many leaked chunks as the JSON's suspects
+# and pins as its pins, and (an oracle again) the fixture's own: leaks with
+# --leaks=all marks every chunk its facts.txt says it leaked, pinned the
+# chunk it says pins its heap, at their addresses, with their sizes.
 # Cases: fragmented (4 arenas, 5 heaps, every state), mmthreads (16 arenas,
-# mmapped chunks), a gcore core of fragmented read by `core`, a replay
-# trace, and classic with 2,000,000 chunks (the map under 2 MB). The map
+# mmapped chunks), leaks, pinned, a gcore core of fragmented read by
+# `core`, a replay trace, and classic with 2,000,000 chunks (the map under
+# 2 MB). The map
 # is the same bytes twice (deterministic). Chromium (Debian's, headless)
 # renders the fragmented map: the screenshot holds every legend colour
 # and is no blank page (a blank SVG, rendered the same way, must be
@@ -53,21 +58,25 @@ PY
 	check "$1: the map's free bytes and chunks = glibc's mallinfo2 ($out)" "$rc" "$out"
 }
 
-# map_checks LABEL SVG JSON [MALLINFO2]
+# map_checks LABEL SVG JSON [MALLINFO2 [FACTS]]
 map_checks() {
 	local out rc=0
-	out=$("$PY" "$HERE/svg_check.py" "$2" "$3" 2>&1) || rc=$?
+	out=$("$PY" "$HERE/svg_check.py" "$2" "$3" ${5:+"$5"} 2>&1) || rc=$?
 	check "$1: map against the JSON (${out:0:200})" "$rc" "$(head -n 12 <<<"$out")"
 	[[ -n ${4:-} ]] && glibc_check "$1" "$2" "$4"
 }
 
-# attach_maps LABEL PID DIR: map, JSON, map again (same bytes), into DIR.
+# attach_maps LABEL PID DIR [OPTIONS]: map, JSON, map again (same bytes),
+# into DIR.
 attach_maps() {
-	hs "$3/map.svg" "$3/map.err" attach --format=svg "$2"
-	check "$1: attach --format=svg exits 0, stderr empty" "$([[ $HS_RC -eq 0 && ! -s $3/map.err ]]; echo $?)" \
-		"exit $HS_RC" "$3/map.err"
-	hs "$3/rep.json" "$3/rep.err" attach --json "$2"
-	hs "$3/map2.svg" "$3/map2.err" attach --format=svg "$2"
+	local label=$1 pid=$2 d=$3
+	shift 3
+	hs "$d/map.svg" "$d/map.err" attach "$@" --format=svg "$pid"
+	check "$label: attach ${*:+$* }--format=svg exits 0, stderr empty" "$([[ $HS_RC -eq 0 && ! -s $d/map.err ]]; echo $?)" \
+		"exit $HS_RC" "$d/map.err"
+	hs "$d/rep.json" "$d/rep.err" attach "$@" --json "$pid"
+	hs "$d/map2.svg" "$d/map2.err" attach "$@" --format=svg "$pid"
+	set -- "$label" "$pid" "$d"
 	check "$1: the same heap gives the same map, byte for byte" "$(cmp -s "$3/map.svg" "$3/map2.svg"; echo $?)" \
 		"$(cmp "$3/map.svg" "$3/map2.svg" 2>&1)"
 }
@@ -129,6 +138,25 @@ if start_fixture mmthreads; then
 	map_checks mmthreads "$d/map.svg" "$d/rep.json" "$d/mallinfo2.txt"
 	n=$(jq '.totals.mmapped_chunks' "$d/rep.json")
 	check "mmthreads: the JSON has mmapped chunks to map ($n)" "$([[ $n -gt 0 ]]; echo $?)"
+	stop_fixture "$FIX_PID"
+fi
+
+echo "== leaks --leaks=all: every leaked chunk marked"
+if start_fixture leaks; then
+	d=$FIX_DIR
+	attach_maps "leaks --leaks=all" "$FIX_PID" "$d" --leaks=all
+	n=$(grep -c '^leaked ' "$d/facts.txt")
+	check "leaks: the fixture leaked chunks to mark ($n)" "$([[ $n -gt 0 ]]; echo $?)"
+	map_checks "leaks --leaks=all" "$d/map.svg" "$d/rep.json" "$d/mallinfo2.txt" "$d/facts.txt"
+	stop_fixture "$FIX_PID"
+fi
+
+echo "== pinned: the chunk that pins the heap marked"
+if start_fixture pinned; then
+	d=$FIX_DIR
+	attach_maps pinned "$FIX_PID" "$d"
+	# (pinned writes no mallinfo2.txt: its facts.txt names the pin)
+	map_checks pinned "$d/map.svg" "$d/rep.json" "" "$d/facts.txt"
 	stop_fixture "$FIX_PID"
 fi
 

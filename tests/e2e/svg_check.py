@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""svg_check.py MAP.svg REPORT.json: the heap map (--format=svg) against
-the JSON report of the same snapshot. Exit 0 when every check holds,
-1 with the failed ones on stdout.
+"""svg_check.py MAP.svg REPORT.json [FACTS]: the heap map (--format=svg)
+against the JSON report of the same snapshot. Exit 0 when every check
+holds, 1 with the failed ones on stdout.
   - well-formed XML (xml.etree), an <svg> root;
   - the legend names every state;
   - one band per heap of every arena (JSON arenas[].heaps) and one per
@@ -35,12 +35,13 @@ def main():
     groups = root.findall(NS + "g")
     legend = [g for g in groups if g.get("class") == "legend"]
     names = [t.text for g in legend for t in g.findall(NS + "text")]
-    for n in LEGEND:
+    for n in LEGEND + ["pin"] + (["leaked"] if rep.get("leaks") else []):
         if n not in names:
             bad.append(f"legend lacks '{n}' (has {names})")
     bands = [g for g in groups if g.get("class") == "band"]
     heaps, mmapped = 0, 0
     per_arena = {}
+    marks, named = {}, []
     for g in bands:
         label = g.find(NS + "text").text
         m = re.match(r"(arena (\d+) heap \d+|mmapped chunk): 0x([0-9a-f]+)-0x([0-9a-f]+), (\d+) bytes", label)
@@ -56,7 +57,22 @@ def main():
             acc = {}
         x = 8
         at = lo
-        for r in g.findall(NS + "rect"):
+        rects = g.findall(NS + "rect")
+        for r in rects:
+            if r.get("class") in ("l", "n"):
+                title = r.find(NS + "title").text
+                mm = re.match(r"(leaked|pin): (?:chunk 0x([0-9a-f]+), size (\d+)|(\d+) chunks, (\d+) bytes, the first 0x([0-9a-f]+))", title)
+                if not mm:
+                    bad.append(f"{label}: mark title {title!r}")
+                    continue
+                n = int(mm.group(4) or 1)
+                first = int(mm.group(2) or mm.group(6), 16)
+                if not lo <= first < hi:
+                    bad.append(f"{label}: mark {title!r} outside the band")
+                marks[mm.group(1)] = marks.get(mm.group(1), 0) + n
+                if mm.group(2):
+                    named.append((mm.group(1), first, int(mm.group(3))))
+        for r in [r for r in rects if r.get("class") not in ("l", "n")]:
             if int(r.get("x")) != x:
                 bad.append(f"{label}: rect at x={r.get('x')}, expected {x}")
             x += int(r.get("width"))
@@ -98,11 +114,30 @@ def main():
     for st, key in STATES.items():
         if tot[st][0] != rep["totals"][key + "_bytes"]:
             bad.append(f"totals {st}: map {tot[st][0]} bytes, JSON {rep['totals'][key + '_bytes']}")
+    suspects = (rep.get("leaks") or {}).get("suspects") or []
+    if marks.get("leaked", 0) != len(suspects):
+        bad.append(f"{marks.get('leaked', 0)} leaked chunks marked, the JSON has {len(suspects)} suspects")
+    pins = rep.get("pins") or []
+    if marks.get("pin", 0) != len(pins):
+        bad.append(f"{marks.get('pin', 0)} pins marked, the JSON has {len(pins)}")
+    if len(sys.argv) > 3:
+        facts = {}
+        for line in open(sys.argv[3]):
+            f = line.split()
+            if len(f) >= 3 and f[0] in ("leaked", "pin"):
+                facts.setdefault(f[0], {})[int(f[1], 16)] = int(f[2])
+        for kind, want in facts.items():
+            if marks.get(kind, 0) != len(want):
+                bad.append(f"{marks.get(kind, 0)} {kind} marks, the fixture's facts have {len(want)}")
+        for kind, a, z in named:
+            if kind in facts and facts[kind].get(a) != z:
+                bad.append(f"{kind} chunk 0x{a:x} size {z} marked: the fixture's is {facts[kind].get(a)}")
     for b in bad:
         print("FAIL:", b)
     if not bad:
         print(f"ok: {heaps} heap bands, {mmapped} mmapped, states as the JSON's: "
-              + ", ".join(f"{st} {tot[st][0]} B/{tot[st][1]}" for st in STATES))
+              + ", ".join(f"{st} {tot[st][0]} B/{tot[st][1]}" for st in STATES)
+              + f"; marks: {marks.get('leaked', 0)} leaked, {marks.get('pin', 0)} pins")
     return 1 if bad else 0
 
 
