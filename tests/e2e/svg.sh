@@ -17,9 +17,10 @@
 # --leaks=all marks every chunk its facts.txt says it leaked, pinned the
 # chunk it says pins its heap, at their addresses, with their sizes.
 # Cases: fragmented (4 arenas, 5 heaps, every state), mmthreads (16 arenas,
-# mmapped chunks), leaks, pinned, a gcore core of fragmented read by
-# `core`, a replay trace, and classic with 2,000,000 chunks (the map under
-# 2 MB). The map
+# mmapped chunks), leaks, pinned, a program whose path holds <, &, a
+# double quote and a newline (the title escaped, the XML well-formed), a
+# gcore core of fragmented read by `core`, a replay trace, and classic
+# with 2,000,000 chunks (the map under 2 MB). The map
 # is the same bytes twice (deterministic). Chromium (Debian's, headless)
 # renders the fragmented map: the screenshot holds every legend colour
 # and is no blank page (a blank SVG, rendered the same way, must be
@@ -158,6 +159,21 @@ if start_fixture pinned; then
 	# (pinned writes no mallinfo2.txt: its facts.txt names the pin)
 	map_checks pinned "$d/map.svg" "$d/rep.json" "" "$d/facts.txt"
 	stop_fixture "$FIX_PID"
+fi
+
+echo "== a path with <, &, a double quote and a newline"
+wdir=$W/$'a<b&c"d\nhere'
+if mkdir -p "$wdir" && cp "$FIXDIR/healthy" "$wdir/healthy" && FIXDIR=$wdir start_fixture healthy; then
+	d=$FIX_DIR
+	attach_maps "odd path" "$FIX_PID" "$d"
+	map_checks "odd path" "$d/map.svg" "$d/rep.json"
+	# the title as XML escapes it, the newline (no XML character) a '?'
+	want="($(printf '%s' "${wdir%%$'\n'*}" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/"/\&quot;/g')?here/healthy)"
+	check "odd path: the title escapes the path" "$(grep -qF "$want" "$d/map.svg"; echo $?)" "want $want" \
+		"$(grep -m1 '^<title>' "$d/map.svg")"
+	stop_fixture "$FIX_PID"
+else
+	fail "odd path: fixture copied and started" "see above"
 fi
 
 echo "== classic: 2,000,000 chunks"
