@@ -112,6 +112,10 @@ if start_fixture fragmented; then
 	map_checks fragmented "$d/map.svg" "$d/rep.json" "$d/mallinfo2.txt"
 	bytes=$(stat -c %s "$d/map.svg")
 	check "fragmented: the map is under 1 MB ($bytes bytes)" "$([[ $bytes -lt 1048576 ]]; echo $?)"
+	# with --chunks the walk keeps every chunk, the map takes the same ones
+	hs "$d/chunks.svg" "$d/chunks.err" attach --chunks --bins --format=svg "$FIX_PID"
+	check "fragmented: --chunks --bins change nothing in the map" "$(cmp -s "$d/map.svg" "$d/chunks.svg"; echo $?)" \
+		"exit $HS_RC" "$(cmp "$d/map.svg" "$d/chunks.svg" 2>&1)"
 	cp "$d/map.svg" "$W/fragmented.svg"
 
 	echo "== core of fragmented"
