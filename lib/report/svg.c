@@ -4,8 +4,9 @@
  * that holds most of its bytes. Adjacent columns of one colour are one
  * <rect>, whose <title> gives its address range and, per state, the
  * bytes and chunks it holds (a chunk counts where it starts), or the one
- * chunk itself. A column's cost is fixed, not the chunks', so a heap of
- * 21 million chunks is a map of a few hundred kilobytes.
+ * chunk itself. A column's cost is fixed, not the chunks': the size
+ * follows the bands and their changes of colour (at most COLS runs a
+ * band), so the 2 GiB heap of 21 million chunks is a map of 2 KB.
  *
  * Reads only the census: the recorded chunks of the index with their
  * lists' marks, the large in-use chunks the walk kept for the map
