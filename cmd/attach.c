@@ -102,7 +102,8 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		    const struct hs_types *types, struct hs_heap *heap, struct hs_index *ix, struct hs_census *c,
 		    struct hs_contents *ct, const char **inconsistent, struct hs_warnings *w, struct hs_err *err)
 {
-	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = types};
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare,
+				   .keep_big = o->report.format == HS_FMT_SVG, .types = types};
 	struct hs_stacks *stacks = hs_stacks_open(&t->src);
 	t->max_stop_ns = max_stop_ns(o);
 	t->wait_ns = t->max_stop_ns / 4;

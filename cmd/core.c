@@ -85,7 +85,8 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	const char *inconsistent = in_malloc(&k, &r.sym, &r.warn);
 	r.c.consistent = !inconsistent;
 	check_tcbs(&k, &r.warn);
-	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare, .types = &r.types};
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare,
+				   .keep_big = o->report.format == HS_FMT_SVG, .types = &r.types};
 	if (hs_arenas_read(&k.src, &r.sym, k.tasks, k.ntasks, &r.heap, &r.warn, err) ||
 	    (o->leaks && copy_contents(&k, &r, err)))
 		goto out;

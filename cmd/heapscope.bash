@@ -24,8 +24,8 @@ _heapscope_opts_diff="-j --json -p --pretty --format= --redact -o --output= $_he
 _heapscope_formats() {
 	case $1 in
 	diff | watch) echo "text json" ;;
-	replay) echo "text json malloc-stats malloc-info" ;;
-	*) echo "text json malloc-stats malloc-info prometheus" ;;
+	replay) echo "text json malloc-stats malloc-info svg" ;;
+	*) echo "text json malloc-stats malloc-info prometheus svg" ;;
 	esac
 }
 

@@ -54,7 +54,7 @@ void hs_cli_usage(FILE *out)
 	      "  -j, --json            JSON (schema heapscope/1)\n"
 	      "  -p, --pretty          indented JSON (implies --json)\n"
 	      "      --format=FMT      text (default), json, malloc-stats, malloc-info,\n"
-	      "                        prometheus (attach, core: OpenMetrics text)\n"
+	      "                        prometheus (attach, core: OpenMetrics text), svg (a heap map)\n"
 	      "      --chunks          also list every chunk\n"
 	      "      --bins            also list every free list with its chunks\n"
 	      "      --compare         set the live heap beside the reference allocator core\n"
@@ -138,9 +138,11 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 			o->report.format = HS_FMT_MALLOC_INFO;
 		else if (strcmp(arg, "prometheus") == 0)
 			o->report.format = HS_FMT_PROMETHEUS;
+		else if (strcmp(arg, "svg") == 0)
+			o->report.format = HS_FMT_SVG;
 		else
 			return hs_cli_usage_fail(
-				err, "unknown format '%s': use text, json, malloc-stats, malloc-info or prometheus", arg);
+				err, "unknown format '%s': use text, json, malloc-stats, malloc-info, prometheus or svg", arg);
 		break;
 	case OPT_CHUNKS:
 		o->report.chunks = true;

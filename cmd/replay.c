@@ -38,7 +38,8 @@ static int replay(const char *path, const struct options *o, struct hs_err *err)
 	if (hs_trace_load(path, &tr, err) || hs_replay(rc, &tr, path, NULL, err))
 		goto out;
 	hs_refcore_image_build(rc, &ri);
-	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare};
+	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare,
+				   .keep_big = o->report.format == HS_FMT_SVG};
 	if (hs_arenas_read(&ri.im.src, &ri.sym, &ri.task, 1, &heap, &warn, err) ||
 	    (heap.malloc_initialised && hs_walk(&ri.im.src, &heap, &wo, &ix, &warn, err)))
 		goto out;

@@ -46,6 +46,22 @@ for ((r = 1; r <= RUNS; r++)); do
 	check_alive "$pid" || fail "heapscope run $r: target alive, running, untraced" "$ALIVE_REASON"
 done
 
+# --format=svg (issue 13 item 4): the heap map of the same heap, within
+# the report's own wall-time goal and under 2 MB (its stop is the same
+# walk's: the map keeps no chunk here that the index does not).
+swalls=() ssize=0
+for ((r = 1; r <= RUNS; r++)); do
+	a=$(now_ns)
+	rc=0
+	"$HEAPSCOPE" attach --format=svg "$pid" >"$W/map.svg" 2>"$W/map.err" || rc=$?
+	b=$(now_ns)
+	wall=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", (b - a) / 1e9}')
+	ssize=$(stat -c %s "$W/map.svg")
+	printf 'bench: svg run %d: exit %s, wall %s s, %s bytes\n' "$r" "$rc" "$wall" "$ssize"
+	[[ $rc -eq 0 ]] || wall=999
+	swalls+=("$wall")
+done
+
 # correctness on the bench heap
 hs "$W/mstats" "$W/mstats.err" attach --format=malloc-stats "$pid"
 if [[ $HS_RC -eq 0 ]] && cmp -s "$FIX_DIR/malloc_stats.txt" "$W/mstats"; then
@@ -131,7 +147,12 @@ printf '  %-22s %12s   goal %-10s %s\n' "heapscope stopped" "$m_stop ms" "<= $GO
 printf '  %-22s %12s   goal %-10s %s\n' "heapscope wall" "$m_wall s" "<= $GOAL_WALL_S s" "$v_wall"
 printf '  %-22s %12s   goal %-10s %s\n' "heapscope peak RSS" "$m_rss MiB" "<= $GOAL_RSS_MIB MiB" "$v_rss"
 printf '  %-22s %12s   gdb/heapscope = %sx\n' "gdb malloc_stats wall" "$m_gdb s" "$ratio"
-for v in "$v_stop" "$v_wall" "$v_rss"; do
+m_swall=$(printf '%s\n' "${swalls[@]}" | median)
+v_swall=$(verdict "$m_swall" "$GOAL_WALL_S")
+v_ssize=$(verdict "$ssize" 2097151)
+printf '  %-22s %12s   goal %-10s %s\n' "heapscope svg wall" "$m_swall s" "<= $GOAL_WALL_S s" "$v_swall"
+printf '  %-22s %12s   goal %-10s %s\n' "heapscope svg size" "$ssize B" "< 2 MiB" "$v_ssize"
+for v in "$v_stop" "$v_wall" "$v_rss" "$v_swall" "$v_ssize"; do
 	if [[ $v == PASS ]]; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
 done
 if [[ -n $CORE_OK ]]; then

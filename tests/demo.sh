@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# make demo: a fragmented heap in several arenas, and heapscope's report on it.
+# make demo: a fragmented heap in several arenas, and heapscope's report on
+# it; then its heap map (--format=svg) written over man/heapscope-map.svg,
+# the picture README shows (its addresses change from run to run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/heapscope-demo.XXXXXX)
@@ -32,4 +34,7 @@ echo "\$ heapscope attach $pid      # build/fixtures/fragmented: a fragmented he
 echo
 rc=0
 "$ROOT/build/heapscope" attach "$pid" || rc=$?
+echo
+echo "\$ heapscope attach --format=svg -o man/heapscope-map.svg $pid      # its heap map, README's picture"
+"$ROOT/build/heapscope" attach --format=svg -o "$ROOT/man/heapscope-map.svg" "$pid" || rc=$?
 exit "$rc"

@@ -15,9 +15,10 @@ else
 	PKGS=(build-essential g++ libdw-dev libelf-dev libunwind-dev libcjson-dev libcmocka-dev
 		libseccomp-dev libc6-dbg pkg-config jq gdb strace util-linux time
 		clang libclang-rt-14-dev debuginfod curl libjemalloc2 libtcmalloc-minimal4 musl-tools
-		prometheus python3 python3-prometheus-client)
+		prometheus python3 python3-prometheus-client chromium)
 	# prometheus: for promtool (tests/e2e/prometheus.sh); its server's
-	# service, started where invoke-rc.d allows it, is not used
+	# service, started where invoke-rc.d allows it, is not used.
+	# chromium: renders --format=svg's map headless (tests/e2e/svg.sh)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -37,6 +37,7 @@ struct walker {
 	unsigned shift, minsize, hdr;
 	bool safe_linking;
 	bool keep_chunks;
+	bool keep_big; /* keep the large in-use chunks the index does not record */
 	bool main; /* the segment's arena is main_arena */
 	uint64_t tlo, tspan; /* vptrs lie in [tlo, tlo + tspan); span 0: no types */
 	/* Ring of the last chunks that looked in use in this segment. */
@@ -267,6 +268,8 @@ static inline __attribute__((always_inline)) void settle(struct walker *restrict
 		wa->big_bytes += size;
 		wa->hist_big[c].chunks++;
 		wa->hist_big[c].bytes += size;
+		if (k->keep_big && !k->keep_chunks)
+			keep_chunk(k, addr, size, HS_ST_INUSE);
 	}
 	if (__builtin_expect(!is_free && rawfd - k->tlo < k->tspan, 0))
 		note_type(k, size <= k->rec_limit, size, rawfd);
@@ -504,7 +507,8 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	struct walker k = {.ix = ix, .h = h, .l = l, .w = w, .minsize = 4 * l->size_sz,
 			   .hdr = 2 * l->size_sz, .shift = ix->align_shift, .rec_limit = ix->rec_limit,
 			   .safe_linking = l->safe_linking, .fd = ix->fd, .fd64 = ix->fd64,
-			   .sz = ix->sz, .flags = ix->flags, .keep_chunks = o && o->keep_chunks};
+			   .sz = ix->sz, .flags = ix->flags, .keep_chunks = o && o->keep_chunks,
+			   .keep_big = o && o->keep_big};
 	if (o && o->types && o->types->n) {
 		ix->types = o->types;
 		ix->type_big = hs_xcalloc(o->types->nnames, sizeof *ix->type_big);

@@ -87,7 +87,9 @@ struct hs_tail {
 	bool all; /* c[] holds every chunk that looked in use in the segment */
 };
 
-/* One chunk, kept only with --chunks; mmapped chunks come last, arena -1. */
+/* One chunk, kept only with --chunks (every chunk; mmapped chunks come
+ * last, arena -1) or keep_big (only the in-use chunks larger than
+ * rec_limit, which the index does not record: the heap map's). */
 struct hs_chunk {
 	uint64_t addr, size;
 	int arena;
@@ -131,6 +133,10 @@ struct hs_index {
 struct hs_types;
 struct hs_walk_opts {
 	bool keep_chunks; /* --chunks: keep every chunk */
+	/* --format=svg: keep the in-use chunks the index does not record
+	 * (larger than rec_limit; at most one per rec_limit bytes of heap),
+	 * in segment order, so that every chunk's place is known */
+	bool keep_big;
 	const struct hs_types *types; /* vtables: tally in-use chunks by type (NULL: none) */
 	size_t window;    /* bytes per read; 0 = default */
 };

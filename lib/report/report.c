@@ -21,6 +21,9 @@ int hs_report(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d
 	case HS_FMT_PROMETHEUS:
 		hs_report_prometheus(out, c, d);
 		break;
+	case HS_FMT_SVG:
+		hs_report_svg(out, c, d);
+		break;
 	default:
 		return HS_EUSAGE;
 	}
