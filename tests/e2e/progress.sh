@@ -87,6 +87,12 @@ if READY_TIMEOUT=120 start_fixture classic "$N"; then
 		fail "the report is byte-identical with and without a terminal" "$(diff "$d/pty.out" "$d/file.out" | head)"
 	fi
 
+	HEAPSCOPE_PROGRESS=1 hs "$d/forced.out" "$d/forced.err" attach --format=malloc-stats "$pid"
+	n=$(lines "$d/forced.err" "walking the heaps" | wc -l)
+	if [[ $HS_RC -eq 0 && $n -ge 1 ]]; then pass "HEAPSCOPE_PROGRESS=1, stderr a file: progress all the same ($n line(s))"; else
+		fail "HEAPSCOPE_PROGRESS=1, stderr a file: progress all the same" "exit $HS_RC, $n line(s)" "$d/forced.err"
+	fi
+
 	HEAPSCOPE_PROGRESS=0 under_pty read "$d/off.out" "$d/off.err" attach --format=malloc-stats "$pid"
 	check "HEAPSCOPE_PROGRESS=0: exit 0" "$HS_RC" "exit $HS_RC"
 	if [[ ! -s $d/off.err ]]; then pass "HEAPSCOPE_PROGRESS=0: nothing on the terminal"; else

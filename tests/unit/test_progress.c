@@ -138,6 +138,10 @@ static void test_shorter_line_blanks_the_longer(void **state)
 	/* "\rheapscope: short: 1000 B of 1000 B (100%)" then spaces to the old length */
 	assert_int_equal(strncmp(w, "\rheapscope: short: 1000 B of 1000 B (100%)", 42), 0);
 	hs_progress_end(&p);
+	/* blanked once: a second end writes nothing */
+	const unsigned long writes = p.writes;
+	hs_progress_end(&p);
+	assert_int_equal(p.writes, writes);
 	close(fd);
 }
 
