@@ -26,8 +26,10 @@ under_pty() {
 	local mode=$1 out=$2 err=$3
 	shift 3
 	HS_RC=0
-	# shellcheck disable=SC2086 # a list of options, split on purpose
-	python3 "$PTY" "$mode" "$out" "$err" "$HEAPSCOPE" "$1" $HS_ATTACH_ARGS "${@:2}" || HS_RC=$?
+	local extra=()
+	# shellcheck disable=SC2206 # a list of options, split on purpose
+	[[ $1 == attach ]] && extra=($HS_ATTACH_ARGS)
+	python3 "$PTY" "$mode" "$out" "$err" "$HEAPSCOPE" "$1" "${extra[@]}" "${@:2}" || HS_RC=$?
 }
 
 # human BYTES: as heapscope writes a size (base/fmt.c: one decimal, binary units).
@@ -131,6 +133,37 @@ if READY_TIMEOUT=120 start_fixture classic "$N"; then
 			"$(diff <(norm "$d/leaks.out") <(norm "$d/leaks.file.out") | head)"
 	fi
 	alive "target alive at the end" "$pid"
+	stop_fixture "$pid"
+fi
+echo "== core: a gcore of classic N=200000, read with --leaks"
+if ! command -v gdb >/dev/null; then
+	fail "core" "gdb not found (make deps installs it)"
+elif start_fixture classic 200000; then
+	pid=$FIX_PID d=$FIX_DIR
+	if timeout -k 5 120 gdb -nx -batch -iex "set auto-load off" -iex "set debug-file-directory /nonexistent" \
+		-ex "attach $pid" -ex "gcore $d/core" -ex detach >"$d/gcore.out" 2>&1 && [[ -s $d/core ]]; then
+		under_pty read "$d/core.out" "$d/core.err" core --leaks --format=malloc-stats "$d/core" "$FIXDIR/classic"
+		check "core on a terminal: exit 0" "$HS_RC" "exit $HS_RC: $(tr '\r' '\n' <"$d/core.err" | head -c 300)"
+		for what in "copying the heaps for --leaks" "walking the heaps" "marking reachable chunks for --leaks"; do
+			n=$(lines "$d/core.err" "$what" | wc -l)
+			if [[ $n -ge 1 ]]; then pass "core on a terminal: '$what: ... of ...' ($n)"; else
+				fail "core on a terminal: '$what: ... of ...'" "none" "$d/core.err"
+			fi
+		done
+		if cleared "$d/core.err"; then pass "core on a terminal: the line is blanked at the end"; else
+			fail "core on a terminal: the line is blanked at the end" "$(od -c "$d/core.err" | tail -n 4)"
+		fi
+		hs "$d/core.file.out" "$d/core.file.err" core --leaks --format=malloc-stats "$d/core" "$FIXDIR/classic"
+		if [[ $HS_RC -eq 0 && ! -s $d/core.file.err ]] && cmp -s "$d/core.out" "$d/core.file.out" &&
+			cmp -s "$d/malloc_stats.txt" "$d/core.out"; then
+			pass "core: nothing on a file stderr; the same report either way, glibc's malloc_stats()"
+		else
+			fail "core: nothing on a file stderr; the same report either way, glibc's malloc_stats()" "exit $HS_RC" \
+				"$d/core.file.err" "$(diff "$d/malloc_stats.txt" "$d/core.out" | head)"
+		fi
+	else
+		fail "core: gcore of pid $pid" "no core written" "$d/gcore.out"
+	fi
 	stop_fixture "$pid"
 fi
 summary
