@@ -35,8 +35,10 @@ void hs_progress_open(struct hs_progress *p)
 	if ((env && !strcmp(env, "0")) || (!force && !isatty(2)))
 		return;
 	/* A description of its own, non-blocking: O_NONBLOCK set on fd 2
-	 * would change the terminal for every process sharing it. */
-	int fd = open("/proc/self/fd/2", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	 * would change the terminal for every process sharing it. O_APPEND:
+	 * forced onto a file (2>>log), a fresh description would write over
+	 * the file's start. */
+	int fd = open("/proc/self/fd/2", O_WRONLY | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	uint64_t after = HS_PROGRESS_AFTER_NS;

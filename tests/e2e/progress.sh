@@ -95,6 +95,16 @@ if READY_TIMEOUT=120 start_fixture classic "$N"; then
 		fail "HEAPSCOPE_PROGRESS=1, stderr a file: progress all the same" "exit $HS_RC, $n line(s)" "$d/forced.err"
 	fi
 
+	# forced onto a log that is appended to: what the log held stays
+	echo "an earlier line of the log" >"$d/log"
+	HS_RC=0
+	HEAPSCOPE_PROGRESS=1 timeout -k 5 120 "$HEAPSCOPE" attach --format=malloc-stats "$pid" >/dev/null 2>>"$d/log" || HS_RC=$?
+	if [[ $HS_RC -eq 0 && $(head -n 1 "$d/log") == "an earlier line of the log" ]] && lines "$d/log" "walking the heaps" >/dev/null; then
+		pass "HEAPSCOPE_PROGRESS=1, stderr appended to a log: the log's start kept, the lines after it"
+	else
+		fail "HEAPSCOPE_PROGRESS=1, stderr appended to a log: the log's start kept" "exit $HS_RC: $(head -c 200 "$d/log" | tr '\r' '|')"
+	fi
+
 	HEAPSCOPE_PROGRESS=0 under_pty read "$d/off.out" "$d/off.err" attach --format=malloc-stats "$pid"
 	check "HEAPSCOPE_PROGRESS=0: exit 0" "$HS_RC" "exit $HS_RC"
 	if [[ ! -s $d/off.err ]]; then pass "HEAPSCOPE_PROGRESS=0: nothing on the terminal"; else
