@@ -100,10 +100,13 @@ static bool to_nudge(const struct hs_task *k, const bool *unknown, size_t i)
  * *inconsistent: why the snapshot is not consistent. */
 static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const struct options *o,
 		    const struct hs_types *types, struct hs_heap *heap, struct hs_index *ix, struct hs_census *c,
-		    struct hs_contents *ct, const char **inconsistent, struct hs_warnings *w, struct hs_err *err)
+		    struct hs_contents *ct, struct hs_progress *progress, const char **inconsistent,
+		    struct hs_warnings *w, struct hs_err *err)
 {
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare,
-				   .keep_big = o->report.format == HS_FMT_SVG, .types = types};
+				   .keep_big = o->report.format == HS_FMT_SVG,
+				   .types = types,
+				   .progress = progress};
 	struct hs_stacks *stacks = hs_stacks_open(&t->src);
 	t->max_stop_ns = max_stop_ns(o);
 	t->wait_ns = t->max_stop_ns / 4;
@@ -210,6 +213,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		 * byte is read from the target once. */
 		struct hs_contents_source cs;
 		hs_contents_source(ct, &t->src, &cs);
+		ct->progress = progress;
 		stage = "the heaps were copied for --leaks";
 		if (o->leaks && t->held_by) {
 			/* no registers but pc and sp (source/held.h): the roots
@@ -283,7 +287,7 @@ static int snapshot_call(void *p)
 {
 	struct snapshot_call *a = p;
 	return snapshot(a->t, &a->r->sym, a->o, &a->r->types, &a->r->heap, &a->r->ix, &a->r->c, &a->r->ct,
-			a->inconsistent, &a->r->warn, a->err);
+			&a->r->progress, a->inconsistent, &a->r->warn, a->err);
 }
 
 int hs_cli_attach_open(pid_t pid, const struct options *o, struct hs_target *t, struct hs_cli_run *r,
@@ -292,6 +296,7 @@ int hs_cli_attach_open(pid_t pid, const struct options *o, struct hs_target *t, 
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor};
 	memset(t, 0, sizeof *t);
 	t->pagemap.fd = -1;
+	hs_progress_open(&r->progress); /* opens the terminal: before hs_confine */
 	/* Read-only by construction, before anything of the target is read;
 	 * then, once debuginfod had its chance to write its cache, no file
 	 * may be opened for writing either. The target's files are parsed

@@ -150,6 +150,9 @@ struct hs_cli_run {
 	/* The target's memory, for what the process split checks by content
 	 * (NULL: none): read after the stop, pages it lacks as zeros. */
 	struct hs_source *mem;
+	/* Progress of the long reads on the terminal (base/progress.h):
+	 * opened before the confinement, closed by hs_cli_run_free. */
+	struct hs_progress progress;
 };
 int hs_cli_run_report(struct hs_cli_run *r, const struct options *o, const struct timespec *t0, const char *who,
 		      const char *inconsistent, struct hs_err *err);

@@ -61,6 +61,7 @@ static int copy_contents(struct hs_core *k, struct hs_cli_run *r, struct hs_err 
 	struct hs_thread_regs *th = hs_xcalloc(k->ntasks + 1, sizeof *th);
 	for (size_t i = 0; i < k->ntasks; i++)
 		th[i] = (struct hs_thread_regs){k->tasks[i].tid, k->tasks[i].regs.sp, k->regwords[i], k->nregwords[i]};
+	r->ct.progress = &r->progress;
 	int rc = hs_contents_copy_regs(&k->src, &r->heap, th, k->ntasks, &r->ct, &r->warn, err);
 	free(th);
 	return rc;
@@ -74,6 +75,7 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	memset(&k, 0, sizeof k);
 	k.fd = k.rootfd = -1;
 	struct hs_cli_run r = {0};
+	hs_progress_open(&r.progress); /* opens the terminal: before hs_confine */
 	struct hs_symbols_opts so = {.no_debuginfo = o->no_debuginfo, .glibc_minor = o->glibc_minor, .core = &k};
 	/* As attach: nothing is written; the core's files are parsed under
 	 * the stricter filter. */
@@ -86,7 +88,9 @@ static int core(const char *path, const char *exe, const struct options *o, stru
 	r.c.consistent = !inconsistent;
 	check_tcbs(&k, &r.warn);
 	struct hs_walk_opts wo = {.keep_chunks = o->report.chunks || o->compare,
-				   .keep_big = o->report.format == HS_FMT_SVG, .types = &r.types};
+				   .keep_big = o->report.format == HS_FMT_SVG,
+				   .types = &r.types,
+				   .progress = &r.progress};
 	if (hs_arenas_read(&k.src, &r.sym, k.tasks, k.ntasks, &r.heap, &r.warn, err) ||
 	    (o->leaks && copy_contents(&k, &r, err)))
 		goto out;

@@ -24,6 +24,7 @@ int hs_cli_run_census(struct hs_cli_run *r, const struct options *o, const struc
 	hs_bins_read(&r->heap, &r->ix, o->report.bins || o->compare, &r->bins, &r->warn);
 	hs_census_build(&r->heap, &r->ix, &r->bins, c, &r->warn);
 	if (o->leaks) {
+		r->ct.progress = &r->progress;
 		hs_leaks_find(&r->heap, &r->ix, &r->ct, &r->types, o->leaks == 2, &r->leaks);
 		hs_contents_free(&r->ct);
 	}
@@ -81,4 +82,5 @@ void hs_cli_run_free(struct hs_cli_run *r)
 	hs_cli_run_clear(r);
 	hs_types_free(&r->types);
 	hs_symbols_free(&r->sym);
+	hs_progress_close(&r->progress);
 }

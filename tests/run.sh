@@ -117,7 +117,7 @@ for bin in build/heapscope-san build/heapscope; do
 		failed "$bin" "missing (make check builds it)"
 		continue
 	fi
-	for s in exact mmapped bad_input cli unwind signals sources hostile storm trim leaks harm bigheap diagnose replay replay_input compare refusals tunables redact stopclock core prometheus diff held output completion gdbcmd watch svg; do
+	for s in exact mmapped bad_input cli unwind signals sources hostile storm trim leaks harm bigheap diagnose replay replay_input compare refusals tunables redact stopclock core prometheus diff held output completion gdbcmd watch svg progress; do
 		echo "=== $s with HEAPSCOPE=$bin"
 		# 200 storm attaches with the optimised build; the sanitizer build,
 		# ten times slower, does 30 of them.

@@ -375,9 +375,18 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	}
 	out->root_bytes = m.scanned;
 	m.scanned = 0;
+	/* Of all in-use bytes, the reachable ones are scanned: the line may
+	 * end short of its total (then blanked). */
+	uint64_t inuse = 0;
+	for (uint64_t o = 0; ct->progress && o < total; o++)
+		inuse += chunk_size(&m, o);
+	hs_progress_start(ct->progress, "marking reachable chunks for --leaks", inuse);
 	while (m.nstack) {
-		scan_chunk(&m, m.stack[--m.nstack]);
+		uint64_t o = m.stack[--m.nstack];
+		scan_chunk(&m, o);
+		hs_progress_advance(ct->progress, chunk_size(&m, o));
 	}
+	hs_progress_end(ct->progress);
 	out->scanned_bytes = m.scanned;
 
 	/* Tallies. */

@@ -217,8 +217,13 @@ static int copy_range(struct copier *k, struct hs_copy *cp, uint64_t start, uint
 		return k->err->code;
 	dense_pages(cp, runs, n);
 	int rc = 0;
-	for (ssize_t i = 0; i < n && !rc; i++)
+	uint64_t at = cp->start;
+	for (ssize_t i = 0; i < n && !rc; i++) {
 		rc = read_run(k, cp, runs[i].start, runs[i].end);
+		hs_progress_advance(k->c->progress, runs[i].end - at);
+		at = runs[i].end;
+	}
+	hs_progress_advance(k->c->progress, cp->end > at ? cp->end - at : 0);
 	cp->runs = runs;
 	cp->nruns = (size_t)n;
 	return rc;
@@ -357,16 +362,24 @@ int hs_contents_copy_regs(struct hs_source *src, const struct hs_heap *h, const 
 			seg[nseg++] = &h->arenas[a].heaps[i];
 	qsort(seg, nseg, sizeof *seg, cmp_heapseg);
 	c->heaps = hs_xcalloc(nseg + 1, sizeof *c->heaps);
-	for (size_t i = 0; i < nseg && !rc; i++, c->nheaps++) {
-		uint64_t end = seg[i]->end;
+	uint64_t *ends = hs_xcalloc(nseg + 1, sizeof *ends), total = 0;
+	for (size_t i = 0; i < nseg; i++) {
+		ends[i] = seg[i]->end;
 		for (size_t a = 0; a < h->narenas; a++)
 			if (h->arenas[a].top >= seg[i]->start && h->arenas[a].top < seg[i]->end)
-				end = h->arenas[a].top + 2 * sz;
-		rc = copy_range(&k, &c->heaps[i], seg[i]->start, end);
+				ends[i] = h->arenas[a].top + 2 * sz;
+		total += ends[i] - seg[i]->start;
 	}
+	for (size_t i = 0; i < h->nmmapped; i++)
+		total += h->mmapped[i].size;
+	hs_progress_start(c->progress, "copying the heaps for --leaks", total);
+	for (size_t i = 0; i < nseg && !rc; i++, c->nheaps++)
+		rc = copy_range(&k, &c->heaps[i], seg[i]->start, ends[i]);
+	free(ends);
 	c->mmapped = hs_xcalloc(h->nmmapped + 1, sizeof *c->mmapped);
 	for (size_t i = 0; i < h->nmmapped && !rc; i++, c->nmmapped++)
 		rc = copy_range(&k, &c->mmapped[i], h->mmapped[i].addr, h->mmapped[i].addr + h->mmapped[i].size);
+	hs_progress_end(c->progress);
 
 	/* Registers of every thread. */
 	uint64_t *sps = hs_xcalloc(ntids + 1, sizeof *sps);

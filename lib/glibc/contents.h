@@ -22,6 +22,7 @@
 #ifndef HS_CONTENTS_H
 #define HS_CONTENTS_H
 
+#include "base/progress.h"
 #include "glibc/arenas.h"
 
 struct hs_copy {
@@ -55,6 +56,9 @@ struct hs_contents {
 	 * waits; the copies are carved from it while it lasts. */
 	unsigned char *pool;
 	size_t poollen, poolused;
+	/* "copying the heaps", and the mark's "marking reachable chunks"
+	 * (lib/analysis/leaks.h); NULL: none. The caller's, not freed. */
+	struct hs_progress *progress;
 };
 
 /* Before the target is stopped: refuses (HS_EUNSUPPORTED, one line) when

@@ -21,6 +21,8 @@
 
 struct walker {
 	struct hs_index *ix;
+	struct hs_progress *progress; /* NULL: none */
+	uint64_t pshown;              /* where the progress counted up to */
 	const struct hs_heap *h;
 	const struct hs_layout *l;
 	struct hs_warnings *w;
@@ -324,6 +326,8 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 	unsigned char hb[3 * 8];
 
 	while (p < read_end) {
+		hs_progress_advance(k->progress, p - k->pshown); /* once a window */
+		k->pshown = p;
 		const unsigned char *win;
 		uint64_t wstart;
 		size_t len;
@@ -519,6 +523,8 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 	size_t wsize = o && o->window ? o->window : DEFAULT_WINDOW;
 	hs_bitrank_init(&k.rec, g, ix->caprec);
 	struct hs_stream *st = hs_stream_open(src, wsize);
+	k.progress = o ? o->progress : NULL;
+	hs_progress_start(k.progress, "walking the heaps", g << ix->align_shift);
 	int rc = 0;
 	for (size_t i = 0; i < ix->nsegs && !rc; i++) {
 		struct hs_segment *s = &ix->segs[i];
@@ -528,11 +534,14 @@ int hs_walk(struct hs_source *src, const struct hs_heap *h, const struct hs_walk
 		k.main = a->main;
 		s->ord0 = k.nrec;
 		k.ntail = 0;
+		k.pshown = s->start;
 		rc = walk_segment(&k, src, a, st, err);
+		hs_progress_advance(k.progress, s->end - k.pshown);
 		s->ord1 = k.nrec;
 		if (!rc && a->top >= s->start && a->top < s->end)
 			keep_tail(&k, src, &ix->tails[i]);
 	}
+	hs_progress_end(k.progress);
 	ix->nrec = k.nrec;
 	hs_bitrank_seal(&k.rec);
 	ix->recorded = k.rec;

@@ -18,6 +18,7 @@
 #include "glibc/arenas.h"
 #include "base/bitrank.h"
 #include "base/fmt.h"
+#include "base/progress.h"
 #include "glibc/types.h"
 
 /* Special values of a stored next pointer (hs_index_next). */
@@ -139,6 +140,7 @@ struct hs_walk_opts {
 	bool keep_big;
 	const struct hs_types *types; /* vtables: tally in-use chunks by type (NULL: none) */
 	size_t window;    /* bytes per read; 0 = default */
+	struct hs_progress *progress; /* "walking the heaps" (NULL: none) */
 };
 
 /* Walks every heap of every arena. Corruption (a size that overruns its
