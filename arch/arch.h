@@ -23,6 +23,9 @@ struct hs_arch {
 	 * its first word does too), and of the thread id (struct pthread's
 	 * tid, glibc 2.31 to 2.43; source/held.c checks it). */
 	unsigned tcb_self, pthread_tid;
+	/* The system call instruction (x86_64: syscall, 0f 05), as a thread
+	 * waiting in one has it right before its program counter. */
+	unsigned char syscall_insn[2];
 };
 
 extern const struct hs_arch hs_arch;

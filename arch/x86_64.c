@@ -20,6 +20,7 @@ const struct hs_arch hs_arch = {
 	.heap_max = 64ull << 20, /* 2 * DEFAULT_MMAP_THRESHOLD_MAX */
 	.tcb_self = 16,
 	.pthread_tid = 720,
+	.syscall_insn = {0x0f, 0x05},
 };
 
 int hs_arch_getregs(pid_t tid, struct hs_regs *r)

@@ -346,6 +346,16 @@ static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const 
 			inner = ip;
 			if (unw_get_proc_info(&c, &pi) == 0)
 				inner_start = pi.start_ip;
+			/* Waiting in a system call made inline by nameless libc
+			 * code: a futex wait (pthread_join tail-calls
+			 * __pthread_clockjoin_ex, which waits there). The
+			 * allocator's own nameless code makes none: its system
+			 * calls go through named wrappers (mmap, munmap, madvise,
+			 * brk), its lock waits through __lll_lock_wait. */
+			unsigned char insn[sizeof hs_arch.syscall_insn];
+			if (hs_read(s->src, ip - sizeof insn, insn, sizeof insn) == 0 &&
+			    memcmp(insn, hs_arch.syscall_insn, sizeof insn) == 0)
+				nameless = false;
 		}
 		/* Outer frames hold return addresses: look at the call. */
 		const uint64_t pc = i ? ip - 1 : ip;
