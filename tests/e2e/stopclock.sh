@@ -319,6 +319,10 @@ if start_fixture stopclock spawn 16 1 0; then
 		ENVS=(HS_NOTHING=)
 		if [[ $RC -eq 3 ]] && grep -qE "pid $pid: threads appear faster than they can be stopped.*: (every thread let go|nothing was stopped|[0-9]+ threads let go, [0-9]+ not stopped yet \(let go as the stop ends\))$" "$W/err"; then
 			said=1
+		elif [[ $RC -eq 0 ]]; then
+			: # heapscope won the try outright: every thread stopped, unwound
+			# and read within the 40 ms (seen in CI with 53 threads; the
+			# time it held the target is checked below, as for every try)
 		elif [[ $RC -ne 5 ]] || ! grep -q "the stop reached its budget" "$W/err"; then
 			# heapscope may win a try (every thread stopped in time, then
 			# the 40 ms run out while unwinding a thousand of them)
@@ -329,7 +333,7 @@ if start_fixture stopclock spawn 16 1 0; then
 		SLACK_MS=1000 within "spawn, try $tries" 40
 		free "spawn, try $tries" "$pid"
 	done
-	check "spawn: exit 3 or a stop cut short at its budget, every try" "$([[ -z $others ]]; echo $?)" "$others"
+	check "spawn: exit 3, a stop cut short at its budget, or a report read within it, every try" "$([[ -z $others ]]; echo $?)" "$others"
 	check "spawn: exit 3, 'threads appear faster than they can be stopped', every thread let go or none stopped (in $tries tries)" \
 		"$([[ $said -eq 1 ]]; echo $?)" "$W/err"
 	runs_on "spawn" "$pid" "$d"
