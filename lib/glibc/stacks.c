@@ -319,13 +319,34 @@ static bool pause_holds(unw_cursor_t *c, const struct hs_symbols *sym, const cha
 	return false;
 }
 
+/* For an innermost frame in nameless libc code (no debug file): where
+ * its function starts (*start), and whether it is one programs call
+ * themselves, not the allocator's: one of libc's IFUNC targets (memcpy's
+ * variant), or code waiting in a system call it makes inline (a futex
+ * wait: pthread_join tail-calls __pthread_clockjoin_ex, which waits
+ * there). The allocator's own nameless code makes no system call inline:
+ * its calls go through named wrappers (mmap, munmap, madvise, brk), its
+ * lock waits through __lll_lock_wait. */
+static bool ifunc_or_syscall(struct hs_stacks *s, unw_cursor_t *c, unw_word_t ip, const struct hs_symbols *sym,
+			     unw_word_t *start)
+{
+	unw_proc_info_t pi;
+	if (unw_get_proc_info(c, &pi) == 0)
+		*start = pi.start_ip;
+	if (*start && hs_symbols_ifunc(sym, *start))
+		return true;
+	unsigned char insn[sizeof hs_arch.syscall_insn];
+	return hs_read(s->src, ip - sizeof insn, insn, sizeof insn) == 0 &&
+	       memcmp(insn, hs_arch.syscall_insn, sizeof insn) == 0;
+}
+
 static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const char **fn, const char **why)
 {
 	const struct hs_symbols *sym = arg->sym;
 	enum hs_stack_where where = HS_STACK_OUTSIDE;
 	unw_word_t inner = 0, inner_start = 0; /* the innermost frame's pc, its function's start */
 	int unnamed = 0; /* frames above the innermost in libc, nameless (no debug file) */
-	bool nameless = true; /* every frame so far nameless libc code, not an IFUNC'd string function */
+	bool nameless = false; /* every frame so far nameless libc code, not an IFUNC'd string function or a wait */
 	unw_cursor_t c;
 	int rc = unw_init_remote(&c, s->as, arg);
 	if (rc < 0) {
@@ -341,24 +362,16 @@ static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const 
 		}
 		if (ip == 0)
 			break; /* the outermost frame */
-		if (i == 0) {
-			unw_proc_info_t pi;
-			inner = ip;
-			if (unw_get_proc_info(&c, &pi) == 0)
-				inner_start = pi.start_ip;
-			/* Waiting in a system call made inline by nameless libc
-			 * code: a futex wait (pthread_join tail-calls
-			 * __pthread_clockjoin_ex, which waits there). The
-			 * allocator's own nameless code makes none: its system
-			 * calls go through named wrappers (mmap, munmap, madvise,
-			 * brk), its lock waits through __lll_lock_wait. */
-			unsigned char insn[sizeof hs_arch.syscall_insn];
-			if (hs_read(s->src, ip - sizeof insn, insn, sizeof insn) == 0 &&
-			    memcmp(insn, hs_arch.syscall_insn, sizeof insn) == 0)
-				nameless = false;
-		}
 		/* Outer frames hold return addresses: look at the call. */
 		const uint64_t pc = i ? ip - 1 : ip;
+		/* libc code no symbol names (only without a debug file), asked
+		 * only where it matters */
+		const bool anon = (i == 0 || nameless || unnamed == i - 1) && hs_symbols_unnamed_libc(sym, pc);
+		if (i == 0) {
+			inner = ip;
+			if (anon)
+				nameless = !ifunc_or_syscall(s, &c, ip, sym, &inner_start);
+		}
 		if (hs_symbols_in_malloc(sym, pc, fn)) {
 			/* A pause is the allocator calling a lock wait or its copy
 			 * straight from this frame (a deeper innermost frame, a
@@ -374,17 +387,17 @@ static enum hs_stack_where walk(struct hs_stacks *s, struct unw_arg *arg, const 
 		 * an exported allocator function tail-calls its static helpers
 		 * (2.42+: free jumps to _int_free_chunk), leaving no named frame;
 		 * that code is taken to be the allocator's (memcpy's and the
-		 * other IFUNC'd string functions, which users call, are told
-		 * apart). */
+		 * other IFUNC'd string functions, which users call, and a wait
+		 * in a system call are told apart: ifunc_or_syscall). */
 		if (i > 0 && nameless && !hs_symbols_in_libc(sym, pc)) {
 			where = HS_STACK_IN_MALLOC;
 			*fn = "libc code without a symbol";
 			break;
 		}
-		nameless = nameless && hs_symbols_unnamed_libc(sym, pc) && !(i == 0 && hs_symbols_ifunc(sym, inner_start));
+		nameless = nameless && anon;
 		/* Nameless libc frames right above the innermost (no debug
 		 * file: _int_realloc has no symbol in .dynsym). */
-		if (i > 0 && unnamed == i - 1 && hs_symbols_unnamed_libc(sym, pc))
+		if (i > 0 && unnamed == i - 1 && anon)
 			unnamed++;
 		if ((rc = unw_step(&c)) < 0) {
 			/* Past the base of the stack (main, start_thread) there
