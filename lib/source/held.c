@@ -3,8 +3,6 @@
 
 #include "source/pagemap.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,11 +19,9 @@ bool hs_held_pc_sp(const char *text, struct hs_regs *r)
 			p++;
 		if (!*p || *p == '\n')
 			break;
-		v[n] = strtoull(p, &e, 0);
+		v[n] = strtoull(p, &e, 0); /* "-1": all ones, as the syscall number no call has */
 		if (e == p)
 			return false; /* "running" */
-		if (n == 0 && *p == '-')
-			v[n] = (uint64_t)-1;
 		n++;
 		p = e;
 	}
@@ -41,10 +37,12 @@ bool hs_held_pc_sp(const char *text, struct hs_regs *r)
  * right above its stack and static TLS: stacks may share one mapping, 2.43
  * guards them inside it), at most STACK_UP; the whole of each other
  * mapping up to MAX_SMALL (ld.so allocates the main thread's block, with
- * the static TLS below it, in a mapping of its own); at most MAX_TOTAL in
+ * the static TLS below it, in a mapping of its own), and EDGE at each end
+ * of a larger one (that mapping merged with a neighbour); at most MAX_TOTAL in
  * all (pages the target does not have cost no read). */
 #define STACK_UP (16u << 20)
 #define MAX_SMALL (4u << 20)
+#define EDGE (1u << 20) /* of a larger one, each end */
 #define MAX_TOTAL (1ull << 30)
 #define CHUNK (64u << 10)
 
@@ -96,6 +94,12 @@ static void scan(struct hs_source *src, uint64_t from, uint64_t to, bool first, 
 	free(buf);
 }
 
+static int cmp_tcb(const void *x, const void *y)
+{
+	const struct tcb *a = x, *b = y;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
 static int32_t tid_at(const struct tcb *c, size_t off)
 {
 	int32_t v;
@@ -137,9 +141,25 @@ size_t hs_held_thread_pointers(struct hs_source *src, const struct hs_maps *maps
 				uint64_t to = m->end - sps[k] > STACK_UP ? sps[k] + STACK_UP : m->end;
 				scan(src, sps[k], to, true, &c, &nc, &budget);
 			}
-		if (!stack && m->end - m->start <= MAX_SMALL)
+		if (stack)
+			continue;
+		if (m->end - m->start <= MAX_SMALL) {
 			scan(src, m->start, m->end, false, &c, &nc, &budget);
+		} else {
+			/* the kernel merges ld.so's small mapping with an
+			 * anonymous neighbour: the block lies at one end */
+			scan(src, m->start, m->start + EDGE, false, &c, &nc, &budget);
+			scan(src, m->end - EDGE, m->end, false, &c, &nc, &budget);
+		}
 	}
+	/* A block found from two threads' stack pointers (one whose own was
+	 * not readable) counts once. */
+	qsort(c, nc, sizeof *c, cmp_tcb);
+	size_t u = 0;
+	for (size_t j = 0; j < nc; j++)
+		if (!u || c[u - 1].addr != c[j].addr)
+			c[u++] = c[j];
+	nc = u;
 	/* Which word of the block is the thread id: the one struct pthread
 	 * has had on this CPU (hs_arch.pthread_tid), else any that gives
 	 * every thread exactly one block. */
