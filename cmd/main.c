@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/fmt.h"
 #include "cli.h"
 #include "output.h"
 
@@ -122,8 +123,10 @@ static void json_error(const struct hs_err *err)
 	cJSON_AddStringToObject(o, "error", err->msg);
 	cJSON_AddNumberToObject(o, "exit", err->code);
 	char *text = cJSON_PrintUnformatted(o);
-	if (text)
-		printf("%s\n", text);
+	if (text) {
+		hs_fputs_utf8(stdout, text);
+		putchar('\n');
+	}
 	fflush(stdout);
 	free(text);
 	cJSON_Delete(o);

@@ -2,7 +2,9 @@
 #ifndef HS_FMT_H
 #define HS_FMT_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Bytes of a chunk's user area kept to show it (leak suspects, pins). */
 #define HS_PREVIEW_BYTES 32
@@ -15,5 +17,12 @@ const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes);
  * |Hi.|" (hex pairs, then printable ASCII with dots). */
 #define HS_PREVIEW_BUF (HS_PREVIEW_BYTES * 4 + 4)
 const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, unsigned n);
+
+/* Length of the well-formed UTF-8 sequence at p (1 to 4), or 0: a byte
+ * a format that says it is UTF-8 (JSON, XML, OpenMetrics) may not carry,
+ * written as U+FFFD. Paths and names from the target can hold any byte. */
+size_t hs_utf8_len(const unsigned char *p);
+/* fputs, each byte that is not UTF-8 written as U+FFFD. */
+void hs_fputs_utf8(FILE *out, const char *s);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/fmt.h"
 #include "report/diff.h"
 
 /* cJSON writes 15 significant digits: larger values are written raw. */
@@ -159,7 +160,7 @@ int hs_diff_json(FILE *out, const struct hs_diff *d, bool pretty)
 	cJSON_Delete(root);
 	if (!text)
 		return HS_EINTERNAL;
-	fputs(text, out);
+	hs_fputs_utf8(out, text);
 	fputc('\n', out);
 	cJSON_free(text);
 	fflush(out);

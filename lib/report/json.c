@@ -669,7 +669,7 @@ void hs_report_json(FILE *out, const struct hs_census *c, const struct hs_diagno
 		fputs("heapscope: out of memory\n", stderr);
 		exit(HS_EINTERNAL);
 	}
-	fputs(text, out);
+	hs_fputs_utf8(out, text);
 	fputc('\n', out);
 	cJSON_free(text);
 }

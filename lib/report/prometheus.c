@@ -18,32 +18,11 @@
 #include "report/render.h"
 #include "report/report.h"
 
-/* Length of the well-formed UTF-8 sequence at p (1 to 4), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned c = p[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		/* no overlong form (e0 a0..), no surrogate (ed 80..9f) */
-		unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		/* no overlong form (f0 90..), nothing above U+10FFFF (f4 80..8f) */
-		unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
 void hs_prom_escape(FILE *out, const char *v)
 {
 	const unsigned char *p = (const unsigned char *)v;
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = hs_utf8_len(p);
 		if (!n) {
 			fputs("\xef\xbf\xbd", out); /* U+FFFD for the one byte */
 			p++;

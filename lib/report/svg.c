@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/render.h"
 #include "report/report.h"
 #include "glibc/walk.h"
 
@@ -81,9 +82,18 @@ static void xml_text(FILE *out, const char *s)
 		case '"':
 			fputs("&quot;", out);
 			break;
-		default:
-			/* control bytes are not XML 1.0 characters */
-			fputc((unsigned char)*s < 0x20 && *s != '\t' ? '?' : *s, out);
+		default: {
+			/* control bytes are not XML 1.0 characters; a byte that is
+			 * not UTF-8 (the document says it is) is U+FFFD */
+			size_t n = hs_utf8_len((const unsigned char *)s);
+			if (!n)
+				fputs("\xef\xbf\xbd", out);
+			else if ((unsigned char)*s < 0x20 && *s != '\t')
+				fputc('?', out);
+			else
+				fwrite(s, 1, n, out);
+			s += n ? n - 1 : 0;
+		}
 		}
 	}
 }

@@ -165,14 +165,15 @@ if start_fixture pinned; then
 	stop_fixture "$FIX_PID"
 fi
 
-echo "== a path with <, &, a double quote and a newline"
-wdir=$W/$'a<b&c"d\nhere'
+echo "== a path with <, &, a double quote, a byte that is not UTF-8 and a newline"
+wdir=$W/$'a<b&c"d\xffe\nhere'
 if mkdir -p "$wdir" && cp "$FIXDIR/healthy" "$wdir/healthy" && FIXDIR=$wdir start_fixture healthy; then
 	d=$FIX_DIR
 	attach_maps "odd path" "$FIX_PID" "$d"
 	map_checks "odd path" "$d/map.svg" "$d/rep.json"
-	# the title as XML escapes it, the newline (no XML character) a '?'
-	want="($(printf '%s' "${wdir%%$'\n'*}" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/"/\&quot;/g')?here/healthy)"
+	# the title as XML escapes it, the byte that is not UTF-8 (the
+	# document says it is) U+FFFD, the newline (no XML character) a '?'
+	want="($(printf '%s' "${wdir%%$'\n'*}" | LC_ALL=C sed 's/&/\&amp;/g; s/</\&lt;/g; s/"/\&quot;/g; s/\xff/\xef\xbf\xbd/')?here/healthy)"
 	check "odd path: the title escapes the path" "$(grep -qF "$want" "$d/map.svg"; echo $?)" "want $want" \
 		"$(grep -m1 '^<title>' "$d/map.svg")"
 	stop_fixture "$FIX_PID"
