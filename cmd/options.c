@@ -202,7 +202,8 @@ static int set_option(enum hs_opt id, const char *arg, struct options *o, struct
 		char *end;
 		errno = 0;
 		double v = strtod(arg, &end);
-		if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9') || !(v >= 0.1 && v <= 86400))
+		/* a decimal number: strtod would take 0x10 and 1e3 too */
+		if (errno || end == arg || *end || strspn(arg, "0123456789.") != strlen(arg) || !(v >= 0.1 && v <= 86400))
 			return hs_cli_usage_fail(err, "-i takes a number of seconds from 0.1 to 86400, not '%s'", arg);
 		o->interval_s = v;
 		break;

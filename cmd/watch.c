@@ -58,22 +58,6 @@ static bool ended_by_signal(struct watch *w, uint64_t ns)
 	}
 }
 
-/* Whether the target has exited (gone, or a zombie with no thread left:
- * hs_target_open refused it). */
-static bool exited(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	const char *rp = strrchr(buf, ')');
-	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
-}
-
 /* The snapshot just taken, as a line (text) or a report (--json).
  * Returns 0, or the exit code of a failed write; *bad: not consistent. */
 static int show(struct watch *w, struct hs_cli_run *r, const char *who, const char *inconsistent, bool *bad,
@@ -138,7 +122,8 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 {
 	struct watch w = {.pid = pid, .o = o, .json = o->report.format == HS_FMT_JSON};
 	struct hs_target t;
-	struct hs_cli_run r = {.have_process = true};
+	/* the process split only where it is shown: in --json's reports */
+	struct hs_cli_run r = {.have_process = w.json};
 	const double interval = o->interval_s > 0 ? o->interval_s : DEFAULT_INTERVAL_S;
 	sigemptyset(&w.ends);
 	sigaddset(&w.ends, SIGINT);
@@ -163,7 +148,7 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 		if (w.sum.snapshots) {
 			hs_target_close(&t);
 			hs_cli_run_clear(&r);
-			if (hs_target_open(&t, pid, err) && !exited(pid))
+			if (hs_target_open(&t, pid, err) && !hs_target_gone(pid))
 				break;
 		}
 		/* one that came while the target was opened is taken here, not
@@ -171,7 +156,7 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 		if (!err->code && ended_by_signal(&w, 0))
 			break;
 		if (err->code || snap(&w, &t, &r, err)) {
-			if (err->code == HS_EEXITED || (err->code == HS_EATTACH && exited(pid))) {
+			if (err->code == HS_EEXITED || (err->code == HS_EATTACH && hs_target_gone(pid))) {
 				snprintf(w.end, sizeof w.end, "pid %d exited", (int)pid);
 				err->code = 0;
 				hs_fail(err, HS_EEXITED, "pid %d exited while being watched (after %zu snapshot%s)", (int)pid,

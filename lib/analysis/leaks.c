@@ -378,7 +378,7 @@ void hs_leaks_find(const struct hs_heap *h, const struct hs_index *ix, const str
 	/* Of all in-use bytes, the reachable ones are scanned: the line may
 	 * end short of its total (then blanked). */
 	uint64_t inuse = 0;
-	for (uint64_t o = 0; ct->progress && o < total; o++)
+	for (uint64_t o = 0; ct->progress && ct->progress->on && o < total; o++)
 		inuse += chunk_size(&m, o);
 	hs_progress_start(ct->progress, "marking reachable chunks for --leaks", inuse);
 	while (m.nstack) {

@@ -705,6 +705,11 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 	return 0;
 }
 
+bool hs_target_gone(pid_t pid)
+{
+	return live_thread(pid) == 0;
+}
+
 static struct hs_task *task_find(struct hs_target *t, pid_t tid)
 {
 	for (size_t i = 0; i < t->ntasks; i++)

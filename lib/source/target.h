@@ -101,6 +101,10 @@ struct hs_target {
  * thread that has exited while others run on is not one; ptrace allowed)
  * and opens it for reading. Fails with HS_EATTACH or HS_EUNSUPPORTED. */
 int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
+/* Whether process pid has exited: no such process, or no thread of it
+ * left that is not exiting (a main thread that called pthread_exit, a
+ * zombie, while others run on, is not the process gone). */
+bool hs_target_gone(pid_t pid);
 /* The process's tracer when it is another one than heapscope (TracerPid),
  * else 0: a process gdb holds stopped is not stopped again, but read as it
  * is (hs_target_stop). */

@@ -241,8 +241,18 @@ for mode in text json; do
 	fi
 done
 
+# --- a main thread that called pthread_exit, the others running on: the
+# process is there (its main thread a zombie), not "exited" ----------------
+if start_fixture leaderexit; then
+	watch "$W/l.out" "$W/l.err" -i 0.2 -n 2 "$FIX_PID"
+	check "leaderexit: watched twice, exit 0 (not taken for gone)" "$([[ $HS_RC -eq 0 ]]; echo $?)" \
+		"exit $HS_RC: $(head -c 300 "$W/l.err")"
+	stop_fixture "$FIX_PID"
+fi
+
 # --- bad values: exit 2, one line ---------------------------------------------
-for args in "-i 0" "-i abc" "-i -1" "-i 1s" "-i 100000" "-n 0" "-n x" "-n -3" "-i" "--pretty" "--format=prometheus" "--leaks" ""; do
+for args in "-i 0" "-i abc" "-i -1" "-i 1s" "-i 100000" "-i 0x10" "-i 1e3" "-n 0" "-n x" "-n -3" \
+	"-n 99999999999999999999" "-i" "--pretty" "--format=prometheus" "--leaks" ""; do
 	# shellcheck disable=SC2086 # the words of args, split on purpose
 	watch "$W/b.out" "$W/b.err" $args $([[ $args == "-i" || -z $args ]] || echo "$$")
 	nl=$(wc -l <"$W/b.err")
