@@ -88,8 +88,9 @@ static int check_report(const char *file, const cJSON *o, struct hs_err *err)
 	if (!cJSON_IsString(s)) {
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 		if (cJSON_IsString(e))
-			return hs_fail(err, HS_EUSAGE, "%s: not a heapscope report: an error a run printed (\"%.200s\")",
-				       file, e->valuestring);
+			return hs_fail(err, HS_EUSAGE, "%s: not a heapscope report: an error a run printed (\"%.*s\")",
+				       file, (int)strcspn(e->valuestring, "\n") < 200 ? (int)strcspn(e->valuestring, "\n") : 200,
+				       e->valuestring); /* one line */
 		return hs_fail(err, HS_EUSAGE, "%s: not a heapscope report (no \"schema\")", file);
 	}
 	if (strncmp(s->valuestring, "heapscope/", 10) != 0)
@@ -187,9 +188,10 @@ static void side(struct ctx *x, const cJSON *r, struct hs_diff_side *s)
 	s->file = x->file;
 	const cJSON *t = need(x, r, "target", false);
 	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(t, "pid");
-	if (!failed(x) && !cJSON_IsNumber(pid))
-		malformed(x, "target", "pid", "is not a number");
-	s->pid = cJSON_IsNumber(pid) ? (int64_t)pid->valuedouble : 0;
+	uint64_t p = 0;
+	if (!failed(x) && (!count_of(pid, &p) || p > INT32_MAX))
+		malformed(x, "target", "pid", "is not a process id");
+	s->pid = (int64_t)p;
 	copy_str(s->exe, sizeof s->exe, cJSON_GetObjectItemCaseSensitive(t, "exe"));
 	copy_str(s->core, sizeof s->core, cJSON_GetObjectItemCaseSensitive(t, "core"));
 	copy_str(s->glibc, sizeof s->glibc, cJSON_GetObjectItemCaseSensitive(t, "glibc"));

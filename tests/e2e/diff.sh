@@ -221,6 +221,8 @@ jq '.schema = "heapscope/2"' "$good" >"$b/v2.json"
 jq 'del(.totals.in_use_bytes)' "$good" >"$b/noinuse.json"
 echo '{"error": "cannot attach to pid 1", "exit": 3}' >"$b/error.json"
 cat "$good" "$good" >"$b/lines.json"
+jq '.target.pid = 1e300' "$good" >"$b/bigpid.json"
+printf '{"error": "line one\\nline two", "exit": 3}\n' >"$b/error2.json"
 : >"$b/empty.json"
 [[ -s ${d:-}/d1.json ]] && cp "$d/d1.json" "$b/diff.json" || echo '{"schema":"heapscope-diff/1"}' >"$b/diff.json"
 # bad NAME WHAT OLD NEW WORD: exit 2, one stderr line naming WHAT's file and WORD.
@@ -245,6 +247,8 @@ bad "an empty file" "$b/empty.json" "$good" "$b/empty.json" "empty, not a heapsc
 bad "a diff, not a report" "$b/diff.json" "$good" "$b/diff.json" "not a heapscope report (schema \"heapscope-diff/1\")"
 bad "a missing file" "$b/missing.json" "$good" "$b/missing.json" "No such file"
 bad "a directory" "$b" "$b" "$good" "cannot read"
+bad "a pid of 1e300" "$b/bigpid.json" "$b/bigpid.json" "$good" "pid is not a process id"
+bad "an error of two lines" "$b/error2.json" "$good" "$b/error2.json" "line one"
 hs "$b/out" "$b/err" diff "$good"
 check "usage: one operand is exit 2, asking for two" \
 	"$([[ $HS_RC -eq 2 ]] && grep -q 'needs two reports' "$b/err"; echo $?)" "exit $HS_RC: $(cat "$b/err")"
