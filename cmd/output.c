@@ -94,11 +94,13 @@ int hs_output_open(struct hs_output *out, const char *path, struct hs_err *err)
 		snprintf(why, sizeof why, "its directory %s: %s", dir, strerror(errno));
 		return fail(out, err, HS_EUSAGE, why);
 	}
+	/* FILE itself, not what a link there leads to: the rename replaces
+	 * a symbolic link FILE, so its target is neither checked nor written. */
 	struct stat st;
-	if (fstatat(out->dirfd, out->base, &st, 0) == 0) {
+	if (fstatat(out->dirfd, out->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return fail(out, err, HS_EUSAGE, "it is a directory");
-		if (!S_ISREG(st.st_mode)) /* a device, a fifo: never renamed over */
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) /* a device, a fifo: never renamed over */
 			return fail(out, err, HS_EUSAGE, "it exists and is not a regular file");
 	} else if (errno != ENOENT) {
 		snprintf(why, sizeof why, "%s", strerror(errno));

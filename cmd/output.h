@@ -1,9 +1,10 @@
 /* output.h - -o, --output=FILE: the report written to FILE atomically.
  * A reader of FILE (node_exporter's textfile collector, a cron job) sees
  * the old file or the new one whole, never a part: the report goes to a
- * file with no name yet (O_TMPFILE; a hidden ".BASE.XXXXXX" where the
- * file system has no O_TMPFILE) in FILE's directory, is flushed and
- * fsync'd, given a name and renamed over FILE. On any failure nothing is
+ * file with no name yet (O_TMPFILE; a hidden ".heapscope-XXXXXX" where
+ * the file system has no O_TMPFILE) in FILE's directory, is flushed and
+ * fsync'd, given a name and renamed over FILE (a symbolic link FILE is
+ * replaced, its target left alone). On any failure nothing is
  * left behind and an existing FILE is untouched.
  *
  * hs_output_open runs before the command confines itself (source/

@@ -127,7 +127,7 @@ struct hs_index {
 	const struct hs_types *types;
 	uint32_t *rtype;
 	struct hs_walk_tally *type_big; /* per type; mmapped chunks included */
-	struct hs_chunk *chunks; /* with keep_chunks */
+	struct hs_chunk *chunks; /* with keep_chunks (every chunk) or keep_big (the big in-use ones) */
 	size_t nchunks, capchunks;
 };
 

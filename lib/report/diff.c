@@ -375,6 +375,18 @@ static const cJSON *item(const cJSON *o, const char *name)
 	return cJSON_GetObjectItemCaseSensitive(o, name);
 }
 
+/* A part a report may lack (a run without --leaks has no "leaks"): NULL
+ * when absent or null; there but of another kind is malformed. */
+static const cJSON *optional(struct ctx *x, const cJSON *o, const char *where, const char *name, bool array)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (!v || cJSON_IsNull(v))
+		return NULL;
+	if (!failed(x) && !(array ? cJSON_IsArray(v) : cJSON_IsObject(v)))
+		malformed(x, where, name, array ? "is not an array" : "is not an object");
+	return v;
+}
+
 /* A non-empty array: types are only compared when both reports name some. */
 static const cJSON *nonempty(const cJSON *a)
 {
@@ -390,14 +402,16 @@ static void leaks(struct ctx *ox, struct ctx *nx, const cJSON *ol, const cJSON *
 	d->leak_bytes = (struct hs_diff_val){need_count(ox, ol, "leaks", "bytes"), need_count(nx, nl, "leaks", "bytes")};
 	static const struct table_spec by_size = {"leaks.by_size", "size", KEY_NUM, NULL, leak_fields, ORDER_KEY};
 	static const struct table_spec by_type = {"leaks.by_type", "type", KEY_STR, NULL, leak_fields, 1};
-	table(ox, nx, &by_size, item(ol, "by_size"), item(nl, "by_size"), &d->leaks_by_size);
-	table(ox, nx, &by_type, item(ol, "by_type"), item(nl, "by_type"), &d->leaks_by_type);
+	table(ox, nx, &by_size, optional(ox, ol, "leaks", "by_size", true), optional(nx, nl, "leaks", "by_size", true),
+	      &d->leaks_by_size);
+	table(ox, nx, &by_type, optional(ox, ol, "leaks", "by_type", true), optional(nx, nl, "leaks", "by_type", true),
+	      &d->leaks_by_type);
 	/* The suspects by address mean something only within one process. */
 	if (!d->same_process)
 		return;
 	struct hs_diff_table s = {0};
 	static const struct table_spec sus = {"leaks.suspects", "address", KEY_ADDR, NULL, suspect_fields, ORDER_KEY};
-	table(ox, nx, &sus, item(ol, "suspects"), item(nl, "suspects"), &s);
+	table(ox, nx, &sus, optional(ox, ol, "leaks", "suspects", true), optional(nx, nl, "leaks", "suspects", true), &s);
 	d->suspects_compared = s.compared;
 	d->suspects_all = cJSON_IsTrue(item(ol, "all")) && cJSON_IsTrue(item(nl, "all"));
 	for (size_t i = 0; i < s.n; i++) {
@@ -448,15 +462,16 @@ int hs_diff_build(const cJSON *old, const char *old_file, const cJSON *new, cons
 
 	struct table_spec arenas = {"arenas", d->arenas_by_address ? "address" : "index",
 				    d->arenas_by_address ? KEY_ADDR : KEY_NUM, "main", arena_fields, ORDER_POS};
-	table(&ox, &nx, &arenas, item(old, "arenas"), item(new, "arenas"), &d->arenas);
+	table(&ox, &nx, &arenas, optional(&ox, old, "", "arenas", true), optional(&nx, new, "", "arenas", true), &d->arenas);
 	static const struct table_spec classes = {"histogram", "min", KEY_NUM, "max", class_fields, ORDER_KEY};
 	table(&ox, &nx, &classes, need(&ox, old, "histogram", true), need(&nx, new, "histogram", true), &d->classes);
 	static const struct table_spec types = {"types", "type", KEY_STR, NULL, type_fields, 1};
-	table(&ox, &nx, &types, nonempty(item(old, "types")), nonempty(item(new, "types")), &d->types);
+	table(&ox, &nx, &types, nonempty(optional(&ox, old, "", "types", true)), nonempty(optional(&nx, new, "", "types", true)),
+	      &d->types);
 	/* Pins by address within one process; between two, only their sums. */
 	struct table_spec pins = {"pins", "address", KEY_ADDR, NULL, pin_fields, ORDER_KEY};
-	table(&ox, &nx, &pins, item(old, "pins"), item(new, "pins"), &d->pins);
-	leaks(&ox, &nx, item(old, "leaks"), item(new, "leaks"), d);
+	table(&ox, &nx, &pins, optional(&ox, old, "", "pins", true), optional(&nx, new, "", "pins", true), &d->pins);
+	leaks(&ox, &nx, optional(&ox, old, "", "leaks", false), optional(&nx, new, "", "leaks", false), d);
 	if (failed(&ox)) {
 		hs_diff_free(d);
 		return err->code;

@@ -1,5 +1,6 @@
 /* svg.c - --format=svg: a heap map. One band per heap segment of every
- * arena (address order) and one per mmapped chunk; each band is COLS
+ * arena (address order) and one per mmapped chunk (past MM_BANDS, one
+ * for the rest); each band is COLS
  * pixel columns, each column a fixed byte range coloured by the state
  * that holds most of its bytes. Adjacent columns of one colour are one
  * <rect>, whose <title> gives its address range and, per state, the
@@ -30,6 +31,10 @@
 #define LABEL_H 16
 #define LEGEND_H 40
 #define MARK_H 6 /* a leak's or a pin's tick, over the band */
+/* Mmapped chunks drawn one band each; past that, the rest (in address
+ * order) share one band: a process with thousands of them (a thread
+ * stack each, a JVM) keeps a map of kilobytes. */
+#define MM_BANDS 64
 
 enum st { ST_INUSE, ST_TCACHE, ST_FAST, ST_BIN, ST_TOP, ST_OVERHEAD, ST_MMAPPED, NST };
 static const char *const st_name[NST] = {"in use", "tcache", "fastbin", "bin", "top", "overhead", "mmapped"};
@@ -326,6 +331,52 @@ static void fill_segment(struct band *b, const struct hs_census *c, const struct
 		band_add(b, a->top, c->arenas[sg->arena].c.top_bytes, ST_TOP, NULL);
 }
 
+/* The mmapped chunks past the ones drawn one by one: one band, one
+ * rectangle for all of them, and one tick a kind for the marks in them
+ * (how many, the first). */
+static void rest_write(FILE *out, const struct hs_mmchunk *mm, size_t n, int y, const struct mark_at *m, size_t nm)
+{
+	uint64_t bytes = 0, lo = mm[0].addr, hi = mm[n - 1].addr + mm[n - 1].size;
+	for (size_t i = 0; i < n; i++)
+		bytes += mm[i].size;
+	fprintf(out,
+		"<g class=\"band\"><text x=\"%d\" y=\"%d\">%zu more mmapped chunks: 0x%" PRIx64 "-0x%" PRIx64
+		", %" PRIu64 " bytes in all, not drawn one by one</text>\n",
+		LEFT, y + LABEL_H - 4, n, lo, hi, bytes);
+	y += LABEL_H;
+	for (int k = 0; k < NMK; k++) {
+		size_t count = 0;
+		uint64_t mbytes = 0, first = 0;
+		for (size_t j = 0; j < nm; j++) {
+			if (m[j].kind != (enum mark)k || m[j].addr < lo || m[j].addr >= hi)
+				continue;
+			/* in one of the chunks, not a gap between them */
+			size_t a = 0, b = n;
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+				if (mm[mid].addr + mm[mid].size <= m[j].addr)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			if (a == n || m[j].addr < mm[a].addr)
+				continue;
+			if (!count++)
+				first = m[j].addr;
+			mbytes += m[j].size;
+		}
+		if (count)
+			fprintf(out,
+				"<rect x=\"%d\" y=\"%d\" width=\"2\" height=\"%d\" class=\"%s\"><title>%s: %zu chunks, %" PRIu64
+				" bytes, the first 0x%" PRIx64 "</title></rect>\n",
+				LEFT, y - MARK_H, MARK_H, mk_class[k], mk_name[k], count, mbytes, first);
+	}
+	fprintf(out,
+		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"%s\"><title>%zu mmapped chunks, 0x%" PRIx64
+		"-0x%" PRIx64 "\n%s: %" PRIu64 " bytes in %zu chunks</title></rect>\n</g>\n",
+		LEFT, y, COLS, BAND_H, st_class[ST_MMAPPED], n, lo, hi, st_name[ST_MMAPPED], bytes, n);
+}
+
 void hs_report_svg(FILE *out, const struct hs_census *c, const struct hs_diagnosis *d)
 {
 	const struct hs_index *ix = c->index;
@@ -338,7 +389,8 @@ void hs_report_svg(FILE *out, const struct hs_census *c, const struct hs_diagnos
 	for (size_t i = 0; d && i < d->npins; i++)
 		m[nm++] = (struct mark_at){d->pins[i].addr, d->pins[i].size, d->pins[i].held_bytes, d->pins[i].type, MK_PIN};
 	qsort(m, nm, sizeof *m, cmp_mark);
-	size_t nbands = (ix ? ix->nsegs : 0) + (h ? h->nmmapped : 0);
+	size_t nmm = h ? h->nmmapped : 0, each = nmm > MM_BANDS ? MM_BANDS - 1 : nmm;
+	size_t nbands = (ix ? ix->nsegs : 0) + each + (nmm > each);
 	int width = COLS + 2 * LEFT, height = LEGEND_H + (int)nbands * (LABEL_H + BAND_H + 4) + 8;
 	fprintf(out,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -381,12 +433,14 @@ void hs_report_svg(FILE *out, const struct hs_census *c, const struct hs_diagnos
 		fill_segment(b, c, sg, &kept);
 		band_write(out, b, y, "arena %d heap %zu:", sg->arena, sg->heap, m, nm);
 	}
-	for (size_t i = 0; h && i < h->nmmapped; i++, y += LABEL_H + BAND_H + 4) {
+	for (size_t i = 0; i < each; i++, y += LABEL_H + BAND_H + 4) {
 		const struct hs_mmchunk *mm = &h->mmapped[i];
 		band_init(b, mm->addr, mm->addr + mm->size);
 		band_add(b, mm->addr, mm->size, ST_MMAPPED, NULL);
 		band_write(out, b, y, "mmapped chunk:", -1, 0, m, nm);
 	}
+	if (nmm > each)
+		rest_write(out, h->mmapped + each, nmm - each, y, m, nm);
 	free(b);
 	free(m);
 	fputs("</svg>\n", out);

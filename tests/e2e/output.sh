@@ -13,7 +13,9 @@
 #   inode as it was;
 #   FILE in a missing directory, in a directory heapscope may not write
 #   (as user nobody: root writes everywhere), FILE a directory, FILE a
-#   fifo: exit 2, one line on stderr naming FILE;
+#   fifo, FILE an empty name: exit 2, one line on stderr naming FILE;
+#   FILE a symbolic link (to a file, a directory, a fifo): the link is
+#   replaced by the report, what it led to is untouched;
 #   a write that fails (RLIMIT_FSIZE: EFBIG, as a full disk would give
 #   ENOSPC) is exit 1 with one line naming FILE and why, FILE as it was;
 #   no other file is ever left in FILE's directory, not even by a
@@ -212,6 +214,8 @@ refused() {
 refused "missing directory" "$d/nodir/report"
 refused "FILE a directory" "$d/adir"
 refused "FILE a directory (with a slash)" "$d/adir/"
+refused "FILE an empty name" ""
+check "an empty name: the line says so ($(cut -c 1-200 "$d/err"))" "$(grep -q "takes a FILE name, not ''" "$d/err"; echo $?)"
 # (a fifo of our own: a broken heapscope must not replace a device of the machine's)
 mkfifo "$d/fifo"
 refused "FILE a fifo" "$d/fifo"
@@ -229,6 +233,24 @@ only "$d" adir out err ro fifo
 check "nothing left in the directories of the refusals" "$?" "${ONLY_GOT:-}"
 only "$d/adir"
 check "nothing left in the directory given as FILE" "$?" "${ONLY_GOT:-}"
+
+echo "== FILE a symbolic link: the link replaced by the report, what it led to untouched"
+d=$W/link
+mkdir -p "$d/directory"
+echo "a file of someone else's" >"$d/file"
+mkfifo "$d/fifo"
+hs "$d/ref" "$d/ref.err" replay "$TRACE"
+for to in file directory fifo; do
+	ln -sfn "$to" "$d/report"
+	hs "$d/out" "$d/err" replay -o "$d/report" "$TRACE"
+	check "a link to a ${to}: exit 0" "$HS_RC" "$(head -c 300 "$d/err")"
+	check "a link to a ${to}: FILE is now the report, a regular file" \
+		"$([[ -f $d/report && ! -L $d/report ]] && cmp -s <(norm "$d/ref") <(norm "$d/report"); echo $?)" "$(head -c 300 "$d/report")"
+done
+check "what the links led to is untouched" \
+	"$([[ $(cat "$d/file") == "a file of someone else's" && -p $d/fifo && -z $(ls -A "$d/directory") ]]; echo $?)"
+only "$d" directory file fifo report ref ref.err out err
+check "a link FILE: nothing else left in FILE's directory" "$?" "${ONLY_GOT:-}"
 
 echo "== a write that fails (EFBIG, as ENOSPC on a full disk): exit 1, FILE as it was"
 d=$W/full

@@ -4,7 +4,7 @@
 # svg_check.py holds the map to them:
 #   - well-formed XML, the legend naming every state;
 #   - one band per heap of every arena (JSON arenas[].heaps) and one per
-#     mmapped chunk (totals.mmapped_chunks);
+#     mmapped chunk (totals.mmapped_chunks), past 63 one band for the rest;
 #   - each band's rectangles tile its 1024 pixels and their titles its
 #     address range, with no gap or overlap;
 #   - per arena, the bytes and chunks the titles give each state equal
@@ -142,7 +142,9 @@ if start_fixture mmthreads; then
 	attach_maps mmthreads "$FIX_PID" "$d"
 	map_checks mmthreads "$d/map.svg" "$d/rep.json" "$d/mallinfo2.txt"
 	n=$(jq '.totals.mmapped_chunks' "$d/rep.json")
-	check "mmthreads: the JSON has mmapped chunks to map ($n)" "$([[ $n -gt 0 ]]; echo $?)"
+	check "mmthreads: the JSON has more mmapped chunks than the map draws one by one ($n > 64)" "$([[ $n -gt 64 ]]; echo $?)"
+	check "mmthreads: 64 mmapped bands, the last the rest's ($(grep -c 'mmapped chunk:' "$d/map.svg") and $(grep -c 'more mmapped chunks' "$d/map.svg"))" \
+		"$([[ $(grep -c 'mmapped chunk:' "$d/map.svg") -eq 63 && $(grep -c 'more mmapped chunks:' "$d/map.svg") -eq 1 ]]; echo $?)"
 	stop_fixture "$FIX_PID"
 fi
 

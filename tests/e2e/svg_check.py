@@ -5,7 +5,8 @@ holds, 1 with the failed ones on stdout.
   - well-formed XML (xml.etree), an <svg> root;
   - the legend names every state;
   - one band per heap of every arena (JSON arenas[].heaps) and one per
-    mmapped chunk (totals.mmapped_chunks);
+    mmapped chunk (totals.mmapped_chunks), or, past 63 of them, one
+    band more for the rest, whose label and title count them;
   - each band's rectangles tile its width (1024 pixels) and their titles'
     byte ranges its address range, with no gap or overlap;
   - per arena, the bytes and chunks the titles give each state (in use,
@@ -42,8 +43,28 @@ def main():
     heaps, mmapped = 0, 0
     per_arena = {}
     marks, named = {}, []
+    rest = 0
     for g in bands:
         label = g.find(NS + "text").text
+        rm = re.match(r"(\d+) more mmapped chunks: 0x([0-9a-f]+)-0x([0-9a-f]+), (\d+) bytes in all", label)
+        if rm:
+            rest += 1
+            n, b = int(rm.group(1)), int(rm.group(4))
+            mmapped += n
+            rects = [r for r in g.findall(NS + "rect") if r.get("class") == "m"]
+            want = f"{n} mmapped chunks, 0x{rm.group(2)}-0x{rm.group(3)}\nmmapped: {b} bytes in {n} chunks"
+            if len(rects) != 1 or rects[0].find(NS + "title").text != want or rects[0].get("width") != str(WIDTH):
+                bad.append(f"{label}: not one rectangle of {WIDTH} pixels titled {want!r}")
+            if mmapped - n + 1 != 64:
+                bad.append(f"{label}: after {mmapped - n} bands of one chunk, not 63")
+            for r in g.findall(NS + "rect"):
+                if r.get("class") in ("l", "n"):
+                    mm = re.match(r"(leaked|pin): (\d+) chunks, \d+ bytes, the first 0x[0-9a-f]+", r.find(NS + "title").text)
+                    if mm:
+                        marks[mm.group(1)] = marks.get(mm.group(1), 0) + int(mm.group(2))
+                    else:
+                        bad.append(f"{label}: mark title {r.find(NS + 'title').text!r}")
+            continue
         m = re.match(r"(arena (\d+) heap \d+|mmapped chunk): 0x([0-9a-f]+)-0x([0-9a-f]+), (\d+) bytes", label)
         if not m:
             bad.append(f"band label '{label}'")
@@ -97,6 +118,8 @@ def main():
     want_heaps = sum(len(a["heaps"]) for a in rep["arenas"])
     if heaps != want_heaps:
         bad.append(f"{heaps} heap bands, the JSON has {want_heaps} heaps")
+    if rest > 1 or (rest == 0 and mmapped > 64):
+        bad.append(f"{mmapped} mmapped chunks in {rest} bands of the rest: one past 64")
     if mmapped != rep["totals"]["mmapped_chunks"]:
         bad.append(f"{mmapped} mmapped bands, the JSON has {rep['totals']['mmapped_chunks']} mmapped chunks")
     tot = {}
@@ -135,7 +158,7 @@ def main():
     for b in bad:
         print("FAIL:", b)
     if not bad:
-        print(f"ok: {heaps} heap bands, {mmapped} mmapped, states as the JSON's: "
+        print(f"ok: {heaps} heap bands, {mmapped} mmapped" + (" (the last ones in one band)" if rest else "") + ", states as the JSON's: "
               + ", ".join(f"{st} {tot[st][0]} B/{tot[st][1]}" for st in STATES)
               + f"; marks: {marks.get('leaked', 0)} leaked, {marks.get('pin', 0)} pins")
     return 1 if bad else 0
