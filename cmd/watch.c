@@ -118,6 +118,22 @@ static int snap(struct watch *w, struct hs_target *t, struct hs_cli_run *r, stru
 	return 0;
 }
 
+/* The watched process is gone: it exited, its pid names another process
+ * (t->changed "another process") or it ran another program (an exec):
+ * the summary's ending and the one error line (exit 6). */
+static void gone(struct watch *w, const struct hs_target *t, struct hs_err *err)
+{
+	const bool exec = t->changed && !strcmp(t->changed, "another program");
+	snprintf(w->end, sizeof w->end, exec ? "pid %d ran another program" : "pid %d exited", (int)w->pid);
+	err->code = 0;
+	hs_fail(err, HS_EEXITED, "pid %d %s while being watched (after %zu snapshot%s)", (int)w->pid,
+		exec ? "ran another program (exec)"
+		: t->changed ? "exited, and the pid names another process now"
+			     : "exited",
+		w->sum.snapshots, w->sum.snapshots == 1 ? "" : "s");
+	err->reported = false; /* --json: the last line is the error object */
+}
+
 static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 {
 	struct watch w = {.pid = pid, .o = o, .json = o->report.format == HS_FMT_JSON};
@@ -134,6 +150,7 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 		hs_cli_run_free(&r);
 		return err->code;
 	}
+	const struct hs_proc_id first = t.id; /* the process watched, whatever its pid names later */
 	sigset_t old;
 	pthread_sigmask(SIG_BLOCK, &w.ends, &old);
 	if (!w.json) {
@@ -150,19 +167,20 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 			hs_cli_run_clear(&r);
 			if (hs_target_open(&t, pid, err) && !hs_target_gone(pid))
 				break;
+			/* its pid used again, or an exec: the process watched is
+			 * gone, and a line against another would be a lie */
+			if (!err->code && (t.changed = hs_target_changed(&first, &t.id))) {
+				gone(&w, &t, err);
+				break;
+			}
 		}
 		/* one that came while the target was opened is taken here, not
 		 * by the stop (which would die of it) */
 		if (!err->code && ended_by_signal(&w, 0))
 			break;
 		if (err->code || snap(&w, &t, &r, err)) {
-			if (err->code == HS_EEXITED || (err->code == HS_EATTACH && hs_target_gone(pid))) {
-				snprintf(w.end, sizeof w.end, "pid %d exited", (int)pid);
-				err->code = 0;
-				hs_fail(err, HS_EEXITED, "pid %d exited while being watched (after %zu snapshot%s)", (int)pid,
-					w.sum.snapshots, w.sum.snapshots == 1 ? "" : "s");
-				err->reported = false; /* --json: the last line is the error object */
-			}
+			if (err->code == HS_EEXITED || (err->code == HS_EATTACH && hs_target_gone(pid)))
+				gone(&w, &t, err);
 			break;
 		}
 		if (o->times && w.sum.snapshots >= (size_t)o->times) {

@@ -654,6 +654,27 @@ static int read_through(struct hs_target *t, pid_t tid)
 	return -1;
 }
 
+/* The process's start time, where its code and stack start
+ * (/proc/TGID/stat's starttime, startcode, startstack) and its
+ * executable file (read through the task reads go through: a main thread
+ * that has exited has none). Left 0 if unread. */
+static void proc_id(const struct hs_target *t, struct hs_proc_id *id)
+{
+	char buf[1024], path[64];
+	*id = (struct hs_proc_id){0};
+	const char *rp;
+	if (read_proc_file(t->tgid, "stat", buf, sizeof buf) >= 0 && (rp = strrchr(buf, ')')))
+		sscanf(rp + 2,
+		       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu %*u %*d %*u %llu %*u %llu",
+		       &id->start, &id->code, &id->stack);
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)t->pid);
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+	}
+}
+
 int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 {
 	memset(t, 0, sizeof *t);
@@ -698,11 +719,24 @@ int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err)
 		return hs_fail(err, HS_EATTACH, "cannot read %s: %s", path, strerror(errno));
 	}
 	t->exe[n] = 0;
+	proc_id(t, &t->id);
 
 	if (open_mem(t) < 0)
 		return why_no_ptrace(t, err, errno == EACCES ? EPERM : errno);
 	t->src.pages = live_pages;
 	return 0;
+}
+
+const char *hs_target_changed(const struct hs_proc_id *before, const struct hs_proc_id *now)
+{
+	if (before->start != now->start)
+		return "another process";
+	/* an exec of the same file moves the code and the stack (ASLR); one
+	 * that moves neither leaves the symbols where they were */
+	if (before->dev != now->dev || before->ino != now->ino || before->code != now->code ||
+	    before->stack != now->stack)
+		return "another program";
+	return NULL;
 }
 
 bool hs_target_gone(pid_t pid)
@@ -1059,6 +1093,13 @@ static int stop(struct hs_target *t, struct hs_err *err)
 		t->gone = true;
 		return hs_fail(err, HS_EEXITED, "pid %d exited while being attached", (int)t->tgid);
 	}
+
+	/* An exec between the opening and the stop: the memory is another
+	 * program's, which the symbols loaded at the opening do not describe. */
+	struct hs_proc_id now;
+	proc_id(t, &now);
+	if ((t->changed = hs_target_changed(&t->id, &now)))
+		return hs_fail(err, HS_EEXITED, "pid %d ran another program (exec) while being attached", (int)t->tgid);
 
 	hs_maps_free(&t->src.maps);
 	if (hs_maps_read(t->pid, &t->src.maps, err)) {

@@ -45,6 +45,18 @@ struct hs_target {
 	 * no memory any more). */
 	pid_t pid;
 	char exe[4096];
+	/* Which process this is, beyond its pid: its start time (clock
+	 * ticks after boot: a pid used again is another start), its
+	 * executable file and where its code and stack begin (an exec puts
+	 * another file there, or the same one elsewhere). */
+	struct hs_proc_id {
+		unsigned long long start;
+		unsigned long long dev, ino;
+		unsigned long long code, stack;
+	} id;
+	/* Set when the stop found the pid another process or program than
+	 * the opening did (hs_target_changed's word): the stop failed. */
+	const char *changed;
 	struct hs_task *tasks;
 	size_t ntasks, cap;
 	struct hs_pagemap pagemap; /* which pages hold data (src.pages, and every read) */
@@ -101,6 +113,10 @@ struct hs_target {
  * thread that has exited while others run on is not one; ptrace allowed)
  * and opens it for reading. Fails with HS_EATTACH or HS_EUNSUPPORTED. */
 int hs_target_open(struct hs_target *t, pid_t pid, struct hs_err *err);
+/* What differs between two openings of one pid: NULL when they are the
+ * same process running the same executable, else "another process"
+ * (the first exited, its pid used again) or "another program" (exec). */
+const char *hs_target_changed(const struct hs_proc_id *before, const struct hs_proc_id *now);
 /* Whether process pid has exited: no such process, or no thread of it
  * left that is not exiting (a main thread that called pthread_exit, a
  * zombie, while others run on, is not the process gone). */

@@ -19,7 +19,8 @@
 #   SIGINT between snapshots: the summary, exit 0, the target running
 #   and untraced; SIGINT while the target is stopped: heapscope dies of it
 #   (status 130, as attach), the target running and untraced; a target that exits: a last line, exit 6 (text and
-#   --json); bad -i / -n values and options watch does not take: exit 2
+#   --json); a target that execs another program, or whose pid a new process
+#   takes (made to happen in a pid namespace with ns_last_pid): exit 6; bad -i / -n values and options watch does not take: exit 2
 #   and one line.
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/watch.sh
 set -uo pipefail
@@ -248,6 +249,59 @@ if start_fixture leaderexit; then
 	check "leaderexit: watched twice, exit 0 (not taken for gone)" "$([[ $HS_RC -eq 0 ]]; echo $?)" \
 		"exit $HS_RC: $(head -c 300 "$W/l.err")"
 	stop_fixture "$FIX_PID"
+fi
+
+# --- the pid names another program (exec) or another process (the watched
+# one exited and a new one got its pid): the watched process is gone, exit 6,
+# never a line of the other ------------------------------------------------
+d=$(new_tmpdir)
+bash -c "sleep 1.2; exec $(printf '%q' "$FIXDIR/healthy") $(printf '%q' "$d")" >/dev/null 2>&1 &
+E=$!
+bg_track "$E"
+# (watched once it is bash -c: before, it is this script's bash, forked)
+for ((i = 0; i < 250; i++)); do
+	[[ $(tr '\0' ' ' <"/proc/$E/cmdline" 2>/dev/null) == "bash -c sleep"* ]] && break
+	sleep 0.02
+done
+watch "$W/e.out" "$W/e.err" -i 0.2 -n 50 "$E"
+check "exec mid-watch: exit 6, one line naming the exec, after snapshots of the first program ($(cut -c 1-160 "$W/e.err"))" \
+	"$([[ $HS_RC -eq 6 && $(wc -l <"$W/e.err") -eq 1 ]] &&
+		grep -qE "^heapscope: pid $E ran another program \(exec\) while being watched \(after [1-9]" "$W/e.err" &&
+		tail -1 "$W/e.out" | grep -q "ended (pid $E ran another program)"; echo $?)" "exit $HS_RC" "$W/e.out"
+stop_fixture "$E"
+# A pid used again, made to happen: in a pid namespace of its own,
+# ns_last_pid set to the watched pid less one once it has exited.
+if unshare -pf --mount-proc true 2>/dev/null; then
+	d=$(new_tmpdir)
+	mkdir -p "$d/a" "$d/b"
+	timeout -k 5 60 unshare -pf --mount-proc bash -c '
+		hs=$1 fix=$2 d=$3
+		"$fix" "$d/a" >/dev/null 2>&1 &
+		p=$!
+		for ((i = 0; i < 500; i++)); do [[ -s $d/a/ready ]] && break; sleep 0.01; done
+		"$hs" watch -i 0.3 -n 40 "$p" >"$d/out" 2>"$d/err" &
+		w=$!
+		sleep 1
+		kill -KILL "$p"
+		wait "$p" 2>/dev/null
+		echo $((p - 1)) >/proc/sys/kernel/ns_last_pid
+		"$fix" "$d/b" >/dev/null 2>&1 &
+		q=$!
+		echo "$p $q" >"$d/pids"
+		wait "$w"
+		echo $? >"$d/rc"
+		kill -KILL "$q"
+	' _ "$HEAPSCOPE" "$FIXDIR/healthy" "$d"
+	read -r p q <"$d/pids"
+	if [[ $p == "$q" ]]; then
+		check "a pid used again mid-watch: exit 6, the pid named another process's ($(cut -c 1-160 "$d/err"))" \
+			"$([[ $(cat "$d/rc") -eq 6 ]] && grep -qE "^heapscope: pid $p exited(, and the pid names another process now)? while being watched" "$d/err"; echo $?)" \
+			"exit $(cat "$d/rc")" "$d/out"
+	else
+		fail "a pid used again mid-watch" "the new process got pid $q, not $p (ns_last_pid not taken)"
+	fi
+else
+	skip "a pid used again mid-watch" "no pid namespace here (unshare -p refused)"
 fi
 
 # --- bad values: exit 2, one line ---------------------------------------------
