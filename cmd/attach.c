@@ -122,7 +122,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		struct hs_task *k = &t->tasks[i];
 		if (!k->attached)
 			continue;
-		if (t->deadline_ns && hs_target_now_ns() >= t->deadline_ns) {
+		if (t->deadline_ns && hs_mono_ns() >= t->deadline_ns) {
 			/* Out of budget (thousands of threads): not unwound; the
 			 * reads fail now and the stop is cut short (said once). */
 			unknown[i] = true;
@@ -143,7 +143,7 @@ static int snapshot(struct hs_target *t, const struct hs_symbols *sym, const str
 		bool busy = false;
 		for (size_t i = 0; i < t->ntasks; i++)
 			busy |= run[i] = to_nudge(&t->tasks[i], unknown, i);
-		const uint64_t now = hs_target_now_ns();
+		const uint64_t now = hs_mono_ns();
 		if (!busy || now >= nudge_until)
 			break;
 		/* Let run together and stopped again (not single-stepped

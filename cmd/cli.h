@@ -119,7 +119,6 @@ int hs_cli_check(const struct hs_command *cmd, unsigned before, unsigned after, 
 /* HS_EUSAGE with "MESSAGE (see heapscope --help)" in err. */
 int hs_cli_usage_fail(struct hs_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void hs_cli_usage(FILE *out);
-double hs_cli_ms_since(const struct timespec *t0);
 
 /* finish.c: the part of a run after the heap is read, shared by attach
  * and replay: diagnosis, report, and the exit code the findings give.

@@ -91,13 +91,6 @@ int hs_cli_usage_fail(struct hs_err *err, const char *fmt, ...)
 	return hs_fail(err, HS_EUSAGE, "%s (see heapscope --help)", msg);
 }
 
-double hs_cli_ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /* A duration: a decimal number and its unit, ms or s ("500ms", "2s",
  * "1.5s"), from 1 ms to 1 hour, in ns; 0 if it is not one. */
 static uint64_t parse_duration(const char *arg)

@@ -49,7 +49,7 @@ static int replay(const char *path, const struct options *o, struct hs_err *err)
 	c.exe = path;
 	c.arch = cfg.size_sz == 8 ? "x86_64" : "i386";
 	c.sym = &ri.sym;
-	c.total_ms = hs_cli_ms_since(&t0);
+	c.total_ms = hs_ms_since(&t0);
 	char who[PATH_MAX + 16];
 	snprintf(who, sizeof who, "trace %s", path);
 	hs_cli_finish(&heap, &c, NULL, &warn, o, who, NULL, err);

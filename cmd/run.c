@@ -35,7 +35,7 @@ int hs_cli_run_census(struct hs_cli_run *r, const struct options *o, const struc
 		hs_process_build(&r->smaps, &r->heap, r->mem ? read_mem : NULL, r->mem, &r->proc);
 		c->process = &r->proc;
 	}
-	c->total_ms = hs_cli_ms_since(t0);
+	c->total_ms = hs_ms_since(t0);
 	if (r->sym.other_allocator[0]) {
 		/* glibc's arenas are not where this program's memory is. */
 		char held[HS_SIZE_BUF];

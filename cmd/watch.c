@@ -35,18 +35,13 @@ struct watch {
 	char end[64];
 };
 
-static uint64_t ts_ns(const struct timespec *t)
-{
-	return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
-}
-
 /* An end signal is pending, or comes within ns (0: only look): ends the
  * watch; *w->end says which. */
 static bool ended_by_signal(struct watch *w, uint64_t ns)
 {
-	const uint64_t until = hs_target_now_ns() + ns;
+	const uint64_t until = hs_mono_ns() + ns;
 	for (;;) {
-		const uint64_t now = hs_target_now_ns(), left = until > now ? until - now : 0;
+		const uint64_t now = hs_mono_ns(), left = until > now ? until - now : 0;
 		struct timespec ts = {(time_t)(left / 1000000000u), (long)(left % 1000000000u)};
 		int sig = sigtimedwait(&w->ends, NULL, &ts);
 		if (sig > 0) {
@@ -106,7 +101,7 @@ static int snap(struct watch *w, struct hs_target *t, struct hs_cli_run *r, stru
 		memmove(w->win, w->win + 1, (HS_TREND_WINDOW - 1) * sizeof *w->win);
 	else
 		w->nwin++;
-	hs_sample_of(&r->c, ts_ns(&t->t_stop), &w->win[w->nwin - 1]);
+	hs_sample_of(&r->c, hs_ts_ns(&t->t_stop), &w->win[w->nwin - 1]);
 	if (!w->sum.snapshots)
 		w->sum.first = w->win[0];
 	w->sum.last = w->win[w->nwin - 1];
@@ -160,7 +155,7 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 		else
 			printf("until interrupted\n");
 	}
-	uint64_t next = hs_target_now_ns();
+	uint64_t next = hs_mono_ns();
 	for (;;) {
 		if (w.sum.snapshots) {
 			hs_target_close(&t);
@@ -189,7 +184,7 @@ static int watch(pid_t pid, const struct options *o, struct hs_err *err)
 			break;
 		}
 		/* Every SECONDS from the first; one that ran late is followed at once. */
-		const uint64_t now = hs_target_now_ns(), step = (uint64_t)(interval * 1e9);
+		const uint64_t now = hs_mono_ns(), step = (uint64_t)(interval * 1e9);
 		next += step;
 		if (next < now)
 			next = now;

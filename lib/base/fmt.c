@@ -27,6 +27,13 @@ const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes)
 	return buf;
 }
 
+const char *hs_fmt_size_change(char buf[HS_SIZE_BUF + 1], int sign, uint64_t bytes)
+{
+	char size[HS_SIZE_BUF];
+	snprintf(buf, HS_SIZE_BUF + 1, "%s%s", sign > 0 ? "+" : sign < 0 ? "-" : "", hs_fmt_size(size, bytes));
+	return buf;
+}
+
 const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, unsigned n)
 {
 	size_t k = 0;

@@ -13,6 +13,8 @@
  * units). Writes into buf and returns it. */
 #define HS_SIZE_BUF 24
 const char *hs_fmt_size(char buf[HS_SIZE_BUF], uint64_t bytes);
+/* A change: sign (<0, 0, >0) then the size, "+1.5 MiB", "-112 B", "0 B". */
+const char *hs_fmt_size_change(char buf[HS_SIZE_BUF + 1], int sign, uint64_t bytes);
 /* The first bytes of a chunk as hexdump -C shows them: "48 69 00 ...
  * |Hi.|" (hex pairs, then printable ASCII with dots). */
 #define HS_PREVIEW_BUF (HS_PREVIEW_BYTES * 4 + 4)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <string.h>
+#include <time.h>
 
 int hs_fail(struct hs_err *err, int code, const char *fmt, ...)
 {
@@ -93,4 +94,23 @@ void hs_release(void *p, size_t bytes)
 {
 	if (p)
 		munmap(p, bytes ? bytes : 1);
+}
+
+uint64_t hs_ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+
+uint64_t hs_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return hs_ts_ns(&ts);
+}
+
+double hs_ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Exit codes: a contract (DESIGN.md, man/heapscope.1). */
 enum hs_exit {
@@ -85,6 +86,12 @@ void *hs_xrealloc(void *p, size_t n, size_t size);
 void *hs_reserve(size_t bytes);
 void hs_release(void *p, size_t bytes);
 char *hs_xstrdup(const char *s);
+
+/* CLOCK_MONOTONIC, the clock every stop and interval is timed on: now
+ * in ns, a time in ns, and the ms since t0. */
+uint64_t hs_mono_ns(void);
+uint64_t hs_ts_ns(const struct timespec *t);
+double hs_ms_since(const struct timespec *t0);
 
 #define HS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

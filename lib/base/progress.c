@@ -2,6 +2,7 @@
 #include "base/progress.h"
 
 #include "base/fmt.h"
+#include "base/hs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,20 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void hs_progress_on(struct hs_progress *p, int fd, uint64_t after_ns, uint64_t (*now_ns)(void))
 {
 	memset(p, 0, sizeof *p);
 	p->on = true;
 	p->fd = fd;
 	p->after_ns = after_ns;
-	p->now_ns = now_ns ? now_ns : mono_ns;
+	p->now_ns = now_ns ? now_ns : hs_mono_ns;
 }
 
 void hs_progress_open(struct hs_progress *p)

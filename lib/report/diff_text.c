@@ -15,10 +15,7 @@ typedef char szbuf[HS_SIZE_BUF];
 /* A change in bytes for people: "+1.5 MiB", "-112 B", "0 B". */
 static const char *sdelta(char buf[HS_SIZE_BUF + 1], int64_t d)
 {
-	szbuf s;
-	uint64_t m = d < 0 ? -(uint64_t)d : (uint64_t)d;
-	snprintf(buf, HS_SIZE_BUF + 1, "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", hs_fmt_size(s, m));
-	return buf;
+	return hs_fmt_size_change(buf, (d > 0) - (d < 0), d < 0 ? -(uint64_t)d : (uint64_t)d);
 }
 
 static bool changed(const struct hs_diff_row *r, size_t nfields)

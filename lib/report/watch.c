@@ -7,10 +7,7 @@
 /* "+196.1 KiB", "-12.0 KiB", "0 B" */
 static const char *signed_size(char buf[HS_SIZE_BUF + 1], double v)
 {
-	char size[HS_SIZE_BUF];
-	const double m = v < 0 ? -v : v;
-	snprintf(buf, HS_SIZE_BUF + 1, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "", hs_fmt_size(size, (uint64_t)(m + 0.5)));
-	return buf;
+	return hs_fmt_size_change(buf, (v > 0) - (v < 0), (uint64_t)((v < 0 ? -v : v) + 0.5));
 }
 
 /* "in use +196.1 KiB (+195.7 KiB/s, +11.5 MiB/min)" */

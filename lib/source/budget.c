@@ -32,13 +32,6 @@ static bool is_heap(const struct hs_smap *m, uint64_t heap_max)
 	return !m->path[0] || strstr(m->path, "malloc arena") != NULL;
 }
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /* Reads the present pages of m from *p on, up to `want` bytes, into buf
  * (SAMPLE_BUF bytes); returns the bytes read, and moves *p on. */
 static uint64_t read_present(struct hs_source *src, const struct hs_smap *m, uint64_t *p, uint64_t want,
@@ -86,7 +79,7 @@ static void sample(struct hs_source *src, const struct hs_smap *m, struct hs_sto
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		uint64_t got = read_present(src, m, &p, SAMPLE_MAX / SAMPLE_PASSES, buf);
-		double ms = ms_since(&t0);
+		double ms = hs_ms_since(&t0);
 		if (!got)
 			break;
 		if (!e->sample_bytes || (double)got / ms > (double)e->sample_bytes / e->sample_ms) {

@@ -112,13 +112,6 @@ int hs_target_in_tracer(int (*fn)(void *), void *arg)
 	return c.rc;
 }
 
-uint64_t hs_target_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The stop has reached its budget: reads fail from here on (ETIME), so
  * that whatever reads them ends at once and the target is let go. A
  * clock read through the vDSO: a few ns a read, no system call. */
@@ -128,7 +121,7 @@ static bool out_of_time(struct hs_target *t)
 		return false;
 	if (__atomic_load_n(&t->cut_short, __ATOMIC_RELAXED))
 		return true;
-	if (hs_target_now_ns() < t->deadline_ns)
+	if (hs_mono_ns() < t->deadline_ns)
 		return false;
 	__atomic_store_n(&t->cut_short, true, __ATOMIC_RELAXED);
 	return true;
@@ -782,7 +775,7 @@ static int seize_new_tasks(struct hs_target *t, int *added, uint64_t until, bool
 		pid_t tid = (pid_t)atoi(de->d_name);
 		if (tid <= 0 || task_find(t, tid))
 			continue;
-		if (until && hs_target_now_ns() >= until) {
+		if (until && hs_mono_ns() >= until) {
 			*cut = true; /* the threads' time to stop is over */
 			break;
 		}
@@ -886,7 +879,7 @@ static enum wait_end wait_stopped(struct hs_task *k, uint64_t until)
 			return W_GONE;
 		}
 		if (r == 0) {
-			if (until && hs_target_now_ns() >= until)
+			if (until && hs_mono_ns() >= until)
 				return W_LATE;
 			nap_us = nap_us ? (nap_us < 500 ? nap_us * 2 : 1000) : 20;
 			usleep(nap_us);
@@ -1053,10 +1046,10 @@ static int stop(struct hs_target *t, struct hs_err *err)
 			return hs_fail(err, HS_EATTACH,
 				       "pid %d: threads appear faster than they can be stopped, or are more than can be in %.0f ms (a quarter of --max-stop; %zu seized)",
 				       (int)t->tgid, (double)t->wait_ns / 1e6, t->ntasks);
-		if (t->rounds >= STOP_ROUNDS || (t->rounds > 1 && until && hs_target_now_ns() >= until) || cut)
+		if (t->rounds >= STOP_ROUNDS || (t->rounds > 1 && until && hs_mono_ns() >= until) || cut)
 			return hs_fail(err, HS_EATTACH,
 				       "pid %d: threads appear faster than they can be stopped (new ones at each of %d listings in %.0f ms, %zu seized)",
-				       (int)t->tgid, t->rounds, (double)(hs_target_now_ns() - t0) / 1e6, t->ntasks);
+				       (int)t->tgid, t->rounds, (double)(hs_mono_ns() - t0) / 1e6, t->ntasks);
 		/* The new ones stop before the next listing: then a listing
 		 * that finds no new thread proves that none is left to create
 		 * one (a late thread runs none of its code either). */
@@ -1169,7 +1162,7 @@ size_t hs_target_nudge(struct hs_target *t, bool *run)
 			t->tasks[i].attached = run[i] = false;
 	/* As long as a thread may take to stop; one that does not (it went
 	 * into uninterruptible sleep) is late, as at the stop. */
-	const uint64_t until = t->wait_ns ? hs_target_now_ns() + t->wait_ns : 0;
+	const uint64_t until = t->wait_ns ? hs_mono_ns() + t->wait_ns : 0;
 	for (size_t i = 0; i < t->ntasks; i++) {
 		struct hs_task *k = &t->tasks[i];
 		if (!run[i])
@@ -1214,7 +1207,7 @@ void hs_target_resume(struct hs_target *t)
 		held_resume(t);
 		return;
 	}
-	detach_all(t, hs_target_now_ns() + RESUME_WAIT_NS);
+	detach_all(t, hs_mono_ns() + RESUME_WAIT_NS);
 	clock_gettime(CLOCK_MONOTONIC, &t->t_resume);
 	t->stopped = false;
 	on_end_signals(NULL);

@@ -160,7 +160,6 @@ double hs_target_stopped_ms(const struct hs_target *t);
  * SIGTERM and SIGHUP go to that thread alone meanwhile (the stop's
  * handler detaches from there). */
 int hs_target_in_tracer(int (*fn)(void *), void *arg);
-uint64_t hs_target_now_ns(void); /* CLOCK_MONOTONIC */
 /* The state letter /proc gives one of its threads (R, S, D, T, ...; '?'
  * when it is gone). */
 char hs_target_task_state(const struct hs_target *t, pid_t tid);
