@@ -127,6 +127,11 @@ void hs_cli_usage(FILE *out);
 void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct hs_leaks *leaks,
 		   struct hs_warnings *warn, const struct options *o, const char *who, const char *inconsistent,
 		   struct hs_err *err);
+/* The exit code the snapshot's findings give (0, or HS_ECORRUPT with the
+ * line naming why: a thread stayed inside the allocator, the heap has
+ * warnings): hs_cli_finish's rule, for watch's lines too. */
+int hs_cli_findings(const struct hs_heap *heap, const struct hs_census *c, const struct hs_warnings *warn,
+		    const char *who, const char *inconsistent, struct hs_err *err);
 
 /* run.c: what attach and core share from the target's symbols to the
  * report. The command fills sym, types, heap, ix (and ct with --leaks,

@@ -23,7 +23,15 @@ void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct
 	err->reported = true;
 	if (fflush(o->out) != 0 || ferror(o->out))
 		hs_fail(err, HS_EINTERNAL, "cannot write the report: %s", strerror(errno));
-	else if (!c->consistent) {
+	else
+		hs_cli_findings(heap, c, warn, who, inconsistent, err);
+	hs_compare_free(&cmp);
+}
+
+int hs_cli_findings(const struct hs_heap *heap, const struct hs_census *c, const struct hs_warnings *warn,
+		    const char *who, const char *inconsistent, struct hs_err *err)
+{
+	if (!c->consistent) {
 		/* name the thread and what it was changing: its arena (or the
 		 * mmapped chunks), through the allocator function it was in */
 		const struct hs_thread *k = NULL;
@@ -42,10 +50,11 @@ void hs_cli_finish(const struct hs_heap *heap, struct hs_census *c, const struct
 			hs_fail(err, HS_ECORRUPT, "%s: thread %d stayed inside %s; the snapshot may be inconsistent", who,
 				(int)k->tid, fn);
 		else
-			hs_fail(err, HS_ECORRUPT, "%s: %s; the snapshot may be inconsistent", who, inconsistent);
+			hs_fail(err, HS_ECORRUPT, "%s: %s; the snapshot may be inconsistent", who,
+				inconsistent ? inconsistent : "the stop did not hold every thread");
 	}
 	else if (warn->n && heap->malloc_initialised)
 		hs_fail(err, HS_ECORRUPT, "%s: the heap is inconsistent: %zu warning%s (see the report)", who,
 			warn->n + warn->dropped, warn->n + warn->dropped == 1 ? "" : "s");
-	hs_compare_free(&cmp);
+	return err->code;
 }

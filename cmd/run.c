@@ -65,14 +65,8 @@ void hs_cli_run_clear(struct hs_cli_run *r)
 	hs_index_free(&r->ix);
 	hs_heap_free(&r->heap);
 	hs_warnings_free(&r->warn);
+	/* the others' free zeroes them; the census's keeps its header */
 	memset(&r->c, 0, sizeof r->c);
-	memset(&r->leaks, 0, sizeof r->leaks);
-	memset(&r->smaps, 0, sizeof r->smaps);
-	memset(&r->ct, 0, sizeof r->ct);
-	memset(&r->bins, 0, sizeof r->bins);
-	memset(&r->ix, 0, sizeof r->ix);
-	memset(&r->heap, 0, sizeof r->heap);
-	memset(&r->warn, 0, sizeof r->warn);
 	memset(&r->proc, 0, sizeof r->proc);
 	r->mem = NULL;
 }

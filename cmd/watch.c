@@ -75,13 +75,13 @@ static int show(struct watch *w, struct hs_cli_run *r, const char *who, const ch
 			fprintf(stderr, "heapscope: snapshot #%zu: %s\n", d.index, e.msg);
 		return 0;
 	}
-	*bad = !r->c.consistent || (r->warn.n && r->heap.malloc_initialised);
+	struct hs_err e = {0};
+	*bad = hs_cli_findings(&r->heap, &r->c, &r->warn, who, inconsistent, &e) == HS_ECORRUPT;
 	hs_report_watch_line(stdout, cur, &d, !*bad);
 	if (d.trend.word && d.trend.word != before)
 		hs_report_watch_trend(stdout, &d.trend);
 	if (*bad)
-		fprintf(stderr, "heapscope: %s, snapshot #%zu: %s; the snapshot may be inconsistent\n", who, d.index,
-			!r->c.consistent && inconsistent ? inconsistent : "the heap has warnings (attach reports them)");
+		fprintf(stderr, "heapscope: snapshot #%zu: %s\n", d.index, e.msg);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return hs_fail(err, HS_EINTERNAL, "cannot write the watch: %s", strerror(errno));
 	return 0;

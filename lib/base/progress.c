@@ -37,8 +37,12 @@ void hs_progress_open(struct hs_progress *p)
 		return;
 	uint64_t after = HS_PROGRESS_AFTER_NS;
 	const char *ms = getenv("HEAPSCOPE_PROGRESS_AFTER_MS");
-	if (ms && *ms)
-		after = (uint64_t)strtoull(ms, NULL, 10) * 1000000ull;
+	char *end;
+	unsigned long long v;
+	/* a whole number of ms up to a day; anything else keeps the second */
+	if (ms && *ms >= '0' && *ms <= '9' && (errno = 0, v = strtoull(ms, &end, 10), !errno && !*end) &&
+	    v <= 86400000ull)
+		after = (uint64_t)v * 1000000ull;
 	hs_progress_on(p, fd, after, NULL);
 	p->own_fd = true;
 }
