@@ -10,42 +10,22 @@
 
 #include "base/fmt.h"
 #include "report/diff.h"
-
-/* cJSON writes 15 significant digits: larger values are written raw. */
-#define JSON_EXACT_LIMIT 1000000000000000ll
-
-static cJSON *inum(int64_t v)
-{
-	if (v < JSON_EXACT_LIMIT && v > -JSON_EXACT_LIMIT)
-		return cJSON_CreateNumber((double)v);
-	char buf[24];
-	snprintf(buf, sizeof buf, "%" PRId64, v);
-	return cJSON_CreateRaw(buf);
-}
-
-static cJSON *unum(uint64_t v)
-{
-	if (v < (uint64_t)JSON_EXACT_LIMIT)
-		return cJSON_CreateNumber((double)v);
-	char buf[24];
-	snprintf(buf, sizeof buf, "%" PRIu64, v);
-	return cJSON_CreateRaw(buf);
-}
+#include "report/render.h"
 
 /* {"old", "new", "delta"} */
 static void val(cJSON *o, const char *name, struct hs_diff_val v)
 {
 	cJSON *e = cJSON_AddObjectToObject(o, name);
-	cJSON_AddItemToObject(e, "old", unum(v.old));
-	cJSON_AddItemToObject(e, "new", unum(v.new));
-	cJSON_AddItemToObject(e, "delta", inum(hs_diff_delta(v)));
+	cJSON_AddItemToObject(e, "old", hs_json_u64(v.old));
+	cJSON_AddItemToObject(e, "new", hs_json_u64(v.new));
+	cJSON_AddItemToObject(e, "delta", hs_json_i64(hs_diff_delta(v)));
 }
 
 static void side(cJSON *root, const char *name, const struct hs_diff_side *s)
 {
 	cJSON *o = cJSON_AddObjectToObject(root, name);
 	cJSON_AddStringToObject(o, "file", s->file);
-	cJSON_AddItemToObject(o, "pid", inum(s->pid));
+	cJSON_AddItemToObject(o, "pid", hs_json_i64(s->pid));
 	cJSON_AddStringToObject(o, "exe", s->exe);
 	if (s->core[0])
 		cJSON_AddStringToObject(o, "core", s->core);
@@ -68,14 +48,14 @@ static void table(cJSON *o, const char *name, const struct hs_diff_table *t, con
 		const struct hs_diff_row *r = &t->rows[i];
 		cJSON *e = cJSON_CreateObject();
 		if (numeric)
-			cJSON_AddItemToObject(e, keyname, unum(r->num));
+			cJSON_AddItemToObject(e, keyname, hs_json_u64(r->num));
 		else
 			cJSON_AddStringToObject(e, keyname, r->key);
 		if (auxname) {
 			if (aux_bool)
 				cJSON_AddBoolToObject(e, auxname, r->aux != 0);
 			else
-				cJSON_AddItemToObject(e, auxname, unum(r->aux));
+				cJSON_AddItemToObject(e, auxname, hs_json_u64(r->aux));
 		}
 		cJSON_AddStringToObject(e, "status", hs_diff_status_name(r->status));
 		for (size_t f = 0; f < t->nfields; f++)
@@ -122,11 +102,11 @@ static void leaks(cJSON *root, const struct hs_diff *d)
 	}
 	cJSON *s = cJSON_AddObjectToObject(o, "suspects");
 	cJSON_AddBoolToObject(s, "all", d->suspects_all);
-	cJSON_AddItemToObject(s, "new_chunks", unum(d->suspects_new));
-	cJSON_AddItemToObject(s, "new_bytes", unum(d->suspects_new_bytes));
-	cJSON_AddItemToObject(s, "gone_chunks", unum(d->suspects_gone));
-	cJSON_AddItemToObject(s, "gone_bytes", unum(d->suspects_gone_bytes));
-	cJSON_AddItemToObject(s, "kept_chunks", unum(d->suspects_kept));
+	cJSON_AddItemToObject(s, "new_chunks", hs_json_u64(d->suspects_new));
+	cJSON_AddItemToObject(s, "new_bytes", hs_json_u64(d->suspects_new_bytes));
+	cJSON_AddItemToObject(s, "gone_chunks", hs_json_u64(d->suspects_gone));
+	cJSON_AddItemToObject(s, "gone_bytes", hs_json_u64(d->suspects_gone_bytes));
+	cJSON_AddItemToObject(s, "kept_chunks", hs_json_u64(d->suspects_kept));
 }
 
 static cJSON *build(const struct hs_diff *d)

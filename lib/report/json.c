@@ -12,18 +12,6 @@
 #include "report/report.h"
 #include "report/render.h"
 
-/* cJSON writes 15 significant digits, exact below 10^15 (< 2^53 too). */
-#define JSON_EXACT_LIMIT 1000000000000000ull
-
-static cJSON *num(uint64_t v)
-{
-	if (v < JSON_EXACT_LIMIT)
-		return cJSON_CreateNumber((double)v);
-	char buf[24];
-	snprintf(buf, sizeof buf, "%" PRIu64, v);
-	return cJSON_CreateRaw(buf);
-}
-
 static cJSON *addr(uint64_t a)
 {
 	char buf[24];
@@ -33,7 +21,7 @@ static cJSON *addr(uint64_t a)
 
 static void put_u(cJSON *o, const char *k, uint64_t v)
 {
-	cJSON_AddItemToObject(o, k, num(v));
+	cJSON_AddItemToObject(o, k, hs_json_u64(v));
 }
 
 static void put_addr(cJSON *o, const char *k, uint64_t a)

@@ -2,11 +2,34 @@
 #include "report/render.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/hs.h"
+
+#include <cjson/cJSON.h>
+
+#define JSON_EXACT_LIMIT 1000000000000000ll
+
+cJSON *hs_json_i64(int64_t v)
+{
+	if (v < JSON_EXACT_LIMIT && v > -JSON_EXACT_LIMIT)
+		return cJSON_CreateNumber((double)v);
+	char buf[24];
+	snprintf(buf, sizeof buf, "%" PRId64, v);
+	return cJSON_CreateRaw(buf);
+}
+
+cJSON *hs_json_u64(uint64_t v)
+{
+	if (v < (uint64_t)JSON_EXACT_LIMIT)
+		return cJSON_CreateNumber((double)v);
+	char buf[24];
+	snprintf(buf, sizeof buf, "%" PRIu64, v);
+	return cJSON_CreateRaw(buf);
+}
 
 const char *hs_state_name(enum hs_state s)
 {

@@ -4,9 +4,17 @@
 #define HS_RENDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/fmt.h"
 #include "glibc/walk.h"
+
+/* A JSON number that is the integer v exactly: cJSON writes 15
+ * significant digits (exact below 10^15, < 2^53 too), so larger ones are
+ * written raw, digit for digit. */
+struct cJSON;
+struct cJSON *hs_json_u64(uint64_t v);
+struct cJSON *hs_json_i64(int64_t v);
 
 /* JSON and text name of a chunk state: "in_use", "tcache", "fastbin",
  * "bin", "top", "mmapped", "free_unlisted". */
