@@ -54,12 +54,41 @@ struct mark_at {
 	enum mark kind;
 };
 
+/* The C++ types of the in-use chunks that start in a column or a run:
+ * the first NTYPES named, with how many, and how many of other types. */
+#define NTYPES 3
+struct types {
+	const char *name[NTYPES];
+	uint64_t n[NTYPES], other;
+};
+
 struct col {
 	uint64_t bytes[NST], chunks[NST];
 	uint64_t one_addr, one_size; /* the last chunk that starts here */
 	int one_state;
 	const char *one_type;
+	struct types types;
 };
+
+static void types_add(struct types *t, const char *name, uint64_t n)
+{
+	for (int i = 0; i < NTYPES; i++) {
+		if (!t->name[i])
+			t->name[i] = name;
+		if (t->name[i] == name) { /* names are the type table's: one pointer a type */
+			t->n[i] += n;
+			return;
+		}
+	}
+	t->other += n;
+}
+
+static void types_merge(struct types *into, const struct types *t)
+{
+	for (int i = 0; i < NTYPES && t->name[i]; i++)
+		types_add(into, t->name[i], t->n[i]);
+	into->other += t->other;
+}
 
 struct band {
 	uint64_t base, end, per; /* bytes [base, end), per bytes a column */
@@ -120,6 +149,8 @@ static void band_add(struct band *b, uint64_t addr, uint64_t size, int st, const
 	first->one_size = size;
 	first->one_state = st;
 	first->one_type = type;
+	if (type)
+		types_add(&first->types, type, 1);
 	if (end - b->cstart <= b->per) { /* most chunks: one column */
 		first->bytes[st] += end - addr;
 		return;
@@ -188,6 +219,16 @@ static void title_run(FILE *out, const struct band *b, size_t i0, size_t i1, con
 			fputs(", type ", out);
 			xml_text(out, sum->one_type);
 		}
+	} else if (sum->types.name[0]) {
+		/* several chunks: what the typed ones among them are */
+		fputs("\ntypes:", out);
+		for (int i = 0; i < NTYPES && sum->types.name[i]; i++) {
+			fputs(i ? ", " : " ", out);
+			xml_text(out, sum->types.name[i]);
+			fprintf(out, " %" PRIu64, sum->types.n[i]);
+		}
+		if (sum->types.other)
+			fprintf(out, ", other types %" PRIu64, sum->types.other);
 	}
 	for (int s = 0; s < NST; s++)
 		if (sum->bytes[s])
@@ -259,7 +300,7 @@ static void band_write(FILE *out, struct band *b, int y, const char *label_fmt, 
 	band_marks(out, b, y, m, nm);
 	size_t i0 = 0;
 	int st0 = -1;
-	struct col sum;
+	struct col sum = {0};
 	for (size_t i = 0; i <= b->ncols; i++) {
 		int st = i < b->ncols ? col_finish(b, i, &b->c[i]) : -1;
 		if (st == st0 && i < b->ncols) {
@@ -272,6 +313,7 @@ static void band_write(FILE *out, struct band *b, int y, const char *label_fmt, 
 				sum.one_size = b->c[i].one_size;
 				sum.one_state = b->c[i].one_state;
 				sum.one_type = b->c[i].one_type;
+				types_merge(&sum.types, &b->c[i].types);
 			}
 			continue;
 		}

@@ -17,7 +17,8 @@
 # --leaks=all marks every chunk its facts.txt says it leaked, pinned the
 # chunk it says pins its heap, at their addresses, with their sizes.
 # Cases: fragmented (4 arenas, 5 heaps, every state), mmthreads (16 arenas,
-# mmapped chunks), leaks, pinned, a program whose path holds <, &, a
+# mmapped chunks), leaks, pinned, types (a title's C++ type is the
+# fixture's class at the fixture's object), a program whose path holds <, &, a
 # double quote and a newline (the title escaped, the XML well-formed), a
 # gcore core of fragmented read by `core`, a replay trace, and classic
 # with 2,000,000 chunks (the map under 2 MB). The map
@@ -164,6 +165,54 @@ if start_fixture pinned; then
 	attach_maps pinned "$FIX_PID" "$d"
 	# (pinned writes no mallinfo2.txt: its facts.txt names the pin)
 	map_checks pinned "$d/map.svg" "$d/rep.json" "" "$d/facts.txt"
+	stop_fixture "$FIX_PID"
+fi
+
+echo "== types: a chunk's C++ type in its title"
+if start_fixture types; then
+	d=$FIX_DIR
+	attach_maps types "$FIX_PID" "$d"
+	map_checks types "$d/map.svg" "$d/rep.json"
+	# the types the titles name (a run of one chunk: that chunk's, with its
+	# address; of several: "types: NAME N, ...") against the fixture's own
+	# objects ("kept"/"leaked" ADDR) and classes ("type NAME"), and the
+	# JSON's count of each small class
+	out=$("$PY" - "$d/map.svg" "$d/facts.txt" "$d/rep.json" <<'PY'
+import json, re, sys
+t = open(sys.argv[1]).read()
+facts = [l.split() for l in open(sys.argv[2])]
+addrs = {int(f[1], 16) for f in facts if f[0] in ("kept", "leaked")}
+names = {" ".join(f[1:-2]) for f in facts if f[0] == "type"}
+rep = {x["type"]: x for x in json.load(open(sys.argv[3])).get("types", [])}
+seen, bad, other = {}, [], 0
+for a, ty in re.findall(r"\nchunk 0x([0-9a-f]+), size \d+, in use, type ([^\n<]+)", t):
+    ty = ty.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    seen[ty] = seen.get(ty, 0) + 1
+    if int(a, 16) not in addrs:
+        bad.append(f"0x{a} ({ty}) is none of the fixture's objects")
+for line in re.findall(r"\ntypes: ([^\n<]+)", t):
+    for part in line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").split(", "):
+        ty, n = part.rsplit(" ", 1)
+        if ty == "other types":
+            other += int(n)
+        else:
+            seen[ty] = seen.get(ty, 0) + int(n)
+for ty in seen:
+    if ty not in names:
+        bad.append(f"type {ty} is none of the fixture's classes {sorted(names)}")
+# the small classes' chunks are each in one run: named there, or among the
+# run's other types
+for ty in ("Session", "Connection", "net::Pool<int>"):
+    want = rep.get(ty, {}).get("in_use_chunks", 0)
+    if not (seen.get(ty, 0) <= want <= seen.get(ty, 0) + other):
+        bad.append(f"{ty}: {seen.get(ty, 0)} named (+{other} other) in the titles, the JSON counts {want}")
+if "Session" not in seen:
+    bad.append(f"no title names a Session ({seen})")
+print("; ".join(bad) or ", ".join(f"{k} {v}" for k, v in sorted(seen.items())) + f", other {other}")
+sys.exit(1 if bad else 0)
+PY
+	)
+	check "types: the titles' C++ types are the fixture's, as many as the JSON counts ($out)" "$?" "$out"
 	stop_fixture "$FIX_PID"
 fi
 
