@@ -45,7 +45,7 @@ static uint64_t max_stop_ns(const struct options *o)
 static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const struct hs_symbols *sym,
 		       const struct options *o, struct hs_stop_estimate *e, struct hs_err *err)
 {
-	hs_stop_estimate(&t->src, s, sym->layout.heap_max, e);
+	hs_stop_estimate(&t->src, s, sym->layout.heap_max, o->leaks != 0, e);
 	const char *test = getenv("HEAPSCOPE_TEST_PREDICTED_STOP_MS");
 	if (test && *test)
 		e->ms = strtod(test, NULL);
@@ -55,8 +55,9 @@ static int stop_budget(struct hs_target *t, const struct hs_smaps *s, const stru
 	char heap[HS_SIZE_BUF];
 	const double rate = e->rate_mib_s;
 	return hs_fail(err, HS_EUNSUPPORTED,
-		       "pid %d: the stop is predicted to last %.0f ms (%s of heap to read at %.0f MiB/s, %zu thread%s), over the budget of %.0f ms: nothing was stopped (allow it with --max-stop=%.0fs)",
-		       (int)t->tgid, e->ms, hs_fmt_size(heap, e->heap_bytes), rate, e->threads, e->threads == 1 ? "" : "s",
+		       "pid %d: the stop is predicted to last %.0f ms (%s of heap%s to read at %.0f MiB/s, %zu thread%s), over the budget of %.0f ms: nothing was stopped (allow it with --max-stop=%.0fs)",
+		       (int)t->tgid, e->ms, hs_fmt_size(heap, e->heap_bytes + e->copy_bytes),
+		       e->copy_bytes ? " and other memory --leaks copies" : "", rate, e->threads, e->threads == 1 ? "" : "s",
 		       budget, e->ms / 1e3 * 1.5 + 1);
 }
 

@@ -104,15 +104,19 @@ static size_t count_threads(pid_t pid)
 	return n;
 }
 
-void hs_stop_estimate(struct hs_source *src, const struct hs_smaps *s, uint64_t heap_max, struct hs_stop_estimate *e)
+void hs_stop_estimate(struct hs_source *src, const struct hs_smaps *s, uint64_t heap_max, bool leaks,
+		      struct hs_stop_estimate *e)
 {
 	memset(e, 0, sizeof *e);
 	e->threads = count_threads(src->pid);
 	const struct hs_smap *largest = NULL;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct hs_smap *m = &s->v[i];
-		if (!is_heap(m, heap_max))
+		if (!is_heap(m, heap_max)) {
+			if (leaks && !m->shared && (m->prot & PROT_WRITE))
+				e->copy_bytes += m->rss + m->swap;
 			continue;
+		}
 		e->heap_bytes += m->rss + m->swap;
 		if (!largest || m->rss > largest->rss)
 			largest = m;
@@ -126,5 +130,5 @@ void hs_stop_estimate(struct hs_source *src, const struct hs_smaps *s, uint64_t 
 		if (measured > e->rate_mib_s)
 			e->rate_mib_s = measured;
 	}
-	e->ms += (double)e->heap_bytes / 1048576.0 / e->rate_mib_s * 1e3;
+	e->ms += (double)(e->heap_bytes + e->copy_bytes) / 1048576.0 / e->rate_mib_s * 1e3;
 }

@@ -20,6 +20,7 @@
 
 struct hs_stop_estimate {
 	uint64_t heap_bytes;   /* in RAM or swap, in the heaps */
+	uint64_t copy_bytes;   /* with --leaks: in RAM or swap in the other private writable mappings */
 	uint64_t sample_bytes; /* the best sample read (0: nothing to read), */
 	double sample_ms;      /* and how long it took */
 	size_t threads;
@@ -28,8 +29,11 @@ struct hs_stop_estimate {
 };
 
 /* Predicts the stop of src's process (not stopped), whose smaps are s,
- * with heap_max glibc's HEAP_MAX_SIZE. Reads only pages the process
- * has. */
-void hs_stop_estimate(struct hs_source *src, const struct hs_smaps *s, uint64_t heap_max, struct hs_stop_estimate *e);
+ * with heap_max glibc's HEAP_MAX_SIZE; with leaks, the stop also copies
+ * every private writable mapping's data (glibc/contents.h: stacks, .data
+ * and .bss, mmapped chunks, the program's own pools), read at the same
+ * rate. Reads only pages the process has. */
+void hs_stop_estimate(struct hs_source *src, const struct hs_smaps *s, uint64_t heap_max, bool leaks,
+		      struct hs_stop_estimate *e);
 
 #endif

@@ -22,7 +22,9 @@
 #           (HEAPSCOPE_TEST_PREDICTED_STOP_MS, a test-only knob) and
 #           --max-stop of a third of the stop it took, the read runs past the budget: cut short
 #           (exit 5, report printed, consistent false), held no longer than
-#           the budget plus SLACK_MS;
+#           the budget plus SLACK_MS; a program's own 256 MiB (fixtures/
+#           ballast 256) at --max-stop=1ms: the bytes named are the heaps'
+#           (a few MiB) without --leaks, and with it the 256 MiB too;
 #   spawn   threads that create threads without pause (16 chains, each
 #           thread creating its successor first thing, about a thousand
 #           threads at any time): with a 40 ms budget, exit 3 with
@@ -312,6 +314,28 @@ if start_fixture classic 2000000; then
 	alive "cut short: target alive, every thread running and untraced" "$pid"
 	# the heap is what glibc says it is: nothing was written
 	exact_stats "cut short: afterwards, malloc-stats" "$pid" "$d"
+	stop_fixture "$pid"
+fi
+
+echo "== budget with --leaks: the memory the leak scan copies is predicted too"
+if start_fixture ballast 256; then
+	pid=$FIX_PID
+	# the program's own 256 MiB, all touched: no heap, but --leaks copies it
+	for leaks in "" --leaks; do
+		held attach $leaks --max-stop=1ms "$pid"
+		line=$(head -n 1 "$W/err")
+		re="the stop is predicted to last [0-9]+ ms \(([0-9.]+) (KiB|MiB|GiB) of heap( and other memory --leaks copies)? to read"
+		if [[ $RC -eq 4 && $line =~ $re ]]; then
+			mib=$(awk -v v="${BASH_REMATCH[1]}" -v u="${BASH_REMATCH[2]}" 'BEGIN {printf "%d", v * (u == "GiB" ? 1024 : u == "KiB" ? 1 / 1024 : 1)}')
+			if [[ -z $leaks ]]; then
+				check "ballast: without --leaks the heaps alone are predicted ($mib MiB < 64)" "$([[ $mib -lt 64 && -z ${BASH_REMATCH[3]} ]]; echo $?)" "$line"
+			else
+				check "ballast --leaks: the 256 MiB it copies predicted too ($mib MiB >= 256)" "$([[ $mib -ge 256 && -n ${BASH_REMATCH[3]} ]]; echo $?)" "$line"
+			fi
+		else
+			fail "ballast ${leaks:-plain}: refused at --max-stop=1ms naming the bytes" "exit $RC" "$W/err"
+		fi
+	done
 	stop_fixture "$pid"
 fi
 
