@@ -8,6 +8,7 @@
 # depends on the machine's speed. The report is the same bytes either way,
 # and equal to glibc's own malloc_stats(); the walk's TOTAL is the size of
 # the target's [heap] mapping, as the kernel gives it (/proc/PID/maps).
+# watch shows the line at each snapshot; core's reads show theirs.
 #   usage: HEAPSCOPE=build/heapscope tests/e2e/progress.sh
 set -uo pipefail
 SUITE=progress
@@ -141,6 +142,15 @@ if READY_TIMEOUT=120 start_fixture classic "$N"; then
 	else
 		fail "--leaks: the same report with and without a terminal" "exit $HS_RC" "$d/leaks.file.err" \
 			"$(diff <(norm "$d/leaks.out") <(norm "$d/leaks.file.out") | head)"
+	fi
+	# watch: each snapshot's walk shows its line, blanked before the
+	# snapshot's own line is written (stdout a file here: its lines whole)
+	under_pty read "$d/watch.out" "$d/watch.err" watch -i 0.2 -n 2 "$pid"
+	n=$(lines "$d/watch.err" "walking the heaps" | wc -l)
+	if [[ $HS_RC -eq 0 && $n -ge 2 && $(grep -c '^#' "$d/watch.out") -eq 2 ]] && cleared "$d/watch.err"; then
+		pass "watch on a terminal: $n progress line(s) over 2 snapshots, blanked at the end, 2 lines on stdout"
+	else
+		fail "watch on a terminal: progress each snapshot, blanked" "exit $HS_RC, $n line(s)" "$d/watch.err" "$d/watch.out"
 	fi
 	alive "target alive at the end" "$pid"
 	stop_fixture "$pid"
