@@ -130,6 +130,8 @@ done
 
 echo "=== real programs (nginx, memcached, python3, PostgreSQL, a JVM, redis, and C programs that leak, fragment or mmap their own) with HEAPSCOPE=build/heapscope"
 HEAPSCOPE=build/heapscope suite real tests/e2e/real.sh
+echo "=== real programs again, without debug symbols (--no-debuginfo: the scan)"
+HS_ATTACH_ARGS=--no-debuginfo HEAPSCOPE=build/heapscope suite "real --no-debuginfo" tests/e2e/real.sh
 
 # The glibc matrix: every exactness check on every version, with its debug
 # files and with --no-debuginfo (the symbol-free path), optimised build.
