@@ -26,6 +26,7 @@ static void counts_add(struct hs_counts *to, const struct hs_counts *c)
 	to->trimmable_bytes += c->trimmable_bytes;
 	to->top_bytes += c->top_bytes;
 	to->overhead_bytes += c->overhead_bytes;
+	to->foreign_sbrk_bytes += c->foreign_sbrk_bytes;
 }
 
 /* int_mallinfo() for one arena, from the lists as glibc walks them. */
@@ -90,10 +91,12 @@ static void trim_flush(struct trim *t)
 
 /* systrim: glibc trims only a main top that ends at the break (see
  * heap.h); a main arena grown by mmap (NONCONTIGUOUS: hugetlb=2, or sbrk
- * refused) keeps its top for good. The one place that rule lives. */
+ * refused) keeps its top for good, and one whose break a foreign sbrk
+ * moved past the top keeps it while the break stays there. The one place
+ * that rule lives. */
 static bool top_never_trimmed(const struct hs_arena *a)
 {
-	return a->main && (a->flags & HS_ARENA_NONCONTIGUOUS);
+	return a->main && ((a->flags & HS_ARENA_NONCONTIGUOUS) || a->break_past_top);
 }
 
 /* One pass over a segment's recorded chunks, in address order: each is
@@ -212,6 +215,8 @@ void hs_census_build(const struct hs_heap *h, const struct hs_index *ix, const s
 		ac->c.system_bytes = h->arenas[i].system_mem;
 		ac->c.top_bytes = wa->top_bytes;
 		ac->c.overhead_bytes = wa->overhead_bytes;
+		ac->c.foreign_sbrk_bytes = wa->foreign_bytes;
+		ac->top_never_trimmed = top_never_trimmed(ac->arena);
 		ac->c.in_use = (struct hs_tally){wa->big_chunks, wa->big_bytes};
 		memcpy(used[i], wa->hist_big, sizeof used[i]);
 	}

@@ -20,6 +20,9 @@ struct hs_tally {
 struct hs_counts {
 	struct hs_tally in_use, free, tcache, fast, bin, mmapped;
 	uint64_t system_bytes, top_bytes, overhead_bytes;
+	/* Of overhead_bytes, the program's own between the main arena's
+	 * pieces after a foreign sbrk (glibc counts them in system_mem). */
+	uint64_t foreign_sbrk_bytes;
 	/* From pagemap, valid when hs_census.have_residency: bytes of free
 	 * chunks and top on resident pages, and what malloc_trim(0) would
 	 * give back now (JSON totals.resident_free_bytes, trimmable_bytes). */
@@ -42,9 +45,10 @@ struct hs_arena_census {
 	struct hs_counts c;
 	struct hs_mallinfo2 mi; /* int_mallinfo() of this arena alone */
 	/* glibc never gives this arena's top back, neither free() nor
-	 * malloc_trim(0): a main arena grown by mmap, not sbrk (systrim
-	 * shrinks only a contiguous brk heap). Its top counts nothing in
-	 * trimmable_bytes. */
+	 * malloc_trim(0): a main arena grown by mmap, not sbrk, or one whose
+	 * break a foreign sbrk moved past its top (systrim shrinks only a
+	 * contiguous brk heap whose top ends at the break). Its top counts
+	 * nothing in trimmable_bytes. */
 	bool top_never_trimmed;
 };
 

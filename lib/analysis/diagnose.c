@@ -455,7 +455,15 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 				 "free %s, or allocate such long-lived blocks before the short-lived ones (or "
 				 "from their own mmap)%s", more ? "them" : "it", trim);
 	}
-	if (main_top > HOLES_FLOOR && main_pieces && (f = add(d, "top", main_top))) {
+	if (main_top > HOLES_FLOOR && main_pieces && main->arena->break_past_top && (f = add(d, "top", main_top))) {
+		snprintf(f->message, sizeof f->message,
+			 "the main arena's top chunk is %s, and the program break lies past its end (the "
+			 "program moved the break itself: a foreign sbrk): glibc gives a top back only when "
+			 "it ends at the break, neither free() nor malloc_trim(0) can now",
+			 hs_fmt_size(b1, main_top));
+		snprintf(f->remedy, sizeof f->remedy,
+			 "none while the break stays there: later allocations in the main arena reuse it");
+	} else if (main_top > HOLES_FLOOR && main_pieces && (f = add(d, "top", main_top))) {
 		snprintf(f->message, sizeof f->message,
 			 "the main arena's top chunk is %s, and this main arena grew by mmap, not sbrk "
 			 "(glibc.malloc.hugetlb=2, or sbrk refused): glibc never gives such a top back, "

@@ -222,6 +222,8 @@ static int read_main_heap(struct hs_source *src, const struct hs_heap *h, struct
 			(unsigned long long)a->top, (unsigned long long)top_size, (unsigned long long)mapped_end);
 		top_end = mapped_end;
 	}
+	const struct hs_map *brk = hs_maps_find(&src->maps, a->top);
+	a->break_past_top = brk && !strcmp(brk->path, "[heap]") && brk->end > ((top_end + HS_PAGE_SIZE - 1) & ~(uint64_t)(HS_PAGE_SIZE - 1));
 	struct hs_heapseg s = {0};
 	s.base = h->mp.sbrk_base;
 	s.start = first;

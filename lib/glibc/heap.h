@@ -42,6 +42,11 @@ struct hs_arena {
 	struct hs_heapseg *heaps;
 	size_t nheaps;
 	bool initialised; /* bins set up: malloc has run at least once */
+	/* Main arena, one stretch: the program break lies past the top
+	 * chunk's end (a foreign sbrk after glibc's last growth; the [heap]
+	 * mapping ends past it). systrim then gives nothing back: it trims
+	 * only a top that ends at the break. */
+	bool break_past_top;
 };
 
 struct hs_tcache {

@@ -3,6 +3,7 @@
 
 #include "source/stream.h"
 #include "glibc/types.h"
+#include "glibc/pieces.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -324,6 +325,7 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 	 * read-ahead) only where chunks lie close together. */
 	uint64_t seen = 0;
 	unsigned char hb[3 * 8];
+	int fences = 0; /* fenceposts in a row just passed */
 
 	while (p < read_end) {
 		hs_progress_advance(k->progress, p - k->pshown); /* once a window */
@@ -391,7 +393,25 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 				if (size == 2 * sz) { /* fencepost at the end of an old heap */
 					k->wa->overhead_bytes += size;
 					p += size;
-					continue;
+					if (++fences < 2 || !top_here || p >= top || !a->main ||
+					    (a->flags & HS_ARENA_NONCONTIGUOUS))
+						continue;
+					/* Two in the one stretch of a contiguous main
+					 * arena: a foreign sbrk (pieces.h). The
+					 * program's bytes up to glibc's next piece are
+					 * system memory no chunk holds. */
+					uint64_t next = hs_pieces_next(src, k->l, p, top, s->end);
+					if (!next) {
+						if (errno == ESRCH)
+							return hs_fail(err, HS_EEXITED, "pid %d exited while being read",
+								       (int)src->pid);
+						goto overrun;
+					}
+					k->wa->overhead_bytes += next - p;
+					k->wa->foreign_bytes += next - p;
+					fences = 0;
+					p = next;
+					break; /* read on from there */
 				}
 				if (size == 0 && !top_here) { /* the heap's end marker */
 					k->wa->overhead_bytes += s->end - p;
@@ -402,6 +422,7 @@ static int walk_segment(struct walker *restrict k, struct hs_source *src, const 
 			/* Written so that a huge size cannot wrap the address around. */
 			if ((size & (k->l->align - 1)) || size > (top_here ? top : s->end) - p)
 				goto overrun;
+			fences = 0;
 			pend = true;
 			pa = p;
 			ps = size;

@@ -70,6 +70,9 @@ struct hs_walk_arena {
 	uint64_t big_chunks, big_bytes;
 	uint64_t top_bytes;
 	uint64_t overhead_bytes; /* headers, alignment, fenceposts */
+	/* Of those, the program's own bytes between glibc's pieces of a
+	 * contiguous main arena (a foreign sbrk, glibc/pieces.h). */
+	uint64_t foreign_bytes;
 };
 
 /* The chunks that look in use nearest a heap's top, with their first

@@ -54,6 +54,7 @@ static void counts(cJSON *o, const struct hs_counts *k)
 	put_u(o, "bin_chunks", k->bin.chunks);
 	put_u(o, "top_bytes", k->top_bytes);
 	put_u(o, "overhead_bytes", k->overhead_bytes);
+	put_u(o, "foreign_sbrk_bytes", k->foreign_sbrk_bytes);
 }
 
 /* One free list: {"bin", "size", ["size_max"], "count", "bytes", ["chunks"]}.

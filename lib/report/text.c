@@ -94,6 +94,9 @@ static void arenas(FILE *out, const struct hs_census *c)
 	fprintf(out, "mmapped: %llu chunk%s, %s (max %d region%s, %s)", (unsigned long long)c->totals.mmapped.chunks,
 		pl(c->totals.mmapped.chunks), hs_fmt_size(a, c->totals.mmapped.bytes), (int)mp->max_n_mmaps,
 		pl((uint64_t)mp->max_n_mmaps), hs_fmt_size(b, mp->max_mmapped_mem));
+	if (c->totals.foreign_sbrk_bytes)
+		fprintf(out, "\nforeign sbrk: %s of the main arena's system bytes (in its overhead) are the program's own, between glibc's pieces",
+			hs_fmt_size(a, c->totals.foreign_sbrk_bytes));
 	if (c->have_residency)
 		fprintf(out, "\nresident: free chunks and top %s; malloc_trim(0) would return %s",
 			hs_fmt_size(e, c->totals.resident_free_bytes), hs_fmt_size(f, c->totals.trimmable_bytes));

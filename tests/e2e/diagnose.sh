@@ -288,6 +288,24 @@ if start_fixture trimmable; then
 	stop_fixture "$FIX_PID"
 fi
 
+# --- foreignsbrk after: a 19 MiB top the program's own sbrk left behind the
+# break: neither free() nor malloc_trim(0) can give it back, so the
+# verdict is not "trimmable", the top finding says why and offers no trim.
+if start_fixture foreignsbrk 65536 after; then
+	if attach_both "foreign sbrk past the top"; then
+		[[ $VERDICT != trimmable ]]
+		check "foreign sbrk past the top: verdict $VERDICT, not trimmable" $? "$(jq -r .diagnosis.summary "$J")"
+		msg=$(jq -r '.diagnosis.findings[] | select(.kind == "top") | .message' "$J")
+		rem=$(jq -r '.diagnosis.findings[] | select(.kind == "top") | .remedy' "$J")
+		[[ $msg == *"program break lies past its end"* && $rem != *malloc_trim* && $rem != *trim_threshold* ]]
+		check "foreign sbrk past the top: the top finding names the break, no trim offered" $? "finding: $msg; remedy: $rem"
+		read -r trim top < <(jq -r '[.totals.trimmable_bytes, .totals.top_bytes] | @tsv' "$J")
+		((top > 16 << 20 && trim < 1 << 20))
+		check "foreign sbrk past the top: a top of $top bytes, none of it trimmable ($trim)" $? "top $top, trimmable $trim"
+	fi
+	stop_fixture "$FIX_PID"
+fi
+
 # --- threshold: the dynamic mmap threshold moved by a freed 1 MiB block.
 if start_fixture threshold; then
 	if attach_both threshold; then

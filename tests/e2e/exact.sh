@@ -197,4 +197,9 @@ run_case "healthy" healthy
 run_case "nomalloc" nomalloc
 run_case "fragmented" fragmented
 run_case "oraclecheck" oraclecheck
+# the program's own sbrk between glibc's growths (page multiples, and not),
+# and past glibc's top
+run_case "foreign sbrk" foreignsbrk
+run_case "foreign sbrk of no page multiple" foreignsbrk 1048616
+run_case "foreign sbrk past the top" foreignsbrk 65536 after
 summary

@@ -13,7 +13,10 @@ need_file "$HEAPSCOPE"
 # never gives its top back (MORECORE(0) fails): only the bins' pages go.
 # "all": nothing pins the top; 8000 blocks fit in the first 1 MiB piece,
 # so all of it is top after the trim's consolidation (none given back).
+# "sbrk": the program moves the break past glibc's top itself (a foreign
+# sbrk): systrim gives nothing back then, only the bins' pages go.
 for c in "400000 0" "400000 0 all" "400000 100" "400000 40" "400000 20" "400000 7" \
+	"400000 0 all sbrk" "400000 20 sbrk" \
 	"hugetlb=2 400000 0" "hugetlb=2 400000 0 all" "hugetlb=2 8000 0 all" "hugetlb=2 400000 20" \
 	"hugetlb=2 400000 100"; do
 	label="trim $c"
@@ -41,6 +44,19 @@ for c in "400000 0" "400000 0 all" "400000 100" "400000 40" "400000 20" "400000 
 		pass "$label: trimmable_bytes $pred, RSS drop $drop (within 1%)"
 	else
 		fail "$label: trimmable_bytes within 1% of the RSS drop" "predicted $pred, measured $drop"
+	fi
+	# a whole top glibc cannot give back: the finding says why, and the
+	# verdict is not "trimmable"
+	if [[ $c == *" 0 all"* && ($c == *sbrk || $c == hugetlb=2*) ]]; then
+		why="the program break lies past its end"
+		[[ $c == hugetlb=2* ]] && why="grew by mmap, not sbrk"
+		[[ $c == hugetlb=2* && $(jq -r '.glibc.version // empty' "$d/hs.json" 2>/dev/null) =~ ^2\.(2|3[0-4])\. ]] && why=
+		if [[ -n $why ]]; then
+			msg=$(jq -r '[.diagnosis.findings[] | select(.kind == "top") | .message] | first // ""' "$d/hs.json")
+			verdict=$(jq -r '.diagnosis.verdict' "$d/hs.json")
+			check "$label: the top finding says '$why', verdict $verdict" \
+				"$([[ $msg == *"$why"* && $verdict != trimmable ]]; echo $?)" "finding: $msg"
+		fi
 	fi
 	stop_fixture "$pid"
 done

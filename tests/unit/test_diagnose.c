@@ -245,6 +245,18 @@ static void test_verdicts(void **state)
 	assert_null(strstr(t->remedy, "trim_threshold"));
 	assert_null(strstr(t->remedy, "malloc_trim"));
 	assert_non_null(strstr(t->message, "never gives such a top back"));
+
+	/* The same top in a contiguous main arena whose break the program
+	 * moved past it (a foreign sbrk; census sets top_never_trimmed for
+	 * it too: trim.sh's "400000 0 all sbrk" measures 0 bytes given back):
+	 * the finding names the break, not mmap. */
+	f->arenas[0].break_past_top = true;
+	hs_diagnose(&f->c, NULL, &d);
+	assert_string_not_equal(d.verdict, "trimmable");
+	t = finding(&d, "top");
+	assert_non_null(t);
+	assert_non_null(strstr(t->message, "program break lies past its end"));
+	assert_null(strstr(t->remedy, "malloc_trim"));
 	free(f);
 }
 
