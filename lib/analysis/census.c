@@ -82,8 +82,18 @@ static void trim_flush(struct trim *t)
 	} else if (size > HS_PAGE - 1 + t->chunk_hdr) {
 		uint64_t pal = (t->rs + t->chunk_hdr + HS_PAGE - 1) & ~(HS_PAGE - 1);
 		uint64_t rem = size - (pal - t->rs);
-		if (rem > HS_PAGE - 1)
-			t->bytes += hs_resident_bytes(t->seg, pal, pal + (rem & ~(HS_PAGE - 1)));
+		uint64_t end = pal + (rem & ~(HS_PAGE - 1));
+		/* In hugetlb memory the kernel drops whole huge pages only, from
+		 * a start on one (else MADV_DONTNEED fails: EINVAL), and mtrim
+		 * aligns to the base page: a run gives back only when its first
+		 * base page starts a huge page, and then its whole huge pages. */
+		const uint64_t hp = t->seg->huge_page;
+		if (hp && (pal & (hp - 1)))
+			end = pal;
+		else if (hp)
+			end &= ~(hp - 1);
+		if (rem > HS_PAGE - 1 && end > pal)
+			t->bytes += hs_resident_bytes(t->seg, pal, end);
 	}
 	t->rs = t->re = 0;
 	t->fast = false;

@@ -2,6 +2,7 @@
 #include "analysis/resident.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define BATCH 4096 /* page states asked at a time */
 
@@ -23,12 +24,25 @@ static int read_seg(struct hs_source *src, struct hs_heapseg *s)
 	return 0;
 }
 
+/* Hugetlb memory is "/anon_hugepage (deleted)" in the maps, of glibc's
+ * own huge page size (mp_.hp_pagesize: it mapped it so). */
+static uint64_t huge_page(const struct hs_source *src, const struct hs_heap *h, const struct hs_heapseg *s)
+{
+	const struct hs_map *m = hs_maps_find(&src->maps, s->base);
+	if (!m || strncmp(m->path, "/anon_hugepage", 14))
+		return 0;
+	return h->mp.hp_pagesize > HS_PAGE ? h->mp.hp_pagesize : 2 << 20;
+}
+
 int hs_resident_read(struct hs_source *src, struct hs_heap *h)
 {
 	int rc = 0;
 	for (size_t i = 0; i < h->narenas && !rc; i++)
-		for (size_t k = 0; k < h->arenas[i].nheaps && !rc; k++)
-			rc = read_seg(src, &h->arenas[i].heaps[k]);
+		for (size_t k = 0; k < h->arenas[i].nheaps && !rc; k++) {
+			struct hs_heapseg *s = &h->arenas[i].heaps[k];
+			s->huge_page = huge_page(src, h, s);
+			rc = read_seg(src, s);
+		}
 	h->have_residency = rc == 0;
 	return rc;
 }

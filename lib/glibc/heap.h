@@ -18,6 +18,10 @@ struct hs_heapseg {
 	uint64_t size, mprotect_size; /* heap_info.size, .mprotect_size */
 	uint64_t *present;      /* resident pages from base on (resident.c) */
 	uint64_t present_first; /* page number of bit 0 */
+	/* The kernel's page size of its memory (resident.c): a huge page's
+	 * when it lies in hugetlb memory (glibc.malloc.hugetlb=2 with huge
+	 * pages reserved: MAP_HUGETLB), else 0 for the base page. */
+	uint64_t huge_page;
 };
 
 /* malloc_state.flags: NONCONTIGUOUS_BIT, glibc's own value. Set once
