@@ -426,30 +426,27 @@ uint64_t hs_pieces_next(struct hs_source *src, const struct hs_layout *l, uint64
 	const uint64_t minsize = 4 * (uint64_t)l->size_sz;
 	uint64_t found = 0;
 	errno = 0;
-	/* pass 0: page starts; pass 1: every other aligned place */
-	for (int pass = 0; pass < 2 && !found; pass++) {
-		const uint64_t step = pass ? l->align : PAGE;
-		for (uint64_t c = (from + step - 1) & ~(step - 1); c <= top && !found; c += step) {
-			uint64_t ps, raw, e;
-			if (pass && !(c & (PAGE - 1)))
-				continue;
-			if (header(r, l, c, end, &ps, &raw) < 0) {
-				if (errno == ESRCH || errno == EINTR)
-					break;
-				continue;
-			}
-			uint64_t size = raw & ~(uint64_t)HS_SIZE_BITS;
-			if (ps != 0 || (raw & HS_SIZE_BITS) != HS_PREV_INUSE || size < minsize || (size & (l->align - 1)) ||
-			    size > end - c)
-				continue;
-			int got = piece_end(v, l, c, end, top, &e);
-			if (got < 0)
+	/* In address order, the first that is one: a later place that passes
+	 * too (a chunk of glibc's piece on a page start, its neighbour's last
+	 * word 0) would leave that piece's first chunks out. The window reads
+	 * the gap once; a page the target does not have reads as zeros,
+	 * which is no first chunk. */
+	for (uint64_t c = (from + l->align - 1) & ~(uint64_t)(l->align - 1); c <= top && !found; c += l->align) {
+		uint64_t ps, raw, e;
+		if (header(r, l, c, end, &ps, &raw) < 0) {
+			if (errno == ESRCH || errno == EINTR)
 				break;
-			if (got)
-				found = c;
+			continue;
 		}
-		if (errno == ESRCH || errno == EINTR)
+		uint64_t size = raw & ~(uint64_t)HS_SIZE_BITS;
+		if (ps != 0 || (raw & HS_SIZE_BITS) != HS_PREV_INUSE || size < minsize || (size & (l->align - 1)) ||
+		    size > end - c)
+			continue;
+		int got = piece_end(v, l, c, end, top, &e);
+		if (got < 0)
 			break;
+		if (got)
+			found = c;
 	}
 	free(r);
 	free(v);

@@ -20,12 +20,12 @@ int hs_pieces_find(struct hs_source *src, const struct hs_heap *h, struct hs_are
  * closed its old top with two fenceposts and went on after the
  * program's bytes (sysmalloc counts them in system_mem: "Count foreign
  * sbrk as system_mem"). The start of glibc's next piece in [from, top]
- * (top: the top chunk, the last piece's; end: its end): a page start
- * first, as sbrk hands out pages, else any MALLOC_ALIGNMENT step (a
- * foreign sbrk of a size that is no page multiple), whose first chunk
- * looks as a piece's does (pieces.c) and whose chain ends as a piece's
- * does, at two fenceposts or at the top chunk. 0 when there is none (or
- * the target could not be read: errno set). */
+ * (top: the top chunk, the last piece's; end: its end): the first
+ * MALLOC_ALIGNMENT step (glibc aligns the break it finds there, which a
+ * foreign sbrk of any size may leave anywhere) whose first chunk looks
+ * as a piece's does (pieces.c) and whose chain ends as a piece's does,
+ * at two fenceposts or at the top chunk. 0 when there is none (or the
+ * target could not be read: errno set). */
 uint64_t hs_pieces_next(struct hs_source *src, const struct hs_layout *l, uint64_t from, uint64_t top, uint64_t end);
 
 #endif
