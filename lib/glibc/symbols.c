@@ -154,6 +154,15 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 			  char **debuginfo_file_name)
 {
 	(void)base, (void)file_name, (void)debuglink_crc;
+	/* libdwfl asks again when the file it was given did not open as a
+	 * debug file, and keeps the name of the first answer there: ours,
+	 * freed by nobody else until the module goes (a leak, found by
+	 * fuzz_symbols), and a name left with no fd is one libdwfl would
+	 * open(2) itself, by path, links and all. Dropped first. */
+	if (debuginfo_file_name) {
+		free(*debuginfo_file_name);
+		*debuginfo_file_name = NULL;
+	}
 	const struct dw_ctx *ctx = userdata ? *userdata : NULL;
 	const unsigned char *id = NULL;
 	GElf_Addr idaddr;
