@@ -455,22 +455,19 @@ void hs_diagnose(const struct hs_census *c, const struct hs_leaks *leaks, struct
 				 "free %s, or allocate such long-lived blocks before the short-lived ones (or "
 				 "from their own mmap)%s", more ? "them" : "it", trim);
 	}
-	if (main_top > HOLES_FLOOR && main_pieces && main->arena->break_past_top && (f = add(d, "top", main_top))) {
-		snprintf(f->message, sizeof f->message,
-			 "the main arena's top chunk is %s, and the program break lies past its end (the "
-			 "program moved the break itself: a foreign sbrk): glibc gives a top back only when "
-			 "it ends at the break, neither free() nor malloc_trim(0) can now",
-			 hs_fmt_size(b1, main_top));
-		snprintf(f->remedy, sizeof f->remedy,
-			 "none while the break stays there: later allocations in the main arena reuse it");
-	} else if (main_top > HOLES_FLOOR && main_pieces && (f = add(d, "top", main_top))) {
-		snprintf(f->message, sizeof f->message,
-			 "the main arena's top chunk is %s, and this main arena grew by mmap, not sbrk "
-			 "(glibc.malloc.hugetlb=2, or sbrk refused): glibc never gives such a top back, "
-			 "neither free() nor malloc_trim(0)",
-			 hs_fmt_size(b1, main_top));
-		snprintf(f->remedy, sizeof f->remedy,
-			 "none while the process runs: later allocations in the main arena reuse it");
+	if (main_top > HOLES_FLOOR && main_pieces && (f = add(d, "top", main_top))) {
+		/* systrim gives back only a top that ends at the program break */
+		const bool moved = main->arena->break_past_top;
+		snprintf(f->message, sizeof f->message, "the main arena's top chunk is %s, and %s: %s",
+			 hs_fmt_size(b1, main_top),
+			 moved ? "the program break lies past its end (the program moved the break itself: a "
+				 "foreign sbrk)"
+			       : "this main arena grew by mmap, not sbrk (glibc.malloc.hugetlb=2, or sbrk refused)",
+			 moved ? "glibc gives a top back only when it ends at the break, neither free() nor "
+				 "malloc_trim(0) can now"
+			       : "glibc never gives such a top back, neither free() nor malloc_trim(0)");
+		snprintf(f->remedy, sizeof f->remedy, "none while %s: later allocations in the main arena reuse it",
+			 moved ? "the break stays there" : "the process runs");
 	} else if (main_top > HOLES_FLOOR && (f = add(d, "top", main_top))) {
 		if (main_top > trim_threshold)
 			snprintf(f->message, sizeof f->message,
