@@ -70,17 +70,23 @@ size_t hs_utf8_len(const unsigned char *p)
 	return 0;
 }
 
-void hs_fputs_utf8(FILE *out, const char *s)
+void hs_fputs_utf8_esc(FILE *out, const char *s, const char *(*esc)(unsigned char c))
 {
 	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
+	while (p && *p) {
 		size_t n = hs_utf8_len(p);
-		if (!n) {
+		const char *r = n == 1 && esc ? esc(*p) : NULL;
+		if (!n)
 			fputs("\xef\xbf\xbd", out); /* U+FFFD for the one byte */
-			p++;
-			continue;
-		}
-		fwrite(p, 1, n, out);
-		p += n;
+		else if (r)
+			fputs(r, out);
+		else
+			fwrite(p, 1, n, out);
+		p += n ? n : 1;
 	}
+}
+
+void hs_fputs_utf8(FILE *out, const char *s)
+{
+	hs_fputs_utf8_esc(out, s, NULL);
 }

@@ -26,5 +26,8 @@ const char *hs_fmt_preview(char buf[HS_PREVIEW_BUF], const unsigned char *p, uns
 size_t hs_utf8_len(const unsigned char *p);
 /* fputs, each byte that is not UTF-8 written as U+FFFD. */
 void hs_fputs_utf8(FILE *out, const char *s);
+/* The same, each ASCII byte for which esc gives a string written as that
+ * string instead (a format's escapes: JSON's, XML's, OpenMetrics'). */
+void hs_fputs_utf8_esc(FILE *out, const char *s, const char *(*esc)(unsigned char c));
 
 #endif

@@ -18,26 +18,15 @@
 #include "report/render.h"
 #include "report/report.h"
 
+/* OpenMetrics' label value escapes */
+static const char *prom_esc(unsigned char c)
+{
+	return c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+}
+
 void hs_prom_escape(FILE *out, const char *v)
 {
-	const unsigned char *p = (const unsigned char *)v;
-	while (*p) {
-		size_t n = hs_utf8_len(p);
-		if (!n) {
-			fputs("\xef\xbf\xbd", out); /* U+FFFD for the one byte */
-			p++;
-			continue;
-		}
-		if (*p == '\\')
-			fputs("\\\\", out);
-		else if (*p == '"')
-			fputs("\\\"", out);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else
-			fwrite(p, 1, n, out);
-		p += n;
-	}
+	hs_fputs_utf8_esc(out, v, prom_esc);
 }
 
 /* The digits of d as cJSON 1.7 writes them: %1.15g, or %1.17g when that

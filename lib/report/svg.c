@@ -100,36 +100,21 @@ struct band {
 	struct col c[COLS];
 };
 
+/* XML's escapes; control bytes are not XML 1.0 characters: '?' */
+static const char *xml_esc(unsigned char c)
+{
+	return c == '<'			 ? "&lt;"
+	       : c == '>'		 ? "&gt;"
+	       : c == '&'		 ? "&amp;"
+	       : c == '"'		 ? "&quot;"
+	       : c < 0x20 && c != '\t' ? "?"
+					 : NULL;
+}
+
+/* Text of the target's (a path, a type name), as UTF-8 (base/fmt.h). */
 static void xml_text(FILE *out, const char *s)
 {
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		default: {
-			/* control bytes are not XML 1.0 characters; a byte that is
-			 * not UTF-8 (the document says it is) is U+FFFD */
-			size_t n = hs_utf8_len((const unsigned char *)s);
-			if (!n)
-				fputs("\xef\xbf\xbd", out);
-			else if ((unsigned char)*s < 0x20 && *s != '\t')
-				fputc('?', out);
-			else
-				fwrite(s, 1, n, out);
-			s += n ? n - 1 : 0;
-		}
-		}
-	}
+	hs_fputs_utf8_esc(out, s, xml_esc);
 }
 
 /* A chunk's bytes into the columns it covers; it counts in the first. */
